@@ -1,0 +1,1 @@
+"""议事厅 — a community consultation platform for the 五民协商 pipeline."""

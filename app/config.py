@@ -1,0 +1,75 @@
+"""Settings: the one place environment variables are read."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the placeholder production refuses
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YST_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'var' / 'yishiting.db'}",
+        validation_alias="DATABASE_URL",
+    )
+    secret_key: str = DEV_SECRET
+    # The public origin, e.g. "http://192.168.1.20:8000". Empty: taken from the Host header,
+    # which is what a LAN install wants (the chair's laptop has no fixed name).
+    public_origin: str = ""
+    # Cookies get Secure and the __Host- prefix only over HTTPS; a LAN install runs plain HTTP.
+    https: bool = False
+    host: str = "0.0.0.0"  # noqa: S104 - a LAN install must be reachable from phones
+    port: int = 8000
+    default_locale: str = "zh_CN"
+
+    # SESSION timeouts (SECURITY.md SESS-04)
+    resident_idle_seconds: int = 7 * 24 * 3600
+    resident_absolute_seconds: int = 30 * 24 * 3600
+    chair_idle_seconds: int = 30 * 60
+    chair_absolute_seconds: int = 12 * 3600
+
+    # Login throttling (AUTH-03), counted in the database so every worker shares it.
+    login_window_seconds: int = 15 * 60
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+
+    invite_days: int = 30
+    upload_max_bytes: int = 5 * 1024 * 1024
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def session_cookie(self) -> str:
+        return "__Host-sid" if self.https else "yst_sid"
+
+    @property
+    def anon_cookie(self) -> str:
+        return "__Host-anon" if self.https else "yst_anon"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.is_production and (not self.secret_key or self.secret_key == DEV_SECRET):
+            raise ValueError("YST_SECRET_KEY must be set to a random value in production")
+        if len(self.secret_key) < 16:
+            raise ValueError("YST_SECRET_KEY must be at least 16 characters")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,54 @@
+"""Who may do what in a hall. The same functions authorise routes and set template flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.halls.models import MembershipStatus, Role
+
+
+@dataclass(frozen=True)
+class HallAccess:
+    """What one person is in one hall, built once per request by halls.queries.hall_access."""
+
+    user_id: int | None
+    hall_id: int
+    membership_id: int | None = None
+    status: MembershipStatus | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    is_street_admin: bool = False
+    is_platform_admin: bool = False
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == MembershipStatus.VERIFIED
+
+    @property
+    def is_chair(self) -> bool:
+        return self.is_verified and Role.CHAIR in self.roles
+
+
+def can_view_hall(access: HallAccess) -> bool:
+    return access.is_verified or access.is_street_admin or access.is_platform_admin
+
+
+def can_manage_members(access: HallAccess) -> bool:
+    """Verify, reject, 代录, import a roster, assign roles, rotate the invite."""
+    return access.is_chair or access.is_platform_admin
+
+
+def can_edit_settings(access: HallAccess) -> bool:
+    return access.is_chair or access.is_platform_admin
+
+
+def can_view_members(access: HallAccess) -> bool:
+    return can_manage_members(access) or access.is_street_admin
+
+
+def can_view_audit(access: HallAccess) -> bool:
+    return access.is_chair or access.is_street_admin or access.is_platform_admin
+
+
+def can_see_contact(access: HallAccess, *, owner_user_id: int | None) -> bool:
+    """Full phone and room number: only their owner and the hall's chair (PRIV-02)."""
+    return (access.user_id is not None and access.user_id == owner_user_id) or access.is_chair

@@ -1,0 +1,290 @@
+"""Reads for halls. Every query on hall data takes the hall id."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, func, select
+
+from app.accounts.models import User
+from app.halls.models import (
+    Building,
+    Entrance,
+    Hall,
+    Household,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    Relation,
+    Role,
+    Street,
+    StreetAdmin,
+    UnitOwnership,
+)
+from app.halls.policies import HallAccess
+
+
+def get_hall(session: Session, hall_id: int) -> Hall | None:
+    return session.get(Hall, hall_id)
+
+
+def get_hall_by_invite(session: Session, token: str) -> Hall | None:
+    return session.exec(select(Hall).where(Hall.invite_token == token)).first()
+
+
+def get_street(session: Session, street_id: int) -> Street | None:
+    return session.get(Street, street_id)
+
+
+def hall_access(session: Session, *, user: User | None, hall: Hall) -> HallAccess:
+    assert hall.id is not None
+    if user is None or user.id is None:
+        return HallAccess(user_id=None, hall_id=hall.id)
+    membership = session.exec(
+        select(Membership).where(Membership.hall_id == hall.id, Membership.user_id == user.id)
+    ).first()
+    roles: frozenset[Role] = frozenset()
+    if membership is not None:
+        roles = frozenset(
+            Role(r)
+            for r in session.exec(
+                select(MembershipRole.role).where(MembershipRole.membership_id == membership.id)
+            ).all()
+        )
+    street_admin = session.exec(
+        select(StreetAdmin.id).where(
+            StreetAdmin.street_id == hall.street_id, StreetAdmin.user_id == user.id
+        )
+    ).first()
+    return HallAccess(
+        user_id=user.id,
+        hall_id=hall.id,
+        membership_id=membership.id if membership else None,
+        status=membership.status if membership else None,
+        roles=roles,
+        is_street_admin=street_admin is not None,
+        is_platform_admin=user.is_platform_admin,
+    )
+
+
+@dataclass(frozen=True)
+class MyHall:
+    hall: Hall
+    street: Street
+    membership: Membership | None
+    roles: frozenset[Role]
+    via_street: bool = False
+
+
+def list_my_halls(session: Session, *, user_id: int) -> list[MyHall]:
+    """Halls where the person is a member, plus every hall of streets they administer."""
+    rows = session.exec(
+        select(Membership, Hall, Street)
+        .join(Hall, col(Hall.id) == Membership.hall_id)
+        .join(Street, col(Street.id) == Hall.street_id)
+        .where(Membership.user_id == user_id)
+        .order_by(col(Hall.id))
+    ).all()
+    role_rows = session.exec(
+        select(MembershipRole.membership_id, MembershipRole.role)
+        .join(Membership, col(Membership.id) == MembershipRole.membership_id)
+        .where(Membership.user_id == user_id)
+    ).all()
+    roles: dict[int, set[Role]] = defaultdict(set)
+    for membership_id, role in role_rows:
+        roles[membership_id].add(Role(role))
+    result = [MyHall(h, s, m, frozenset(roles[m.id or 0])) for m, h, s in rows]
+    seen = {item.hall.id for item in result}
+    street_rows = session.exec(
+        select(Hall, Street)
+        .join(Street, col(Street.id) == Hall.street_id)
+        .join(StreetAdmin, col(StreetAdmin.street_id) == Street.id)
+        .where(StreetAdmin.user_id == user_id)
+        .order_by(col(Hall.id))
+    ).all()
+    result.extend(
+        MyHall(h, s, None, frozenset(), via_street=True) for h, s in street_rows if h.id not in seen
+    )
+    return result
+
+
+def list_buildings(session: Session, *, hall_id: int) -> list[Building]:
+    return list(
+        session.exec(
+            select(Building)
+            .where(Building.hall_id == hall_id)
+            .order_by(col(Building.sort_key), col(Building.name))
+        ).all()
+    )
+
+
+def list_entrances(session: Session, *, hall_id: int, building_id: int) -> list[Entrance]:
+    return list(
+        session.exec(
+            select(Entrance)
+            .where(Entrance.hall_id == hall_id, Entrance.building_id == building_id)
+            .order_by(col(Entrance.sort_key), col(Entrance.name))
+        ).all()
+    )
+
+
+def list_households(session: Session, *, hall_id: int, entrance_id: int) -> list[Household]:
+    rows = session.exec(
+        select(Household).where(Household.hall_id == hall_id, Household.entrance_id == entrance_id)
+    ).all()
+    return sorted(rows, key=lambda h: (len(h.room), h.room))
+
+
+@dataclass(frozen=True)
+class Address:
+    building: str
+    entrance: str
+    room: str
+    area_centi_m2: int | None
+
+
+def household_address(session: Session, *, hall_id: int, household_id: int) -> Address | None:
+    row = session.exec(
+        select(Household, Entrance, Building)
+        .join(Entrance, col(Entrance.id) == Household.entrance_id)
+        .join(Building, col(Building.id) == Entrance.building_id)
+        .where(Household.id == household_id, Household.hall_id == hall_id)
+    ).first()
+    if row is None:
+        return None
+    household, entrance, building = row
+    return Address(building.name, entrance.name, household.room, household.area_centi_m2)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    membership: Membership
+    user: User
+    address: Address | None
+    roles: frozenset[Role]
+    owned: tuple[Address, ...] = field(default_factory=tuple)
+
+
+def list_members(
+    session: Session,
+    *,
+    hall_id: int,
+    status: MembershipStatus | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[MemberRow]:
+    """Members with their address and roles, in a fixed number of queries (no N+1)."""
+    query = (
+        select(Membership, User)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.hall_id == hall_id)
+        .order_by(col(Membership.created_at).desc(), col(Membership.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if status is not None:
+        query = query.where(Membership.status == status)
+    rows = session.exec(query).all()
+    ids = [m.id for m, _ in rows]
+    addresses = _addresses(
+        session, hall_id=hall_id, household_ids={m.household_id for m, _ in rows if m.household_id}
+    )
+    roles: dict[int, set[Role]] = defaultdict(set)
+    owned: dict[int, list[Address]] = defaultdict(list)
+    if ids:
+        for membership_id, role in session.exec(
+            select(MembershipRole.membership_id, MembershipRole.role).where(
+                MembershipRole.hall_id == hall_id, col(MembershipRole.membership_id).in_(ids)
+            )
+        ).all():
+            roles[membership_id].add(Role(role))
+        ownerships = session.exec(
+            select(UnitOwnership).where(
+                UnitOwnership.hall_id == hall_id, col(UnitOwnership.membership_id).in_(ids)
+            )
+        ).all()
+        owned_addresses = _addresses(
+            session, hall_id=hall_id, household_ids={o.household_id for o in ownerships}
+        )
+        for o in ownerships:
+            if o.household_id in owned_addresses:
+                owned[o.membership_id].append(owned_addresses[o.household_id])
+    return [
+        MemberRow(
+            membership=m,
+            user=u,
+            address=addresses.get(m.household_id) if m.household_id else None,
+            roles=frozenset(roles[m.id or 0]),
+            owned=tuple(owned[m.id or 0]),
+        )
+        for m, u in rows
+    ]
+
+
+def _addresses(session: Session, *, hall_id: int, household_ids: set[int]) -> dict[int, Address]:
+    if not household_ids:
+        return {}
+    rows = session.exec(
+        select(Household, Entrance, Building)
+        .join(Entrance, col(Entrance.id) == Household.entrance_id)
+        .join(Building, col(Building.id) == Entrance.building_id)
+        .where(Household.hall_id == hall_id, col(Household.id).in_(household_ids))
+    ).all()
+    return {h.id: Address(b.name, e.name, h.room, h.area_centi_m2) for h, e, b in rows if h.id}
+
+
+def count_members(session: Session, *, hall_id: int) -> dict[MembershipStatus, int]:
+    rows = session.exec(
+        select(Membership.status, func.count())
+        .where(Membership.hall_id == hall_id)
+        .group_by(col(Membership.status))
+    ).all()
+    counts = dict.fromkeys(MembershipStatus, 0)
+    for status, count in rows:
+        counts[MembershipStatus(status)] = count
+    return counts
+
+
+@dataclass(frozen=True)
+class HallStats:
+    buildings: int
+    households: int
+    total_area_centi_m2: int
+    members: dict[MembershipStatus, int]
+    owners: int
+
+
+def hall_stats(session: Session, *, hall_id: int) -> HallStats:
+    buildings = session.exec(
+        select(func.count()).select_from(Building).where(Building.hall_id == hall_id)
+    ).one()
+    households, area = session.exec(
+        select(func.count(), func.coalesce(func.sum(Household.area_centi_m2), 0)).where(
+            Household.hall_id == hall_id
+        )
+    ).one()
+    owners = session.exec(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.hall_id == hall_id,
+            Membership.relation == Relation.OWNER,
+            Membership.status == MembershipStatus.VERIFIED,
+        )
+    ).one()
+    return HallStats(
+        buildings, households, int(area or 0), count_members(session, hall_id=hall_id), owners
+    )
+
+
+def get_membership(session: Session, *, hall_id: int, membership_id: int) -> Membership | None:
+    return session.exec(
+        select(Membership).where(Membership.id == membership_id, Membership.hall_id == hall_id)
+    ).first()
+
+
+def list_street_halls(session: Session, *, street_id: int) -> list[Hall]:
+    return list(
+        session.exec(select(Hall).where(Hall.street_id == street_id).order_by(col(Hall.id))).all()
+    )

@@ -1,0 +1,86 @@
+"""Inputs for halls: join, verify, 代录, settings, roster rows."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from app.halls.models import Relation, Role
+
+
+class JoinForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    household_id: int | None = None
+    relation: Relation | None = None
+
+
+class RejectForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reason: str = ""
+
+
+class OnBehalfForm(BaseModel):
+    """A resident without a smartphone, entered by the chair (代录)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = ""
+    phone: str = ""
+    household_id: int | None = None
+    relation: Relation | None = None
+
+
+class RolesForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    roles: list[Role] = []
+
+
+# (field, lower bound, upper bound) for each setting the chair may edit.
+SETTING_BOUNDS: dict[str, tuple[int, int]] = {
+    "cosign_threshold": (1, 1000),
+    "review_sla_days": (1, 60),
+    "meeting_notice_days": (0, 60),
+    "council_quorum_num": (1, 100),
+    "council_quorum_den": (1, 100),
+    "publicity_days": (1, 60),
+    "evaluation_window_days": (1, 120),
+    "basic_satisfied_weight_pct": (0, 100),
+    "reopen_threshold_pct": (0, 100),
+}
+
+
+class SettingsForm(BaseModel):
+    """Raw strings: a bad number must come back to the field with a message, not a 500."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    cosign_threshold: str = ""
+    review_sla_days: str = ""
+    meeting_notice_days: str = ""
+    council_quorum_num: str = ""
+    council_quorum_den: str = ""
+    publicity_days: str = ""
+    evaluation_window_days: str = ""
+    basic_satisfied_weight_pct: str = ""
+    reopen_threshold_pct: str = ""
+
+
+def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:
+    """Validated integers per field, and error codes per field."""
+    values: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for field, (low, high) in SETTING_BOUNDS.items():
+        raw = str(getattr(form, field)).strip()
+        if not raw.isdigit():
+            errors[field] = "integer_required"
+            continue
+        number = int(raw)
+        if not low <= number <= high:
+            errors[field] = "out_of_range"
+            continue
+        values[field] = number
+    if not errors and values["council_quorum_num"] > values["council_quorum_den"]:
+        errors["council_quorum_num"] = "fraction_above_one"
+    return values, errors

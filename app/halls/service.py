@@ -1,0 +1,639 @@
+"""Use cases for halls: invites, joining, verification, 代录, roster import, settings, roles.
+
+Each public function owns its transaction, checks the caller's rights with halls.policies
+(the JSON API and the pages call the same functions) and writes one audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts import schemas as account_schemas
+from app.accounts.models import User
+from app.audit import service as audit
+from app.core import clock, security
+from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.privacy import mask_phone
+from app.halls import policies, queries, schemas
+from app.halls.models import (
+    Building,
+    Entrance,
+    Hall,
+    Household,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    Relation,
+    Role,
+    Street,
+    StreetAdmin,
+    UnitOwnership,
+)
+from app.halls.policies import HallAccess
+from app.halls.roster import ParsedRoster
+
+
+def _require(allowed: bool, code: str = "not_allowed") -> None:
+    if not allowed:
+        raise NotAllowed(code)
+
+
+def create_street(*, session: Session, district: str, name: str, actor_id: int | None) -> Street:
+    """Create a 街道 (platform admin or demo seeding only)."""
+    street = Street(district=district, name=name)
+    session.add(street)
+    session.flush()
+    audit.record(
+        session,
+        action="halls.create_street",
+        actor_id=actor_id,
+        hall_id=None,
+        subject_type="street",
+        subject_id=street.id,
+        data={"name": name},
+    )
+    session.commit()
+    return street
+
+
+def create_hall(
+    *,
+    session: Session,
+    street: Street,
+    name: str,
+    address: str,
+    actor_id: int | None,
+    invite_days: int = 30,
+) -> Hall:
+    """Create a 社区议事厅 with DOMAIN.md §8 default settings and a fresh invite link."""
+    hall = Hall(
+        street_id=street.id or 0,
+        name=name,
+        address=address,
+        invite_token=security.new_token(),
+        invite_expires_at=clock.now() + timedelta(days=invite_days),
+    )
+    session.add(hall)
+    session.flush()
+    audit.record(
+        session,
+        action="halls.create_hall",
+        actor_id=actor_id,
+        hall_id=hall.id,
+        subject_type="hall",
+        subject_id=hall.id,
+        data={"name": name},
+    )
+    session.commit()
+    return hall
+
+
+def add_street_admin(
+    *, session: Session, street: Street, user: User, actor_id: int | None
+) -> StreetAdmin:
+    """Make someone a 街道 official who sees every hall of the street."""
+    row = StreetAdmin(street_id=street.id or 0, user_id=user.id or 0)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        action="halls.add_street_admin",
+        actor_id=actor_id,
+        hall_id=None,
+        subject_type="street",
+        subject_id=street.id,
+        data={"user_id": user.id},
+    )
+    session.commit()
+    return row
+
+
+def rotate_invite(
+    *, session: Session, access: HallAccess, actor: User, hall: Hall, days: int = 30
+) -> Hall:
+    """Issue a new invite link; the old link and its QR code stop working at once.
+
+    Raises: NotAllowed unless the actor manages the hall's members.
+    """
+    _require(policies.can_manage_members(access))
+    db_hall = session.get(Hall, hall.id)
+    assert db_hall is not None
+    db_hall.invite_token = security.new_token()
+    db_hall.invite_expires_at = clock.now() + timedelta(days=days)
+    audit.record(
+        session,
+        action="halls.rotate_invite",
+        actor_id=actor.id,
+        hall_id=db_hall.id,
+        subject_type="hall",
+        subject_id=db_hall.id,
+        data={"days": days},
+    )
+    session.commit()
+    return db_hall
+
+
+def hall_for_invite(session: Session, token: str) -> Hall:
+    """The hall an invite link leads to. Raises NotFound for an unknown or expired link."""
+    hall = queries.get_hall_by_invite(session, token)
+    if hall is None or hall.invite_expires_at < clock.now():
+        raise NotFound("invite_invalid")
+    return hall
+
+
+def _check_household(
+    session: Session, hall_id: int, household_id: int | None, relation: Relation | None
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if relation is None:
+        errors["relation"] = "required"
+    if household_id is None:
+        errors["household_id"] = "required"
+    elif (
+        session.exec(
+            select(Household.id).where(Household.id == household_id, Household.hall_id == hall_id)
+        ).first()
+        is None
+    ):
+        errors["household_id"] = "household_unknown"
+    return errors
+
+
+def join_hall(*, session: Session, user: User, token: str, form: schemas.JoinForm) -> Membership:
+    """Ask to join a hall through its invite link, naming one's household and relation.
+
+    Rules:
+    - the link must be current; the household must belong to that hall;
+    - one membership per person and hall (database-enforced); a rejected person may ask again;
+    - the request waits for the chair's verification; an owner's unit is recorded as owned.
+
+    Raises: NotFound (bad link), ValidationFailed (fields), Conflict("already_member").
+    """
+    hall = hall_for_invite(session, token)
+    assert hall.id is not None
+    assert user.id is not None
+    errors = _check_household(session, hall.id, form.household_id, form.relation)
+    if errors:
+        raise ValidationFailed(errors)
+    assert form.relation is not None
+    existing = session.exec(
+        select(Membership).where(Membership.hall_id == hall.id, Membership.user_id == user.id)
+    ).first()
+    if existing is not None and existing.status != MembershipStatus.REJECTED:
+        raise Conflict("already_member")
+    if existing is not None:
+        membership = existing
+        membership.status = MembershipStatus.PENDING
+        membership.household_id = form.household_id
+        membership.relation = form.relation
+        membership.reject_reason = None
+        membership.decided_at = None
+        membership.decided_by_id = None
+    else:
+        membership = Membership(
+            hall_id=hall.id, user_id=user.id, household_id=form.household_id, relation=form.relation
+        )
+        session.add(membership)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request for the same person won the race; the constraint decided.
+        session.rollback()
+        raise Conflict("already_member") from None
+    audit.record(
+        session,
+        action="halls.join_hall",
+        actor_id=user.id,
+        hall_id=hall.id,
+        subject_type="membership",
+        subject_id=membership.id,
+        data={"household_id": form.household_id, "relation": form.relation.value},
+    )
+    session.commit()
+    return membership
+
+
+def _set_owned_unit(session: Session, membership: Membership) -> None:
+    if membership.relation != Relation.OWNER or membership.household_id is None:
+        return
+    exists = session.exec(
+        select(UnitOwnership.id).where(
+            UnitOwnership.membership_id == membership.id,
+            UnitOwnership.household_id == membership.household_id,
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            UnitOwnership(
+                hall_id=membership.hall_id,
+                membership_id=membership.id or 0,
+                household_id=membership.household_id,
+            )
+        )
+
+
+def _add_role(session: Session, membership: Membership, role: Role) -> None:
+    exists = session.exec(
+        select(MembershipRole.id).where(
+            MembershipRole.membership_id == membership.id, MembershipRole.role == role
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            MembershipRole(hall_id=membership.hall_id, membership_id=membership.id or 0, role=role)
+        )
+
+
+def _decide(
+    session: Session,
+    *,
+    access: HallAccess,
+    actor: User,
+    membership_id: int,
+    status: MembershipStatus,
+    reason: str | None,
+) -> Membership:
+    _require(policies.can_manage_members(access))
+    membership = queries.get_membership(
+        session, hall_id=access.hall_id, membership_id=membership_id
+    )
+    if membership is None:
+        raise NotFound("member_unknown")
+    # Conditional update: of many concurrent deciders exactly one changes the row.
+    result = session.exec(
+        update(Membership)
+        .where(
+            col(Membership.id) == membership_id, col(Membership.status) == MembershipStatus.PENDING
+        )
+        .values(status=status, reject_reason=reason, decided_at=clock.now(), decided_by_id=actor.id)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict("already_decided")
+    session.refresh(membership)
+    if status == MembershipStatus.VERIFIED:
+        _add_role(session, membership, Role.RESIDENT)
+        _set_owned_unit(session, membership)
+    audit.record(
+        session,
+        action="halls.verify_member"
+        if status == MembershipStatus.VERIFIED
+        else "halls.reject_member",
+        actor_id=actor.id,
+        hall_id=access.hall_id,
+        subject_type="membership",
+        subject_id=membership.id,
+        data={"reason": reason} if reason else {},
+    )
+    session.commit()
+    return membership
+
+
+def verify_member(
+    *, session: Session, access: HallAccess, actor: User, membership_id: int
+) -> Membership:
+    """The chair confirms a pending member.
+
+    Rules: only a pending request can be verified, once; the member becomes a 居民 and,
+    if an owner, the owner of their unit.
+    Raises: NotAllowed, NotFound (not in this hall), Conflict("already_decided").
+    """
+    return _decide(
+        session,
+        access=access,
+        actor=actor,
+        membership_id=membership_id,
+        status=MembershipStatus.VERIFIED,
+        reason=None,
+    )
+
+
+def reject_member(
+    *,
+    session: Session,
+    access: HallAccess,
+    actor: User,
+    membership_id: int,
+    form: schemas.RejectForm,
+) -> Membership:
+    """The chair turns down a pending request, with a reason the person sees.
+
+    Raises: NotAllowed, NotFound, ValidationFailed({"reason": …}), Conflict("already_decided").
+    """
+    reason = form.reason.strip()
+    if not reason:
+        raise ValidationFailed({"reason": "required"})
+    if len(reason) > 200:
+        raise ValidationFailed({"reason": "too_long"})
+    return _decide(
+        session,
+        access=access,
+        actor=actor,
+        membership_id=membership_id,
+        status=MembershipStatus.REJECTED,
+        reason=reason,
+    )
+
+
+def add_member_on_behalf(
+    *, session: Session, access: HallAccess, actor: User, form: schemas.OnBehalfForm
+) -> Membership:
+    """The chair enters a resident who has no smartphone (代录); audited as such.
+
+    Rules:
+    - name, household and relation are required; the phone is optional but must be valid;
+    - a phone that already has an account links to that person instead of a new account;
+    - the member is verified at once, since the chair vouches for them.
+
+    Raises: NotAllowed, ValidationFailed, Conflict("already_member").
+    """
+    _require(policies.can_manage_members(access))
+    phone = form.phone.strip()
+    errors = _check_household(session, access.hall_id, form.household_id, form.relation)
+    if problem := account_schemas.name_problem(form.name):
+        errors["name"] = problem
+    if phone and (problem := account_schemas.phone_problem(phone)):
+        errors["phone"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    assert form.relation is not None
+    user = session.exec(select(User).where(User.phone == phone)).first() if phone else None
+    if user is None:
+        user = User(phone=phone or None, name=form.name.strip())
+        session.add(user)
+        session.flush()
+    elif (
+        session.exec(
+            select(Membership.id).where(
+                Membership.hall_id == access.hall_id, Membership.user_id == user.id
+            )
+        ).first()
+        is not None
+    ):
+        raise Conflict("already_member")
+    now = clock.now()
+    membership = Membership(
+        hall_id=access.hall_id,
+        user_id=user.id or 0,
+        household_id=form.household_id,
+        relation=form.relation,
+        status=MembershipStatus.VERIFIED,
+        decided_at=now,
+        decided_by_id=actor.id,
+        entered_by_id=actor.id,
+    )
+    session.add(membership)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("already_member") from None
+    _add_role(session, membership, Role.RESIDENT)
+    _set_owned_unit(session, membership)
+    audit.record(
+        session,
+        action="halls.add_member_on_behalf",
+        actor_id=actor.id,
+        hall_id=access.hall_id,
+        subject_type="membership",
+        subject_id=membership.id,
+        data={
+            "user_id": user.id,
+            "phone": mask_phone(phone) if phone else None,
+            "household_id": form.household_id,
+            "relation": form.relation.value,
+        },
+    )
+    session.commit()
+    return membership
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int
+    buildings_created: int
+    entrances_created: int
+    households_created: int
+    areas_updated: int
+    members_created: int
+    members_existing: int
+
+
+def import_roster(
+    *, session: Session, access: HallAccess, actor: User, roster: ParsedRoster
+) -> ImportResult:
+    """Load a household roster (楼栋, 单元, 房号, 面积, 姓名, 电话, 身份) into the hall.
+
+    Rules:
+    - a roster with any bad row is refused whole, with every problem listed; nothing changes;
+    - the import is one transaction: if anything fails, nothing is saved;
+    - buildings, entrances and households are created as needed; a listed area replaces the stored one;
+    - named people become verified members (entered by the chair); a phone already on an
+      account links to that person; owners get their unit recorded as owned.
+
+    Raises: NotAllowed, ValidationFailed({"file": "roster_has_errors"}).
+    """
+    _require(policies.can_manage_members(access))
+    if not roster.ok:
+        raise ValidationFailed({"file": "roster_has_errors"}, count=len(roster.errors))
+    hall_id = access.hall_id
+    buildings = {
+        b.name: b for b in session.exec(select(Building).where(Building.hall_id == hall_id)).all()
+    }
+    entrances = {
+        (e.building_id, e.name): e
+        for e in session.exec(select(Entrance).where(Entrance.hall_id == hall_id)).all()
+    }
+    households = {
+        (h.entrance_id, h.room): h
+        for h in session.exec(select(Household).where(Household.hall_id == hall_id)).all()
+    }
+    phones = {r.phone for r in roster.rows if r.phone}
+    users_by_phone = (
+        {u.phone: u for u in session.exec(select(User).where(col(User.phone).in_(phones))).all()}
+        if phones
+        else {}
+    )
+    members = {
+        m.user_id: m
+        for m in session.exec(select(Membership).where(Membership.hall_id == hall_id)).all()
+    }
+    counts = dict.fromkeys(("b", "e", "h", "a", "m", "x"), 0)
+    now = clock.now()
+    for row in roster.rows:
+        building = buildings.get(row.building)
+        if building is None:
+            building = Building(hall_id=hall_id, name=row.building, sort_key=len(buildings))
+            session.add(building)
+            session.flush()
+            buildings[row.building] = building
+            counts["b"] += 1
+        entrance = entrances.get((building.id or 0, row.entrance))
+        if entrance is None:
+            entrance = Entrance(hall_id=hall_id, building_id=building.id or 0, name=row.entrance)
+            session.add(entrance)
+            session.flush()
+            entrances[(building.id or 0, row.entrance)] = entrance
+            counts["e"] += 1
+        household = households.get((entrance.id or 0, row.room))
+        if household is None:
+            household = Household(
+                hall_id=hall_id,
+                entrance_id=entrance.id or 0,
+                room=row.room,
+                area_centi_m2=row.area_centi_m2,
+            )
+            session.add(household)
+            session.flush()
+            households[(entrance.id or 0, row.room)] = household
+            counts["h"] += 1
+        elif row.area_centi_m2 is not None and household.area_centi_m2 != row.area_centi_m2:
+            household.area_centi_m2 = row.area_centi_m2
+            counts["a"] += 1
+        if not row.name or row.relation is None:
+            continue
+        user = users_by_phone.get(row.phone) if row.phone else None
+        if user is None:
+            user = User(phone=row.phone or None, name=row.name)
+            session.add(user)
+            session.flush()
+            if row.phone:
+                users_by_phone[row.phone] = user
+        membership = members.get(user.id or 0)
+        if membership is None:
+            membership = Membership(
+                hall_id=hall_id,
+                user_id=user.id or 0,
+                household_id=household.id,
+                relation=row.relation,
+                status=MembershipStatus.VERIFIED,
+                decided_at=now,
+                decided_by_id=actor.id,
+                entered_by_id=actor.id,
+            )
+            session.add(membership)
+            session.flush()
+            members[user.id or 0] = membership
+            _add_role(session, membership, Role.RESIDENT)
+            counts["m"] += 1
+        else:
+            counts["x"] += 1
+        if row.relation == Relation.OWNER:
+            owned = UnitOwnership(
+                hall_id=hall_id, membership_id=membership.id or 0, household_id=household.id or 0
+            )
+            if (
+                session.exec(
+                    select(UnitOwnership.id).where(
+                        UnitOwnership.membership_id == owned.membership_id,
+                        UnitOwnership.household_id == owned.household_id,
+                    )
+                ).first()
+                is None
+            ):
+                session.add(owned)
+    session.flush()
+    result = ImportResult(
+        len(roster.rows),
+        counts["b"],
+        counts["e"],
+        counts["h"],
+        counts["a"],
+        counts["m"],
+        counts["x"],
+    )
+    audit.record(
+        session,
+        action="halls.import_roster",
+        actor_id=actor.id,
+        hall_id=hall_id,
+        subject_type="hall",
+        subject_id=hall_id,
+        data=result.__dict__,
+    )
+    session.commit()
+    return result
+
+
+def update_hall_settings(
+    *, session: Session, access: HallAccess, actor: User, hall: Hall, form: schemas.SettingsForm
+) -> Hall:
+    """The chair changes the hall's rules (thresholds, periods, weights).
+
+    Raises: NotAllowed, ValidationFailed with a code per field; nothing is saved on error.
+    """
+    _require(policies.can_edit_settings(access))
+    values, errors = schemas.parse_settings(form)
+    if errors:
+        raise ValidationFailed(errors)
+    db_hall = session.get(Hall, hall.id)
+    assert db_hall is not None
+    changed = {k: [getattr(db_hall, k), v] for k, v in values.items() if getattr(db_hall, k) != v}
+    for key, value in values.items():
+        setattr(db_hall, key, value)
+    audit.record(
+        session,
+        action="halls.update_hall_settings",
+        actor_id=actor.id,
+        hall_id=db_hall.id,
+        subject_type="hall",
+        subject_id=db_hall.id,
+        data={"changed": changed},
+    )
+    session.commit()
+    return db_hall
+
+
+def set_member_roles(
+    *,
+    session: Session,
+    access: HallAccess,
+    actor: User,
+    membership_id: int,
+    form: schemas.RolesForm,
+) -> Membership:
+    """The chair sets a verified member's roles in this hall.
+
+    Rules: only verified members hold roles; every member keeps 居民; a chair cannot remove
+    their own chair role (a hall must not lose its last chair by accident).
+    Raises: NotAllowed, NotFound, Conflict("member_not_verified"), ValidationFailed.
+    """
+    _require(policies.can_manage_members(access))
+    membership = queries.get_membership(
+        session, hall_id=access.hall_id, membership_id=membership_id
+    )
+    if membership is None:
+        raise NotFound("member_unknown")
+    if membership.status != MembershipStatus.VERIFIED:
+        raise Conflict("member_not_verified")
+    wanted = set(form.roles) | {Role.RESIDENT}
+    if membership.user_id == actor.id and Role.CHAIR not in wanted and access.is_chair:
+        raise ValidationFailed({"roles": "cannot_drop_own_chair"})
+    current = {
+        r.role: r
+        for r in session.exec(
+            select(MembershipRole).where(MembershipRole.membership_id == membership.id)
+        ).all()
+    }
+    for role in wanted - current.keys():
+        session.add(
+            MembershipRole(hall_id=access.hall_id, membership_id=membership.id or 0, role=role)
+        )
+    for role in current.keys() - wanted:
+        session.delete(current[role])
+    audit.record(
+        session,
+        action="halls.set_member_roles",
+        actor_id=actor.id,
+        hall_id=access.hall_id,
+        subject_type="membership",
+        subject_id=membership.id,
+        data={"roles": sorted(r.value for r in wanted)},
+    )
+    session.commit()
+    return membership
