@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -24,13 +24,15 @@ class LoginResult:
     token: str
 
 
-def register_user(*, session: Session, form: schemas.RegisterForm) -> User:
-    """Create a resident account.
+def register_user(*, session: Session, form: schemas.RegisterForm) -> LoginResult:
+    """Create a resident account and log it in.
 
     Rules:
     - the phone is a mainland mobile number (^1[3-9]\\d{9}$) and is unique;
     - the name is 1–40 characters; the password 8–128, not a common one, kept as typed;
-    - the privacy notice must be accepted; its version and the time are stored (PIPL art. 14).
+    - the privacy notice must be accepted; its version and the time are stored (PIPL art. 14);
+    - a phone the chair entered without a password can be claimed; that person's
+      memberships then wait for the chair again.
 
     Raises: ValidationFailed with a code per field.
     """
@@ -47,14 +49,34 @@ def register_user(*, session: Session, form: schemas.RegisterForm) -> User:
     if errors:
         raise ValidationFailed(errors)
     now = clock.now()
-    user = User(
-        phone=form.phone,
-        name=form.name.strip(),
-        password_hash=security.hash_password(form.password),
-        consent_version=schemas.PRIVACY_VERSION,
-        consent_at=now,
-    )
-    session.add(user)
+    claimed = 0
+    user = session.exec(select(User).where(User.phone == form.phone)).first()
+    if user is not None and user.password_hash is None:
+        # The chair entered this phone (代录 or roster) before the person registered. They
+        # may claim the account, but its memberships go back to the chair for confirmation:
+        # without an SMS check, knowing a neighbour's number must not be enough.
+        user.password_hash = security.hash_password(form.password)
+        user.consent_version = schemas.PRIVACY_VERSION
+        user.consent_at = now
+        claimed = session.exec(
+            update(Membership)
+            .where(
+                col(Membership.user_id) == user.id,
+                col(Membership.status) == MembershipStatus.VERIFIED,
+            )
+            .values(status=MembershipStatus.PENDING, decided_at=None, decided_by_id=None)
+        ).rowcount
+    elif user is not None:
+        raise ValidationFailed({"phone": "phone_taken"})
+    else:
+        user = User(
+            phone=form.phone,
+            name=form.name.strip(),
+            password_hash=security.hash_password(form.password),
+            consent_version=schemas.PRIVACY_VERSION,
+            consent_at=now,
+        )
+        session.add(user)
     try:
         session.flush()
     except IntegrityError:
@@ -68,10 +90,27 @@ def register_user(*, session: Session, form: schemas.RegisterForm) -> User:
         hall_id=None,
         subject_type="user",
         subject_id=user.id,
-        data={"consent_version": schemas.PRIVACY_VERSION},
+        data={"consent_version": schemas.PRIVACY_VERSION, "claimed_memberships": claimed},
     )
+    token = _open_session(session, user, privileged=False)
     session.commit()
-    return user
+    return LoginResult(user=user, token=token)
+
+
+def _open_session(session: Session, user: User, *, privileged: bool) -> str:
+    """Store a new session (only the token's hash) and return the token for the cookie."""
+    now = clock.now()
+    token = security.new_token()
+    session.add(
+        UserSession(
+            token_hash=security.sha256_hex(token),
+            user_id=user.id or 0,
+            privileged=privileged,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return token
 
 
 def _failures_since(session: Session, key_hash: str, since: object) -> int:
@@ -139,16 +178,7 @@ def log_in(
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(form.password)
     session.exec(delete(LoginFailure).where(col(LoginFailure.key_hash) == account_key))
-    token = security.new_token()
-    session.add(
-        UserSession(
-            token_hash=security.sha256_hex(token),
-            user_id=user.id,
-            privileged=_is_privileged(session, user),
-            created_at=now,
-            last_seen_at=now,
-        )
-    )
+    token = _open_session(session, user, privileged=_is_privileged(session, user))
     audit.record(
         session,
         action="accounts.log_in",

@@ -1,0 +1,144 @@
+"""Register, log in, log out, change password: pages and their form posts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, Response
+
+from app.accounts import schemas, service
+from app.config import Settings
+from app.core.errors import TooManyAttempts, ValidationFailed
+from app.web.deps import AuthDep, CurrentUser, SessionDep, SettingsDep
+from app.web.htmx import field_errors, redirect, render
+from app.web.i18n import _
+
+router = APIRouter(tags=["accounts"])
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        settings.session_cookie,
+        token,
+        max_age=settings.resident_absolute_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.https,
+        path="/",
+    )
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/register", name="accounts.register")
+def register_page(
+    request: Request, next: Annotated[str | None, Query(max_length=300)] = None
+) -> Response:
+    return render(
+        request, "accounts/register.html", {"form": {}, "errors": {}, "next": safe_next(next)}
+    )
+
+
+@router.post("/register", name="accounts.register_post")
+def register(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    form: Annotated[schemas.RegisterForm, Form()],
+    next: Annotated[str, Form(max_length=300)] = "/",
+) -> Response:
+    try:
+        result = service.register_user(session=session, form=form)
+    except ValidationFailed as exc:
+        values = {"phone": form.phone, "name": form.name, "consent": form.consent}
+        return render(
+            request,
+            "accounts/register.html",
+            {"form": values, "errors": field_errors(exc.errors), "next": safe_next(next)},
+            status_code=422,
+        )
+    response = redirect(request, safe_next(next), flash_text=_("注册成功，欢迎使用议事厅"))
+    _set_session_cookie(response, settings, result.token)
+    return response
+
+
+@router.get("/login", name="accounts.login")
+def login_page(
+    request: Request, next: Annotated[str | None, Query(max_length=300)] = None
+) -> Response:
+    return render(
+        request, "accounts/login.html", {"form": {}, "errors": {}, "next": safe_next(next)}
+    )
+
+
+@router.post("/login", name="accounts.login_post")
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    form: Annotated[schemas.LoginForm, Form()],
+    next: Annotated[str, Form(max_length=300)] = "/",
+) -> Response:
+    try:
+        result = service.log_in(
+            session=session, settings=settings, form=form, client_ip=_client_ip(request)
+        )
+    except (ValidationFailed, TooManyAttempts) as exc:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else {"phone": exc.code}
+        status = 422 if isinstance(exc, ValidationFailed) else 429
+        return render(
+            request,
+            "accounts/login.html",
+            {
+                "form": {"phone": form.phone},
+                "errors": field_errors(errors, **exc.params),
+                "next": safe_next(next),
+            },
+            status_code=status,
+        )
+    target = "/account/password" if result.user.must_change_password else safe_next(next)
+    response = redirect(request, target)
+    _set_session_cookie(response, settings, result.token)
+    return response
+
+
+@router.post("/logout", name="accounts.logout")
+def logout(request: Request, session: SessionDep, settings: SettingsDep, auth: AuthDep) -> Response:
+    if auth.user_session is not None:
+        service.log_out(session=session, user_session=auth.user_session)
+    response = redirect(request, "/", flash_text=_("您已安全退出"))
+    response.delete_cookie(settings.session_cookie, path="/")
+    return response
+
+
+@router.get("/account/password", name="accounts.password")
+def password_page(request: Request, _user: CurrentUser) -> Response:
+    return render(request, "accounts/password.html", {"errors": {}})
+
+
+@router.post("/account/password", name="accounts.password_post")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    current_password: Annotated[str, Form(max_length=200)] = "",
+    new_password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        service.change_password(
+            session=session, user=user, current_password=current_password, new_password=new_password
+        )
+    except ValidationFailed as exc:
+        return render(
+            request, "accounts/password.html", {"errors": field_errors(exc.errors)}, status_code=422
+        )
+    return redirect(request, "/", flash_text=_("密码已修改"))

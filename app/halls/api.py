@@ -1,0 +1,255 @@
+"""JSON API for halls. It calls the same services as the pages; only the rendering differs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
+from fastapi.security import APIKeyCookie
+from pydantic import BaseModel
+
+from app.core.errors import NotFound, ValidationFailed
+from app.core.privacy import mask_phone, mask_room
+from app.halls import policies, queries, roster, schemas, service
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import MembershipStatus, Relation, Role
+from app.web.deps import CurrentUser, SessionDep, SettingsDep
+
+# Declared so that OpenAPI shows how the API authenticates: the same session cookie as the
+# pages (plus the X-CSRF-Token header, from GET /api/v1/me, on every write).
+session_cookie = APIKeyCookie(
+    name="yst_sid", auto_error=False, description="Session cookie set at login"
+)
+
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
+
+IdPath = Annotated[int, Path(ge=1, le=2**31)]
+
+
+class HallPublic(BaseModel):
+    id: int
+    name: str
+    street: str
+    status: MembershipStatus | None
+    roles: list[Role]
+
+
+class AddressPublic(BaseModel):
+    building: str
+    entrance: str
+    room: str
+    area_centi_m2: int | None
+
+
+class MemberPublic(BaseModel):
+    membership_id: int
+    user_id: int
+    name: str
+    phone: str | None
+    status: MembershipStatus
+    relation: Relation
+    address: AddressPublic | None
+    roles: list[Role]
+    reject_reason: str | None
+    entered_by_chair: bool
+
+
+class MembershipPublic(BaseModel):
+    membership_id: int
+    hall_id: int
+    status: MembershipStatus
+
+
+class HouseholdChoice(BaseModel):
+    id: int
+    room: str
+
+
+class EntranceChoice(BaseModel):
+    id: int
+    name: str
+    households: list[HouseholdChoice]
+
+
+class BuildingChoice(BaseModel):
+    id: int
+    name: str
+    entrances: list[EntranceChoice]
+
+
+class InvitePublic(BaseModel):
+    hall_id: int
+    hall_name: str
+    buildings: list[BuildingChoice]
+
+
+class RowErrorPublic(BaseModel):
+    line: int
+    column: str
+    code: str
+    value: str
+
+
+class ImportPublic(BaseModel):
+    rows: int
+    buildings_created: int
+    entrances_created: int
+    households_created: int
+    areas_updated: int
+    members_created: int
+    members_existing: int
+
+
+@router.get("/halls", name="api.my_halls", response_model=list[HallPublic])
+def my_halls(session: SessionDep, user: CurrentUser) -> list[HallPublic]:
+    """Halls I belong to (any status) and, for street officials, every hall of the street."""
+    return [
+        HallPublic(
+            id=h.hall.id or 0,
+            name=h.hall.name,
+            street=h.street.name,
+            status=h.membership.status if h.membership else None,
+            roles=sorted(h.roles),
+        )
+        for h in queries.list_my_halls(session, user_id=user.id or 0)
+    ]
+
+
+@router.get("/halls/{hall_id}/members", name="api.members", response_model=list[MemberPublic])
+def members(
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    status: Annotated[MembershipStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
+) -> list[MemberPublic]:
+    """Members of the hall (chair and street officials). Phones and rooms are masked except for the chair."""
+    if not policies.can_view_members(access):
+        raise NotFound("not_found")
+    result = []
+    for row in queries.list_members(
+        session, hall_id=hall.id or 0, status=status, limit=limit, offset=offset
+    ):
+        full = policies.can_see_contact(access, owner_user_id=row.user.id)
+        phone = row.user.phone if full else (mask_phone(row.user.phone) if row.user.phone else None)
+        address = None
+        if row.address:
+            address = AddressPublic(
+                building=row.address.building,
+                entrance=row.address.entrance,
+                room=row.address.room if full else mask_room(row.address.room),
+                area_centi_m2=row.address.area_centi_m2 if full else None,
+            )
+        result.append(
+            MemberPublic(
+                membership_id=row.membership.id or 0,
+                user_id=row.user.id or 0,
+                name=row.user.name,
+                phone=phone,
+                status=row.membership.status,
+                relation=row.membership.relation,
+                address=address,
+                roles=sorted(row.roles),
+                reject_reason=row.membership.reject_reason,
+                entered_by_chair=row.membership.entered_by_id is not None,
+            )
+        )
+    return result
+
+
+@router.get("/join/{token}", name="api.invite", response_model=InvitePublic)
+def invite(
+    session: SessionDep, _user: CurrentUser, token: Annotated[str, Path(max_length=100)]
+) -> InvitePublic:
+    """The hall behind an invite link, with its buildings, entrances and rooms to choose from."""
+    hall = service.hall_for_invite(session, token)
+    hall_id = hall.id or 0
+    buildings = []
+    for b in queries.list_buildings(session, hall_id=hall_id):
+        entrances = [
+            EntranceChoice(
+                id=e.id or 0,
+                name=e.name,
+                households=[
+                    HouseholdChoice(id=h.id or 0, room=h.room)
+                    for h in queries.list_households(
+                        session, hall_id=hall_id, entrance_id=e.id or 0
+                    )
+                ],
+            )
+            for e in queries.list_entrances(session, hall_id=hall_id, building_id=b.id or 0)
+        ]
+        buildings.append(BuildingChoice(id=b.id or 0, name=b.name, entrances=entrances))
+    return InvitePublic(hall_id=hall_id, hall_name=hall.name, buildings=buildings)
+
+
+@router.post("/join/{token}", name="api.join", response_model=MembershipPublic, status_code=201)
+def join(
+    session: SessionDep,
+    user: CurrentUser,
+    token: Annotated[str, Path(max_length=100)],
+    body: schemas.JoinForm,
+) -> MembershipPublic:
+    """Ask to join the hall; the chair verifies."""
+    m = service.join_hall(session=session, user=user, token=token, form=body)
+    return MembershipPublic(membership_id=m.id or 0, hall_id=m.hall_id, status=m.status)
+
+
+@router.post(
+    "/halls/{hall_id}/members/{membership_id}/verify",
+    name="api.verify",
+    response_model=MembershipPublic,
+)
+def verify(
+    session: SessionDep, access: AccessDep, user: CurrentUser, membership_id: IdPath
+) -> MembershipPublic:
+    """The chair verifies a pending member."""
+    m = service.verify_member(
+        session=session, access=access, actor=user, membership_id=membership_id
+    )
+    return MembershipPublic(membership_id=m.id or 0, hall_id=m.hall_id, status=m.status)
+
+
+@router.post(
+    "/halls/{hall_id}/members/{membership_id}/reject",
+    name="api.reject",
+    response_model=MembershipPublic,
+)
+def reject(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    membership_id: IdPath,
+    body: schemas.RejectForm,
+) -> MembershipPublic:
+    """The chair rejects a pending member, with a reason."""
+    m = service.reject_member(
+        session=session, access=access, actor=user, membership_id=membership_id, form=body
+    )
+    return MembershipPublic(membership_id=m.id or 0, hall_id=m.hall_id, status=m.status)
+
+
+@router.post("/halls/{hall_id}/roster", name="api.roster", response_model=ImportPublic)
+async def import_roster(
+    session: SessionDep,
+    settings: SettingsDep,
+    access: AccessDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File()],
+) -> ImportPublic:
+    """Import a household roster (CSV or XLSX). Any bad row: 422 with every problem, nothing saved."""
+    data = await file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
+        raise ValidationFailed({"file": "file_too_large"})
+    try:
+        parsed = roster.parse_rows(roster.read_table(file.filename or "", data))
+    except ValueError:
+        raise ValidationFailed({"file": "file_unreadable"}) from None
+    if not parsed.ok:
+        raise ValidationFailed(
+            {"file": "roster_has_errors"},
+            rows=[RowErrorPublic(**e.__dict__).model_dump() for e in parsed.errors],
+        )
+    result = service.import_roster(session=session, access=access, actor=user, roster=parsed)
+    return ImportPublic(**result.__dict__)

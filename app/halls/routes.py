@@ -1,0 +1,631 @@
+"""Hall pages: join by invite, hall home, members and verification, 代录, roster, settings, invite."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+import qrcode
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from sqlmodel import Session
+
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.halls import policies, queries, roster, schemas, service
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall, MembershipStatus, Relation, Role
+from app.halls.policies import HallAccess
+from app.web.csrf import expected_origin
+from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.i18n import N_, _
+from app.web.messages import message
+
+router = APIRouter(tags=["halls"])
+
+ROLE_LABELS = {
+    Role.RESIDENT: N_("居民"),
+    Role.RESIDENT_REP: N_("居民代表"),
+    Role.COUNCIL: N_("议事会成员"),
+    Role.CHAIR: N_("主持人"),
+    Role.RECORDER: N_("记录员"),
+    Role.PROPERTY_REP: N_("物业代表"),
+    Role.OWNERS_COMMITTEE_REP: N_("业委会代表"),
+    Role.UNIT_REP: N_("驻区单位代表"),
+    Role.DEPARTMENT_REP: N_("职能部门代表"),
+    Role.OBSERVER: N_("列席代表（人大代表/政协委员）"),
+}
+RELATION_LABELS = {
+    Relation.OWNER: N_("业主"),
+    Relation.TENANT: N_("租户"),
+    Relation.FAMILY: N_("家庭成员"),
+    Relation.NONE: N_("无房屋关联"),
+}
+STATUS_LABELS = {
+    MembershipStatus.PENDING: N_("待审核"),
+    MembershipStatus.VERIFIED: N_("已认证"),
+    MembershipStatus.REJECTED: N_("未通过"),
+}
+LABELS = {"roles": ROLE_LABELS, "relations": RELATION_LABELS, "statuses": STATUS_LABELS}
+
+
+def _require(allowed: bool) -> None:
+    # Inside a hall the caller can see, a forbidden page is reported as missing (AUTHZ-03).
+    if not allowed:
+        raise NotFound("not_found")
+
+
+def _picker(
+    session: Session, hall_id: int, building_id: int | None, entrance_id: int | None
+) -> dict[str, Any]:
+    """Building → entrance → room choices, one step at a time (works without JavaScript)."""
+    buildings = queries.list_buildings(session, hall_id=hall_id)
+    building_ids = {b.id for b in buildings}
+    building_id = building_id if building_id in building_ids else None
+    entrances = (
+        queries.list_entrances(session, hall_id=hall_id, building_id=building_id)
+        if building_id
+        else []
+    )
+    entrance_id = entrance_id if entrance_id in {e.id for e in entrances} else None
+    households = (
+        queries.list_households(session, hall_id=hall_id, entrance_id=entrance_id)
+        if entrance_id
+        else []
+    )
+    return {
+        "buildings": buildings,
+        "entrances": entrances,
+        "households": households,
+        "building_id": building_id,
+        "entrance_id": entrance_id,
+    }
+
+
+# --- joining ------------------------------------------------------------------------------
+
+
+@router.get("/join/{token}", name="halls.join")
+def join_page(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    user: OptionalUser,
+    building_id: Annotated[int | None, Query(ge=1)] = None,
+    entrance_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    hall = service.hall_for_invite(session, token)
+    assert hall.id is not None
+    context: dict[str, Any] = {"hall": hall, "token": token, "errors": {}, "form": {}, **LABELS}
+    if user is not None:
+        access = queries.hall_access(session, user=user, hall=hall)
+        context["access"] = access
+        context.update(_picker(session, hall.id, building_id, entrance_id))
+    template = "halls/_join_form.html" if is_partial(request) else "halls/join.html"
+    return render(request, template, context)
+
+
+@router.post("/join/{token}", name="halls.join_post")
+def join(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    user: CurrentUser,
+    form: Annotated[schemas.JoinForm, Form()],
+    building_id: Annotated[int | None, Form()] = None,
+    entrance_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        service.join_hall(session=session, user=user, token=token, form=form)
+    except ValidationFailed as exc:
+        hall = service.hall_for_invite(session, token)
+        context = {
+            "hall": hall,
+            "token": token,
+            "errors": field_errors(exc.errors),
+            "form": form.model_dump(),
+            "access": queries.hall_access(session, user=user, hall=hall),
+            **LABELS,
+            **_picker(session, hall.id or 0, building_id, entrance_id),
+        }
+        return render(request, "halls/join.html", context, status_code=422)
+    except Conflict as exc:
+        return redirect(request, "/", flash_text=message(exc.code), kind="warn")
+    return redirect(request, "/", flash_text=_("申请已提交，请等待居委会审核"))
+
+
+# --- hall home ----------------------------------------------------------------------------
+
+
+def _flags(access: HallAccess) -> dict[str, bool]:
+    return {
+        "can_manage": policies.can_manage_members(access),
+        "can_edit_settings": policies.can_edit_settings(access),
+        "can_view_members": policies.can_view_members(access),
+        "can_view_audit": policies.can_view_audit(access),
+    }
+
+
+@router.get("/halls/{hall_id}", name="halls.detail")
+def hall_home(request: Request, session: SessionDep, hall: HallDep, access: AccessDep) -> Response:
+    membership = (
+        queries.get_membership(session, hall_id=hall.id or 0, membership_id=access.membership_id)
+        if access.membership_id
+        else None
+    )
+    address = (
+        queries.household_address(
+            session, hall_id=hall.id or 0, household_id=membership.household_id
+        )
+        if membership and membership.household_id
+        else None
+    )
+    return render(
+        request,
+        "halls/detail.html",
+        {
+            "hall": hall,
+            "street": queries.get_street(session, hall.street_id),
+            "access": access,
+            "membership": membership,
+            "address": address,
+            "stats": queries.hall_stats(session, hall_id=hall.id or 0),
+            **_flags(access),
+            **LABELS,
+        },
+    )
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+PAGE_SIZE = 50
+
+
+@router.get("/halls/{hall_id}/members", name="halls.members")
+def members_page(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    status: Annotated[MembershipStatus | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+) -> Response:
+    _require(policies.can_view_members(access))
+    rows = queries.list_members(
+        session,
+        hall_id=hall.id or 0,
+        status=status,
+        limit=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return render(
+        request,
+        "halls/members.html",
+        {
+            "hall": hall,
+            "access": access,
+            "rows": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE,
+            "page": page,
+            "status": status,
+            "counts": queries.count_members(session, hall_id=hall.id or 0),
+            "row_errors": {},
+            **_flags(access),
+            **LABELS,
+        },
+    )
+
+
+def _member_row_response(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    membership_id: int,
+    *,
+    flash_text: str | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    if is_partial(request):
+        rows = [
+            r
+            for r in queries.list_members(session, hall_id=hall.id or 0, limit=10000)
+            if r.membership.id == membership_id
+        ]
+        return render(
+            request,
+            "halls/_member_row.html",
+            {
+                "hall": hall,
+                "access": access,
+                "row": rows[0] if rows else None,
+                "row_errors": errors or {},
+                "notice": flash_text,
+                **_flags(access),
+                **LABELS,
+            },
+            status_code=status_code,
+        )
+    if errors:
+        return redirect(
+            request,
+            f"/halls/{hall.id}/members?status=pending",
+            flash_text=next(iter(errors.values())),
+            kind="warn",
+        )
+    return redirect(request, f"/halls/{hall.id}/members?status=pending", flash_text=flash_text)
+
+
+@router.post("/halls/{hall_id}/members/{membership_id}/verify", name="halls.verify_member")
+def verify_member(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+) -> Response:
+    _require(policies.can_manage_members(access))
+    try:
+        service.verify_member(
+            session=session, access=access, actor=user, membership_id=membership_id
+        )
+    except Conflict as exc:
+        return _member_row_response(
+            request,
+            session,
+            hall,
+            access,
+            membership_id,
+            errors={"status": message(exc.code)},
+            status_code=409,
+        )
+    return _member_row_response(
+        request, session, hall, access, membership_id, flash_text=_("已通过审核")
+    )
+
+
+@router.post("/halls/{hall_id}/members/{membership_id}/reject", name="halls.reject_member")
+def reject_member(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+    form: Annotated[schemas.RejectForm, Form()],
+) -> Response:
+    _require(policies.can_manage_members(access))
+    try:
+        service.reject_member(
+            session=session, access=access, actor=user, membership_id=membership_id, form=form
+        )
+    except ValidationFailed as exc:
+        return _member_row_response(
+            request,
+            session,
+            hall,
+            access,
+            membership_id,
+            errors=field_errors(exc.errors),
+            status_code=422,
+        )
+    except Conflict as exc:
+        return _member_row_response(
+            request,
+            session,
+            hall,
+            access,
+            membership_id,
+            errors={"status": message(exc.code)},
+            status_code=409,
+        )
+    return _member_row_response(
+        request, session, hall, access, membership_id, flash_text=_("已退回申请")
+    )
+
+
+@router.get("/halls/{hall_id}/members/new", name="halls.add_member")
+def add_member_page(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    building_id: Annotated[int | None, Query(ge=1)] = None,
+    entrance_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    _require(policies.can_manage_members(access))
+    context = {
+        "hall": hall,
+        "access": access,
+        "errors": {},
+        "form": {},
+        **LABELS,
+        **_picker(session, hall.id or 0, building_id, entrance_id),
+    }
+    template = "halls/_add_member_form.html" if is_partial(request) else "halls/add_member.html"
+    return render(request, template, context)
+
+
+@router.post("/halls/{hall_id}/members/new", name="halls.add_member_post")
+def add_member(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    form: Annotated[schemas.OnBehalfForm, Form()],
+    building_id: Annotated[int | None, Form()] = None,
+    entrance_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    _require(policies.can_manage_members(access))
+    try:
+        service.add_member_on_behalf(session=session, access=access, actor=user, form=form)
+    except (ValidationFailed, Conflict) as exc:
+        errors = (
+            field_errors(exc.errors)
+            if isinstance(exc, ValidationFailed)
+            else {"name": message(exc.code)}
+        )
+        context = {
+            "hall": hall,
+            "access": access,
+            "errors": errors,
+            "form": form.model_dump(),
+            **LABELS,
+            **_picker(session, hall.id or 0, building_id, entrance_id),
+        }
+        return render(request, "halls/add_member.html", context, status_code=422)
+    return redirect(
+        request,
+        f"/halls/{hall.id}/members?status=verified",
+        flash_text=_("已代为登记，该居民已认证"),
+    )
+
+
+@router.get("/halls/{hall_id}/members/{membership_id}", name="halls.member")
+def member_page(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+) -> Response:
+    _require(policies.can_manage_members(access))
+    rows = [
+        r
+        for r in queries.list_members(session, hall_id=hall.id or 0, limit=100000)
+        if r.membership.id == membership_id
+    ]
+    if not rows:
+        raise NotFound("member_unknown")
+    return render(
+        request,
+        "halls/member.html",
+        {
+            "hall": hall,
+            "access": access,
+            "row": rows[0],
+            "all_roles": list(Role),
+            "errors": {},
+            **_flags(access),
+            **LABELS,
+        },
+    )
+
+
+@router.post("/halls/{hall_id}/members/{membership_id}/roles", name="halls.set_roles")
+def set_roles(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+    roles: Annotated[list[Role] | None, Form()] = None,
+) -> Response:
+    _require(policies.can_manage_members(access))
+    try:
+        service.set_member_roles(
+            session=session,
+            access=access,
+            actor=user,
+            membership_id=membership_id,
+            form=schemas.RolesForm(roles=roles or []),
+        )
+    except (ValidationFailed, Conflict) as exc:
+        text = (
+            message(next(iter(exc.errors.values())))
+            if isinstance(exc, ValidationFailed)
+            else message(exc.code)
+        )
+        return redirect(
+            request, f"/halls/{hall.id}/members/{membership_id}", flash_text=text, kind="warn"
+        )
+    return redirect(
+        request, f"/halls/{hall.id}/members/{membership_id}", flash_text=_("身份已更新")
+    )
+
+
+# --- roster import ------------------------------------------------------------------------
+
+
+@router.get("/halls/{hall_id}/roster", name="halls.roster")
+def roster_page(request: Request, hall: HallDep, access: AccessDep) -> Response:
+    _require(policies.can_manage_members(access))
+    return render(
+        request,
+        "halls/roster.html",
+        {
+            "hall": hall,
+            "access": access,
+            "report": None,
+            "result": None,
+            "errors": {},
+            "columns": roster.COLUMNS,
+        },
+    )
+
+
+@router.get("/halls/{hall_id}/roster/template.csv", name="halls.roster_template")
+def roster_template(access: AccessDep) -> Response:
+    _require(policies.can_manage_members(access))
+    body = (
+        "\ufeff"
+        + ",".join(roster.COLUMNS)
+        + "\r\n"
+        + "1号楼,1单元,101,89.50,张桂芳,13800001234,业主\r\n"
+    )
+    return Response(
+        body.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="roster-template.csv"'},
+    )
+
+
+@router.post("/halls/{hall_id}/roster", name="halls.roster_post")
+async def import_roster(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    _require(policies.can_manage_members(access))
+    context: dict[str, Any] = {
+        "hall": hall,
+        "access": access,
+        "report": None,
+        "result": None,
+        "errors": {},
+        "columns": roster.COLUMNS,
+    }
+    data = await file.read(settings.upload_max_bytes + 1) if file is not None else b""
+    if not data:
+        context["errors"] = field_errors({"file": "file_required"})
+        return render(request, "halls/roster.html", context, status_code=422)
+    if len(data) > settings.upload_max_bytes:
+        context["errors"] = field_errors({"file": "file_too_large"})
+        return render(request, "halls/roster.html", context, status_code=422)
+    try:
+        parsed = roster.parse_rows(roster.read_table(file.filename or "" if file else "", data))
+    except ValueError:
+        context["errors"] = field_errors({"file": "file_unreadable"})
+        return render(request, "halls/roster.html", context, status_code=422)
+    context["report"] = parsed
+    if not parsed.ok:
+        context["errors"] = field_errors({"file": "roster_has_errors"})
+        return render(request, "halls/roster.html", context, status_code=422)
+    context["result"] = service.import_roster(
+        session=session, access=access, actor=user, roster=parsed
+    )
+    return render(request, "halls/roster.html", context)
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+@router.get("/halls/{hall_id}/settings", name="halls.settings")
+def settings_page(request: Request, hall: HallDep, access: AccessDep) -> Response:
+    _require(policies.can_edit_settings(access))
+    values = {field: getattr(hall, field) for field in schemas.SETTING_BOUNDS}
+    return render(
+        request,
+        "halls/settings.html",
+        {
+            "hall": hall,
+            "access": access,
+            "form": values,
+            "errors": {},
+            "bounds": schemas.SETTING_BOUNDS,
+        },
+    )
+
+
+@router.post("/halls/{hall_id}/settings", name="halls.settings_post")
+def update_settings(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    form: Annotated[schemas.SettingsForm, Form()],
+) -> Response:
+    _require(policies.can_edit_settings(access))
+    try:
+        service.update_hall_settings(
+            session=session, access=access, actor=user, hall=hall, form=form
+        )
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "halls/settings.html",
+            {
+                "hall": hall,
+                "access": access,
+                "form": form.model_dump(),
+                "errors": field_errors(exc.errors),
+                "bounds": schemas.SETTING_BOUNDS,
+            },
+            status_code=422,
+        )
+    return redirect(request, f"/halls/{hall.id}/settings", flash_text=_("议事规则已保存"))
+
+
+# --- invite -------------------------------------------------------------------------------
+
+
+def _invite_url(hall: Hall, origin: str) -> str:
+    return f"{origin}/join/{hall.invite_token}"
+
+
+@router.get("/halls/{hall_id}/invite", name="halls.invite")
+def invite_page(
+    request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
+) -> Response:
+    _require(policies.can_manage_members(access))
+    return render(
+        request,
+        "halls/invite.html",
+        {
+            "hall": hall,
+            "access": access,
+            "invite_url": _invite_url(hall, expected_origin(request, settings)),
+        },
+    )
+
+
+@router.get("/halls/{hall_id}/invite.png", name="halls.invite_qr")
+def invite_qr(
+    request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
+) -> Response:
+    _require(policies.can_manage_members(access))
+    image = qrcode.make(
+        _invite_url(hall, expected_origin(request, settings)), box_size=10, border=2
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Response(buffer.getvalue(), media_type="image/png")
+
+
+@router.post("/halls/{hall_id}/invite/rotate", name="halls.rotate_invite")
+def rotate_invite(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+) -> Response:
+    _require(policies.can_manage_members(access))
+    service.rotate_invite(
+        session=session, access=access, actor=user, hall=hall, days=settings.invite_days
+    )
+    return redirect(
+        request,
+        f"/halls/{hall.id}/invite",
+        flash_text=_("已生成新的邀请链接，旧链接和二维码已失效"),
+    )

@@ -1,0 +1,59 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.accounts import api as accounts_api
+from app.accounts import routes as accounts_routes
+from app.audit import routes as audit_routes
+from app.config import Settings, get_settings
+from app.db import Database
+from app.halls import api as halls_api
+from app.halls import routes as halls_routes
+from app.web import errors, pages
+from app.web.deps import protect
+from app.web.middleware import SecurityHeaders
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            app.state.db.dispose()
+
+    docs = not settings.is_production
+    app = FastAPI(
+        title="议事厅 API",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+        dependencies=[Depends(protect)],
+    )
+    app.state.settings = settings
+    # Engines are created here, per app, never at import time (no connection crosses a fork).
+    app.state.db = database or Database.connect(settings.database_url)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages.router)
+    app.include_router(accounts_routes.router)
+    app.include_router(halls_routes.router)
+    app.include_router(audit_routes.router)
+    app.include_router(accounts_api.router)
+    app.include_router(halls_api.router)
+    errors.install(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.https)
+    return app

@@ -1,0 +1,100 @@
+"""Request dependencies: database sessions, the current person, CSRF, the current hall."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.models import User, UserSession
+from app.config import Settings
+from app.core.errors import DomainError
+from app.db import Database
+from app.web import csrf
+from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+def get_session(request: Request, db: DbDep) -> Iterator[Session]:
+    """GET/HEAD read through the DEFERRED engine; everything else writes (BEGIN IMMEDIATE)."""
+    yield from db.sessions(read_only=request.method in csrf.SAFE_METHODS)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass
+class Auth:
+    user: User | None
+    user_session: UserSession | None
+    sid: str | None
+    anon: str | None
+
+
+def load_auth(request: Request, db: DbDep, settings: SettingsDep) -> Auth:
+    """Who is asking. Runs for every route (app-level dependency)."""
+    sid = request.cookies.get(settings.session_cookie)
+    anon = request.cookies.get(settings.anon_cookie)
+    found = None
+    if sid:
+        with db.session(read_only=True) as session:
+            found = accounts.authenticate(session=session, settings=settings, token=sid)
+        if found is not None:
+            with db.session() as session:
+                accounts.touch_session(session=session, user_session=found[1])
+    auth = Auth(
+        user=found[0] if found else None,
+        user_session=found[1] if found else None,
+        sid=sid if found else None,
+        anon=anon,
+    )
+    request.state.auth = auth
+    return auth
+
+
+AuthDep = Annotated[Auth, Depends(load_auth)]
+
+
+async def protect(request: Request, auth: AuthDep, settings: SettingsDep) -> None:
+    """Locale for this request, then the CSRF check on every unsafe method."""
+    locale = (
+        (auth.user.locale if auth.user else None) or request.cookies.get("lang") or DEFAULT_LOCALE
+    )
+    request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    set_locale(request.state.locale)
+    await csrf.check(request, settings, sid=auth.sid, anon=auth.anon)
+
+
+def optional_user(auth: AuthDep) -> User | None:
+    return auth.user
+
+
+def current_user(auth: AuthDep) -> User:
+    if auth.user is None:
+        raise NotAuthenticated("not_logged_in")
+    return auth.user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]

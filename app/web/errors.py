@@ -1,0 +1,100 @@
+"""Domain errors and HTTP errors as friendly pages (HTML) or JSON (under /api/)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import DomainError, ValidationFailed
+from app.web.deps import NotAuthenticated
+from app.web.htmx import redirect, render
+from app.web.i18n import set_locale
+from app.web.messages import message
+
+log = logging.getLogger("yishiting")
+
+STATUS_CODES = {401: "not_logged_in", 403: "not_allowed", 404: "not_found"}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _set_locale(request: Request) -> None:
+    set_locale(getattr(request.state, "locale", "zh_CN"))
+
+
+def error_response(
+    request: Request, status: int, code: str, fields: dict[str, str] | None = None, **params: object
+) -> Response:
+    _set_locale(request)
+    text = message(code, **params)
+    if _is_api(request):
+        body: dict[str, object] = {"error": code, "message": text}
+        if fields:
+            body["fields"] = {k: message(v, **params) for k, v in fields.items()}
+            body["codes"] = fields
+        return JSONResponse(body, status_code=status)
+    return render(
+        request,
+        "shared/error.html",
+        {"status": status, "message": text, "code": code},
+        status_code=status,
+    )
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, NotAuthenticated) and not _is_api(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return redirect(request, f"/login?next={quote(target)}")
+    if exc.status_code == 403:
+        log.warning("denied %s %s code=%s", request.method, request.url.path, exc.code)
+    fields = exc.errors if isinstance(exc, ValidationFailed) else None
+    return error_response(request, exc.status_code, exc.code, fields, **exc.params)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = STATUS_CODES.get(
+        exc.status_code, "not_found" if exc.status_code == 404 else "validation_failed"
+    )
+    if exc.status_code == 405:
+        code = "not_found"
+    return error_response(request, exc.status_code, code)
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # A malformed id in the path is a page that does not exist, not a form error.
+    if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+        return error_response(request, 404, "not_found")
+    fields = {str(err["loc"][-1]): "validation_failed" for err in exc.errors() if err.get("loc")}
+    return error_response(request, 422, "validation_failed", fields)
+
+
+async def on_server_error(request: Request, exc: Exception) -> Response:
+    error_id = secrets.token_hex(4)
+    log.exception("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
+    _set_locale(request)
+    if _is_api(request):
+        return JSONResponse({"error": "server_error", "error_id": error_id}, status_code=500)
+    return render(
+        request,
+        "shared/error.html",
+        {"status": 500, "message": None, "error_id": error_id},
+        status_code=500,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_server_error)

@@ -1,0 +1,106 @@
+"""Rendering: full page or partial, PRG redirects, flash, the common template context."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.config import Settings
+from app.core import security
+from app.web import csrf, flash
+from app.web.i18n import LOCALES, set_locale
+from app.web.messages import message
+from app.web.templating import templates
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def is_partial(request: Request) -> bool:
+    """An htmx request that targets part of the page (a boosted navigation wants the page)."""
+    return is_htmx(request) and request.headers.get("hx-boosted") != "true"
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    auth = getattr(request.state, "auth", None)
+    user = auth.user if auth else None
+    sid = auth.sid if auth else None
+    anon = auth.anon if auth else None
+    if not sid and not anon:
+        # First visit: mint the anonymous nonce that the login form's CSRF token is bound to.
+        anon = security.new_token()
+        request.state.new_anon = anon
+        if auth:
+            auth.anon = anon
+    locale = getattr(request.state, "locale", "zh_CN")
+    set_locale(locale)
+    elder = user.elder_mode if user else request.cookies.get("elder") == "1"
+    return {
+        "request": request,
+        "user": user,
+        "csrf_token": csrf.token_for(settings, sid=sid, anon=anon),
+        "locale": locale,
+        "locales": LOCALES,
+        "elder": elder,
+        "flash": flash.pop_flash(request, settings),
+        "msg": message,
+    }
+
+
+def finish(request: Request, response: Response) -> Response:
+    settings = _settings(request)
+    new_anon = getattr(request.state, "new_anon", None)
+    if new_anon:
+        response.set_cookie(
+            settings.anon_cookie,
+            new_anon,
+            httponly=True,
+            samesite="lax",
+            secure=settings.https,
+            path="/",
+            max_age=30 * 24 * 3600,
+        )
+    if getattr(request.state, "flash_consumed", False):
+        response.delete_cookie(flash.COOKIE, path="/")
+    return response
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    ctx = base_context(request)
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    return finish(request, response)
+
+
+def redirect(
+    request: Request, url: str, *, flash_text: str | None = None, kind: str = "ok"
+) -> Response:
+    """Post/Redirect/Get. htmx follows a 303 by itself and swaps the resulting page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash_text:
+        flash.set_flash(response, _settings(request), flash_text, kind)
+    return response
+
+
+def field_errors(errors: Mapping[str, str], **params: object) -> dict[str, str]:
+    return {field: message(code, **params) for field, code in errors.items()}
+
+
+def html(text: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status_code)

@@ -1,0 +1,43 @@
+"""The one Jinja2 environment: autoescape on, gettext installed, filters for our data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from app.core.privacy import mask_phone, mask_room
+from app.web.i18n import gettext, ngettext
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+env = templates.env
+assert env.autoescape  # Starlette's default; user text is escaped everywhere (XSS-01)
+env.add_extension("jinja2.ext.i18n")
+env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def _area(centi: int | None) -> str:
+    """8950 -> '89.50'. Exact: integer arithmetic, no floats."""
+    if centi is None:
+        return "—"
+    return f"{centi // 100}.{centi % 100:02d}"
+
+
+def _datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+env.filters["area"] = _area
+env.filters["dt"] = _datetime
+env.filters["date"] = _date
+env.filters["mask_phone"] = mask_phone
+env.filters["mask_room"] = mask_room
