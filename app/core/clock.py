@@ -8,10 +8,10 @@ _frozen: datetime | None = None
 
 
 def now() -> datetime:
-    """Current UTC time, naive (stored as UTC in both databases)."""
+    """Current time, timezone-aware UTC (SQLModel stores and returns UTC on both databases)."""
     if _frozen is not None:
         return _frozen
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def freeze(at: datetime | None) -> None:

@@ -12,40 +12,15 @@ from sqlmodel import Session
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
-from app.halls.models import Hall, MembershipStatus, Relation, Role
+from app.halls.models import Hall, MembershipStatus, Role
 from app.halls.policies import HallAccess
 from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
-from app.web.i18n import N_, _
+from app.web.i18n import _
 from app.web.messages import message
 
 router = APIRouter(tags=["halls"])
-
-ROLE_LABELS = {
-    Role.RESIDENT: N_("居民"),
-    Role.RESIDENT_REP: N_("居民代表"),
-    Role.COUNCIL: N_("议事会成员"),
-    Role.CHAIR: N_("主持人"),
-    Role.RECORDER: N_("记录员"),
-    Role.PROPERTY_REP: N_("物业代表"),
-    Role.OWNERS_COMMITTEE_REP: N_("业委会代表"),
-    Role.UNIT_REP: N_("驻区单位代表"),
-    Role.DEPARTMENT_REP: N_("职能部门代表"),
-    Role.OBSERVER: N_("列席代表（人大代表/政协委员）"),
-}
-RELATION_LABELS = {
-    Relation.OWNER: N_("业主"),
-    Relation.TENANT: N_("租户"),
-    Relation.FAMILY: N_("家庭成员"),
-    Relation.NONE: N_("无房屋关联"),
-}
-STATUS_LABELS = {
-    MembershipStatus.PENDING: N_("待审核"),
-    MembershipStatus.VERIFIED: N_("已认证"),
-    MembershipStatus.REJECTED: N_("未通过"),
-}
-LABELS = {"roles": ROLE_LABELS, "relations": RELATION_LABELS, "statuses": STATUS_LABELS}
 
 
 def _require(allowed: bool) -> None:
@@ -95,7 +70,7 @@ def join_page(
 ) -> Response:
     hall = service.hall_for_invite(session, token)
     assert hall.id is not None
-    context: dict[str, Any] = {"hall": hall, "token": token, "errors": {}, "form": {}, **LABELS}
+    context: dict[str, Any] = {"hall": hall, "token": token, "errors": {}, "form": {}}
     if user is not None:
         access = queries.hall_access(session, user=user, hall=hall)
         context["access"] = access
@@ -124,7 +99,6 @@ def join(
             "errors": field_errors(exc.errors),
             "form": form.model_dump(),
             "access": queries.hall_access(session, user=user, hall=hall),
-            **LABELS,
             **_picker(session, hall.id or 0, building_id, entrance_id),
         }
         return render(request, "halls/join.html", context, status_code=422)
@@ -170,7 +144,6 @@ def hall_home(request: Request, session: SessionDep, hall: HallDep, access: Acce
             "address": address,
             "stats": queries.hall_stats(session, hall_id=hall.id or 0),
             **_flags(access),
-            **LABELS,
         },
     )
 
@@ -211,7 +184,6 @@ def members_page(
             "counts": queries.count_members(session, hall_id=hall.id or 0),
             "row_errors": {},
             **_flags(access),
-            **LABELS,
         },
     )
 
@@ -243,7 +215,6 @@ def _member_row_response(
                 "row_errors": errors or {},
                 "notice": flash_text,
                 **_flags(access),
-                **LABELS,
             },
             status_code=status_code,
         )
@@ -341,7 +312,6 @@ def add_member_page(
         "access": access,
         "errors": {},
         "form": {},
-        **LABELS,
         **_picker(session, hall.id or 0, building_id, entrance_id),
     }
     template = "halls/_add_member_form.html" if is_partial(request) else "halls/add_member.html"
@@ -373,7 +343,6 @@ def add_member(
             "access": access,
             "errors": errors,
             "form": form.model_dump(),
-            **LABELS,
             **_picker(session, hall.id or 0, building_id, entrance_id),
         }
         return render(request, "halls/add_member.html", context, status_code=422)
@@ -410,7 +379,6 @@ def member_page(
             "all_roles": list(Role),
             "errors": {},
             **_flags(access),
-            **LABELS,
         },
     )
 

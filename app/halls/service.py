@@ -637,3 +637,46 @@ def set_member_roles(
     )
     session.commit()
     return membership
+
+
+def appoint_chair(
+    *, session: Session, access: HallAccess, actor_id: int | None, hall: Hall, user: User
+) -> Membership:
+    """Make someone a chair (主持人) of a hall: by the platform admin (CLI) or an existing chair.
+
+    Rules: the person becomes a verified member of the hall if not already one.
+    Raises: NotAllowed.
+    """
+    _require(access.is_platform_admin or access.is_chair)
+    membership = session.exec(
+        select(Membership).where(Membership.hall_id == hall.id, Membership.user_id == user.id)
+    ).first()
+    now = clock.now()
+    if membership is None:
+        membership = Membership(
+            hall_id=hall.id or 0,
+            user_id=user.id or 0,
+            status=MembershipStatus.VERIFIED,
+            decided_at=now,
+            decided_by_id=actor_id,
+            entered_by_id=actor_id,
+        )
+        session.add(membership)
+        session.flush()
+    elif membership.status != MembershipStatus.VERIFIED:
+        membership.status = MembershipStatus.VERIFIED
+        membership.decided_at = now
+        membership.decided_by_id = actor_id
+    _add_role(session, membership, Role.RESIDENT)
+    _add_role(session, membership, Role.CHAIR)
+    audit.record(
+        session,
+        action="halls.appoint_chair",
+        actor_id=actor_id,
+        hall_id=hall.id,
+        subject_type="membership",
+        subject_id=membership.id,
+        data={"user_id": user.id},
+    )
+    session.commit()
+    return membership

@@ -55,14 +55,16 @@ async def check(request: Request, settings: Settings, *, sid: str | None, anon: 
         return
     if not _origin_ok(request, settings):
         raise NotAllowed("csrf_failed")
-    sent = request.headers.get("x-csrf-token")
-    if sent is None:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form(**FORM_LIMITS)
-            value = form.get("csrf_token")
-            sent = value if isinstance(value, str) else None
-    if not sent or (not sid and not anon):
+    # With hx-boost the <body> (and its hx-headers) survives a login, so the header may hold
+    # the pre-login token while the form's hidden field holds the current one: either may match.
+    candidates = [request.headers.get("x-csrf-token")]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form(**FORM_LIMITS)
+        value = form.get("csrf_token")
+        candidates.append(value if isinstance(value, str) else None)
+    if not sid and not anon:
         raise NotAllowed("csrf_failed")
-    if not security.same(sent, token_for(settings, sid=sid, anon=anon)):
+    expected = token_for(settings, sid=sid, anon=anon)
+    if not any(sent and security.same(sent, expected) for sent in candidates):
         raise NotAllowed("csrf_failed")

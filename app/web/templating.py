@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
 from app.core.privacy import mask_phone, mask_room
+from app.halls.labels import RELATION_LABELS, ROLE_LABELS, STATUS_LABELS
 from app.web.i18n import gettext, ngettext
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -26,14 +28,18 @@ def _area(centi: int | None) -> str:
     return f"{centi // 100}.{centi % 100:02d}"
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
 def _datetime(value: datetime | None) -> str:
+    """Stored in UTC; shown in Beijing time, which is what every resident reads."""
     if value is None:
         return ""
-    return value.strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _date(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else ""
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d") if value else ""
 
 
 env.filters["area"] = _area
@@ -41,3 +47,6 @@ env.filters["dt"] = _datetime
 env.filters["date"] = _date
 env.filters["mask_phone"] = mask_phone
 env.filters["mask_room"] = mask_room
+env.globals["role_labels"] = ROLE_LABELS
+env.globals["relation_labels"] = RELATION_LABELS
+env.globals["status_labels"] = STATUS_LABELS

@@ -1,0 +1,234 @@
+"""Command line: python -m app serve | migrate | demo | create-admin | create-hall | add-chair | backup | audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlmodel import select
+
+from app.config import ROOT, get_settings
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(toml_file=str(ROOT / "pyproject.toml"))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def migrate(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), "head")
+
+
+def _lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses as the hostname resolves them (no packets are sent)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return sorted({str(info[4][0]) for info in infos if not str(info[4][0]).startswith("127.")})
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app import demo
+    from app.db import Database
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    db = Database.connect(settings.database_url)
+    try:
+        if args.demo:
+            with db.session() as session:
+                if demo.is_empty(session):
+                    print("首次启动：正在生成演示社区数据 …")
+                    demo.seed(session)
+    finally:
+        db.dispose()
+    port = args.port or settings.port
+    print("\n议事厅已启动。用同一 Wi-Fi 下的手机打开：")
+    for address in _lan_addresses() or ["127.0.0.1"]:
+        print(f"  http://{address}:{port}/")
+    print(f"  http://127.0.0.1:{port}/ （本机）")
+    if args.demo:
+        print("\n演示账号（密码均为 " + demo.DEMO_PASSWORD + "）：")
+        for phone, name, role in demo.DEMO_LOGINS:
+            print(f"  {phone}  {name}（{role}）")
+    print()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    migrate(get_settings().database_url)
+    print("数据库已升级到最新版本")
+    return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    from app import demo
+    from app.db import Database
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    db = Database.connect(settings.database_url)
+    with db.session() as session:
+        if not demo.is_empty(session):
+            print("数据库里已有数据，未生成演示数据")
+            return 1
+        demo.seed(session)
+    db.dispose()
+    print("演示数据已生成")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from app.accounts import service
+    from app.core.errors import ValidationFailed
+    from app.db import Database
+
+    settings = get_settings()
+    db = Database.connect(settings.database_url)
+    with db.session() as session:
+        try:
+            user, one_time = service.create_admin(session=session, phone=args.phone, name=args.name)
+        except ValidationFailed as exc:
+            print(f"无法创建：{exc.errors}", file=sys.stderr)
+            return 2
+    db.dispose()
+    print(f"平台管理员 {user.name} 已创建。一次性密码（首次登录后必须修改）：{one_time}")
+    return 0
+
+
+def cmd_create_hall(args: argparse.Namespace) -> int:
+    from app.db import Database
+    from app.halls import service
+    from app.halls.models import Street
+
+    settings = get_settings()
+    db = Database.connect(settings.database_url)
+    with db.session() as session:
+        street = session.exec(select(Street).where(Street.name == args.street)).first()
+        if street is None:
+            street = service.create_street(
+                session=session, district=args.district, name=args.street, actor_id=None
+            )
+        hall = service.create_hall(
+            session=session,
+            street=street,
+            name=args.name,
+            address=args.address,
+            actor_id=None,
+            invite_days=settings.invite_days,
+        )
+    db.dispose()
+    print(f"议事厅已创建，编号 {hall.id}")
+    return 0
+
+
+def cmd_add_chair(args: argparse.Namespace) -> int:
+    from app.accounts.models import User
+    from app.db import Database
+    from app.halls import service
+    from app.halls.models import Hall
+    from app.halls.policies import HallAccess
+
+    settings = get_settings()
+    db = Database.connect(settings.database_url)
+    with db.session() as session:
+        hall = session.get(Hall, args.hall)
+        user = session.exec(select(User).where(User.phone == args.phone)).first()
+        if hall is None or user is None:
+            print("没有找到这个议事厅或这个手机号的账号（请先让对方注册）", file=sys.stderr)
+            return 2
+        access = HallAccess(user_id=None, hall_id=hall.id or 0, is_platform_admin=True)
+        service.appoint_chair(session=session, access=access, actor_id=None, hall=hall, user=user)
+    db.dispose()
+    print("已设为主持人")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app import backup
+
+    settings = get_settings()
+    path = backup.backup(settings.database_url, Path(args.path))
+    print(f"备份已写入 {path}")
+    return 0
+
+
+def cmd_audit_verify(_: argparse.Namespace) -> int:
+    from app.audit import service
+    from app.db import Database
+
+    db = Database.connect(get_settings().database_url)
+    with db.session(read_only=True) as session:
+        verdict = service.verify_chain(session)
+    db.dispose()
+    if verdict.ok:
+        print(f"审计链完整：{verdict.checked} 条记录，链头 {verdict.head}")
+        return 0
+    print(
+        f"审计链在第 {verdict.broken_height} 条断开（{verdict.reason}）；此前 {verdict.checked} 条完好",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="议事厅")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve on the LAN")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="seed the demo community on first start")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="seed the demo community into an empty database").set_defaults(
+        func=cmd_demo
+    )
+    admin = sub.add_parser("create-admin", help="create a platform admin with a one-time password")
+    admin.add_argument("--phone", required=True)
+    admin.add_argument("--name", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    hall = sub.add_parser("create-hall", help="create a 社区议事厅 (and its street)")
+    hall.add_argument("--district", required=True)
+    hall.add_argument("--street", required=True)
+    hall.add_argument("--name", required=True)
+    hall.add_argument("--address", default="")
+    hall.set_defaults(func=cmd_create_hall)
+    chair = sub.add_parser("add-chair", help="make a registered person the chair of a hall")
+    chair.add_argument("--hall", type=int, required=True)
+    chair.add_argument("--phone", required=True)
+    chair.set_defaults(func=cmd_add_chair)
+    backup = sub.add_parser("backup", help="online backup (SQLite backup API or pg_dump)")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain").set_defaults(
+        func=cmd_audit_verify
+    )
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

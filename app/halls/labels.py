@@ -1,0 +1,30 @@
+"""Display names of roles, relations and statuses, marked for translation."""
+
+from __future__ import annotations
+
+from app.halls.models import MembershipStatus, Relation, Role
+from app.web.i18n import N_
+
+ROLE_LABELS = {
+    Role.RESIDENT: N_("居民"),
+    Role.RESIDENT_REP: N_("居民代表"),
+    Role.COUNCIL: N_("议事会成员"),
+    Role.CHAIR: N_("主持人"),
+    Role.RECORDER: N_("记录员"),
+    Role.PROPERTY_REP: N_("物业代表"),
+    Role.OWNERS_COMMITTEE_REP: N_("业委会代表"),
+    Role.UNIT_REP: N_("驻区单位代表"),
+    Role.DEPARTMENT_REP: N_("职能部门代表"),
+    Role.OBSERVER: N_("列席代表（人大代表/政协委员）"),
+}
+RELATION_LABELS = {
+    Relation.OWNER: N_("业主"),
+    Relation.TENANT: N_("租户"),
+    Relation.FAMILY: N_("家庭成员"),
+    Relation.NONE: N_("无房屋关联"),
+}
+STATUS_LABELS = {
+    MembershipStatus.PENDING: N_("待审核"),
+    MembershipStatus.VERIFIED: N_("已认证"),
+    MembershipStatus.REJECTED: N_("未通过"),
+}
