@@ -15,7 +15,8 @@ from app.config import ROOT, get_settings
 
 
 def alembic_config(url: str) -> Config:
-    cfg = Config(toml_file=str(ROOT / "pyproject.toml"))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.attributes["url"] = url
     return cfg
 
