@@ -19,7 +19,7 @@ from app.halls import api as halls_api
 from app.halls import routes as halls_routes
 from app.web import errors, pages
 from app.web.deps import protect
-from app.web.middleware import SecurityHeaders
+from app.web.middleware import BodyLimit, SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -55,5 +55,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(accounts_api.router)
     app.include_router(halls_api.router)
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 2)
     app.add_middleware(SecurityHeaders, hsts=settings.https)
     return app

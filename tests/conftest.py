@@ -38,7 +38,9 @@ def _pg_available() -> str | None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.db"
         url = f"sqlite:///{path}"
@@ -50,7 +52,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
         _pg_skipped.append(problem)
-        pytest.skip(f"!!! PostgreSQL UNREACHABLE at {PG_ADMIN}: {problem} — PostgreSQL half NOT RUN !!!")
+        pytest.skip(
+            f"!!! PostgreSQL UNREACHABLE at {PG_ADMIN}: {problem} — PostgreSQL half NOT RUN !!!"
+        )
     name = f"yst_test_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -63,7 +67,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _pg_skipped:
-        terminalreporter.write_sep("!", "PostgreSQL was UNREACHABLE: its half of the suite did NOT run", red=True)
+        terminalreporter.write_sep(
+            "!", "PostgreSQL was UNREACHABLE: its half of the suite did NOT run", red=True
+        )
         terminalreporter.write_line(_pg_skipped[0])
 
 
@@ -98,13 +104,24 @@ class Client(TestClient):
         assert match, f"no csrf token on {path}"
         return match.group(1)
 
-    def post_form(self, path: str, data: dict[str, object] | None = None, *, token_from: str = "/", **kwargs: object) -> object:
+    def post_form(
+        self,
+        path: str,
+        data: dict[str, object] | None = None,
+        *,
+        token_from: str = "/",
+        **kwargs: object,
+    ) -> object:
         payload = {"csrf_token": self.csrf(token_from), **(data or {})}
         return self.post(path, data=payload, **kwargs)  # type: ignore[arg-type]
 
     def login(self, phone: str, password: str) -> None:
-        response = self.post_form("/login", {"phone": phone, "password": password}, token_from="/login",
-                                  follow_redirects=False)
+        response = self.post_form(
+            "/login",
+            {"phone": phone, "password": password},
+            token_from="/login",
+            follow_redirects=False,
+        )
         assert response.status_code == 303, getattr(response, "text", "")[:500]  # type: ignore[attr-defined]
 
 
@@ -134,3 +151,21 @@ def screenshot_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database of the current backend, dropped after the test."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        migrate(url)
+        yield url
+        return
+    name = f"yst_fresh_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    migrate(url)
+    yield url
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

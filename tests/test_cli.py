@@ -1,0 +1,203 @@
+"""The command line, run as real subprocesses against a fresh database of each backend."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlmodel import col, func, select
+
+from app.accounts.models import User
+from app.db import Database
+from app.halls.models import (
+    Building,
+    Hall,
+    Household,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    Role,
+    StreetAdmin,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(url: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url, "YST_SECRET_KEY": "cli-test-secret-0123456789"}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: str) -> None:
+    result = run_cli(fresh_database_url, "demo")
+    assert result.returncode == 0, result.stderr
+    db = Database.connect(fresh_database_url)
+    try:
+        with db.session(read_only=True) as s:
+            halls = s.exec(select(Hall)).all()
+            assert len(halls) == 2
+            households = s.exec(select(func.count()).select_from(Household)).one()
+            buildings = s.exec(select(func.count()).select_from(Building)).one()
+            assert 650 <= households <= 750
+            assert buildings == 10
+            areas = s.exec(select(Household.area_centi_m2)).all()
+            assert all(a is not None and 4500 <= a <= 12000 for a in areas)
+            roles = set(s.exec(select(MembershipRole.role)).all())
+            assert roles == set(Role)
+            verified = s.exec(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.status == MembershipStatus.VERIFIED)
+            ).one()
+            pending = s.exec(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.status == MembershipStatus.PENDING)
+            ).one()
+            assert verified > 300
+            assert pending == 3
+            assert s.exec(select(func.count()).select_from(StreetAdmin)).one() == 1
+            logins = s.exec(
+                select(func.count()).select_from(User).where(col(User.password_hash).is_not(None))
+            ).one()
+            assert logins >= 15
+    finally:
+        db.dispose()
+    assert run_cli(fresh_database_url, "audit", "verify").returncode == 0
+    again = run_cli(fresh_database_url, "demo")
+    assert again.returncode == 1  # never seeds over existing data
+
+
+def test_create_admin_prints_a_one_time_password_that_must_be_changed(
+    fresh_database_url: str,
+) -> None:
+    result = run_cli(
+        fresh_database_url, "create-admin", "--phone", "13912345678", "--name", "管理员"
+    )
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"：(\S{16})$", result.stdout.strip())
+    assert match, result.stdout
+    db = Database.connect(fresh_database_url)
+    try:
+        with db.session(read_only=True) as s:
+            admin = s.exec(select(User).where(User.phone == "13912345678")).one()
+            assert admin.is_platform_admin
+            assert admin.must_change_password
+            assert match.group(1) not in (admin.password_hash or "")
+    finally:
+        db.dispose()
+    duplicate = run_cli(fresh_database_url, "create-admin", "--phone", "13912345678", "--name", "x")
+    assert duplicate.returncode == 2
+
+
+def test_create_hall_and_add_chair(fresh_database_url: str) -> None:
+    assert (
+        run_cli(
+            fresh_database_url,
+            "create-hall",
+            "--district",
+            "东城区",
+            "--street",
+            "前门街道",
+            "--name",
+            "草厂社区议事厅",
+        ).returncode
+        == 0
+    )
+    missing = run_cli(fresh_database_url, "add-chair", "--hall", "1", "--phone", "13912340000")
+    assert missing.returncode == 2
+    from app.accounts import schemas
+    from app.accounts import service as accounts
+
+    db = Database.connect(fresh_database_url)
+    try:
+        with db.session() as s:
+            accounts.register_user(
+                session=s,
+                form=schemas.RegisterForm(
+                    phone="13912340000", name="李彩仙", password="long enough pass", consent=True
+                ),
+            )
+        assert (
+            run_cli(
+                fresh_database_url, "add-chair", "--hall", "1", "--phone", "13912340000"
+            ).returncode
+            == 0
+        )
+        with db.session(read_only=True) as s:
+            roles = s.exec(select(MembershipRole.role)).all()
+            assert Role.CHAIR in roles
+    finally:
+        db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_demo_migrates_seeds_prints_logins_and_answers(
+    fresh_database_url: str, backend: str
+) -> None:
+    if backend != "sqlite":
+        # `make run` is the SQLite path; PostgreSQL serving is covered by the browser tests.
+        fresh_database_url = fresh_database_url
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_database_url,
+        "YST_SECRET_KEY": "cli-test-secret-0123456789",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--demo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("server did not start")
+        assert health.json()["database"] == "ok"
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert "议事厅" in home.text
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=20)
+    assert "13800000001" in output
+    assert "yishiting2026" in output
+    assert f":{port}/" in output
