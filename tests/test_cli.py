@@ -201,3 +201,26 @@ def test_serve_demo_migrates_seeds_prints_logins_and_answers(
     assert "13800000001" in output
     assert "yishiting2026" in output
     assert f":{port}/" in output
+
+
+def test_one_time_password_forces_a_change_before_anything_else(db: Database, make_client) -> None:
+    from app.accounts import service as accounts
+    from tests.factories import unique_phone
+
+    phone = unique_phone()
+    with db.session() as s:
+        _, one_time = accounts.create_admin(session=s, phone=phone, name="管理员")
+    client = make_client()
+    client.login(phone, one_time)
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account/password"
+    assert client.get("/api/v1/me").status_code == 403
+    changed = client.post_form(
+        "/account/password",
+        {"current_password": one_time, "new_password": "a new long password"},
+        token_from="/account/password",
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert client.get("/").status_code == 200

@@ -22,6 +22,17 @@ class NotAuthenticated(DomainError):
     status_code = 401
 
 
+class PasswordChangeRequired(DomainError):
+    """An account with a one-time password may do nothing else until it sets its own (AUTH-06)."""
+
+    status_code = 403
+
+
+PASSWORD_CHANGE_PATHS = frozenset(
+    {"/account/password", "/logout", "/prefs/locale", "/prefs/elder", "/privacy"}
+)
+
+
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -84,6 +95,12 @@ async def protect(request: Request, auth: AuthDep, settings: SettingsDep) -> Non
     request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
     set_locale(request.state.locale)
     await csrf.check(request, settings, sid=auth.sid, anon=auth.anon)
+    if (
+        auth.user is not None
+        and auth.user.must_change_password
+        and request.url.path not in PASSWORD_CHANGE_PATHS
+    ):
+        raise PasswordChangeRequired("password_change_required")
 
 
 def optional_user(auth: AuthDep) -> User | None:

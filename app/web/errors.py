@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import DomainError, ValidationFailed
-from app.web.deps import NotAuthenticated
+from app.web.deps import NotAuthenticated, PasswordChangeRequired
 from app.web.htmx import redirect, render
 from app.web.i18n import set_locale
 from app.web.messages import message
@@ -54,6 +54,8 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthenticated) and not _is_api(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return redirect(request, f"/login?next={quote(target)}")
+    if isinstance(exc, PasswordChangeRequired) and not _is_api(request):
+        return redirect(request, "/account/password")
     if exc.status_code == 403:
         log.warning("denied %s %s code=%s", request.method, request.url.path, exc.code)
     fields = exc.errors if isinstance(exc, ValidationFailed) else None

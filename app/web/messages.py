@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "csrf_failed": N_("页面已过期或来源不明，请刷新后重试"),
     "locale_unknown": N_("不支持的语言"),
     "validation_failed": N_("请检查填写的内容"),
+    "password_change_required": N_("请先修改一次性密码"),
 }
 
 
