@@ -30,6 +30,9 @@ def record(
     - data never holds passwords, tokens or unmasked phone numbers;
     - the chain is extended under a lock, so concurrent writers never fork it.
     """
+    # Write the caller's pending rows first, so that every row lock is taken before the chain
+    # lock: a transaction never waits for a row while holding the chain.
+    session.flush()
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # One writer at a time extends the chain; released at commit or rollback.
