@@ -5,25 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
-from fastapi.security import APIKeyCookie
 from pydantic import BaseModel
 
+from app.accounts.api import session_cookie
 from app.core.errors import NotFound, ValidationFailed
 from app.core.privacy import mask_phone, mask_room
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import MembershipStatus, Relation, Role
+from app.halls.policies import HallAccess
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
-
-# Declared so that OpenAPI shows how the API authenticates: the same session cookie as the
-# pages (plus the X-CSRF-Token header, from GET /api/v1/me, on every write).
-session_cookie = APIKeyCookie(
-    name="yst_sid", auto_error=False, description="Session cookie set at login"
-)
 
 router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
 
-IdPath = Annotated[int, Path(ge=1, le=2**31)]
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class HallPublic(BaseModel):
@@ -196,6 +191,13 @@ def join(
     return MembershipPublic(membership_id=m.id or 0, hall_id=m.hall_id, status=m.status)
 
 
+def _require_manager(access: HallAccess) -> None:
+    # As on the pages: inside a hall the caller can see, a forbidden action is reported as
+    # missing (404), before any input is read (AUTHZ-03).
+    if not policies.can_manage_members(access):
+        raise NotFound("not_found")
+
+
 @router.post(
     "/halls/{hall_id}/members/{membership_id}/verify",
     name="api.verify",
@@ -205,6 +207,7 @@ def verify(
     session: SessionDep, access: AccessDep, user: CurrentUser, membership_id: IdPath
 ) -> MembershipPublic:
     """The chair verifies a pending member."""
+    _require_manager(access)
     m = service.verify_member(
         session=session, access=access, actor=user, membership_id=membership_id
     )
@@ -224,6 +227,7 @@ def reject(
     body: schemas.RejectForm,
 ) -> MembershipPublic:
     """The chair rejects a pending member, with a reason."""
+    _require_manager(access)
     m = service.reject_member(
         session=session, access=access, actor=user, membership_id=membership_id, form=body
     )
@@ -239,6 +243,7 @@ async def import_roster(
     file: Annotated[UploadFile, File()],
 ) -> ImportPublic:
     """Import a household roster (CSV or XLSX). Any bad row: 422 with every problem, nothing saved."""
+    _require_manager(access)
     data = await file.read(settings.upload_max_bytes + 1)
     if len(data) > settings.upload_max_bytes:
         raise ValidationFailed({"file": "file_too_large"})

@@ -1,0 +1,767 @@
+"""Route inventory: every route is classified, and each class behaves as classified.
+
+SECURITY.md AUTHZ-03 (hall scoping, 404 not 403), AUTHZ-05 (default deny: no route without its
+guard) and CSRF-03 (no state change on GET). ``ROUTES`` below is the one table of who may call
+what. A route that is added without a row here fails ``test_every_route_is_classified``, and a
+row whose route is gone fails it too. The privacy crawler (test_privacy.py) visits the same table.
+
+Roles used against hall A:
+
+* ``anon``      — nobody logged in (but holding an anonymous CSRF token, so CSRF is not what stops them)
+* ``outsider``  — a verified resident of hall B, sending hall A's ids
+* ``chair_b``   — the chair of hall B, sending hall A's ids (and B's hall id with A's member ids)
+* ``applicant`` — has asked to join hall A, not yet verified
+* ``resident``  — a plain verified resident of hall A
+* ``street``    — a 街道 official of hall A's street (read-only view of the hall)
+* ``chair``     — the chair of hall A
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from starlette.routing import Mount
+
+from app.accounts.models import User
+from app.db import Database
+from app.halls import schemas, service
+from app.halls.models import Entrance, Hall, Membership, MembershipStatus
+from app.web.deps import current_user, protect
+from tests.conftest import ORIGIN, Client
+from tests.factories import (
+    PASSWORD,
+    HallWorld,
+    make_chair,
+    make_hall,
+    make_member,
+    make_user,
+    unique,
+    unique_phone,
+)
+
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # anyone, logged in or not
+    LOGIN = "login"  # any logged-in person; no hall in the path
+    INVITE = "invite"  # the invite token in the path is the capability (plus login to act)
+    MEMBER = "member"  # verified members of the hall, and street officials
+    STAFF = "staff"  # the chair; street officials read-only. Plain residents: 404
+    CHAIR = "chair"  # the chair only (manage members, roster, settings, invite). Others: 404
+
+
+HALL_SCOPED = frozenset({Access.MEMBER, Access.STAFF, Access.CHAIR})
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Two halls, one person per role, and a logged-in client per role."""
+
+    db: Database
+    a: HallWorld
+    b: HallWorld
+    users: dict[str, User]
+    target_a: int  # a verified member of A who is nobody's client (roles, member page)
+    member_b: int  # a verified membership of hall B
+    clients: dict[str, Client]
+    tokens: dict[str, str]
+    building_id: int = 0
+    entrance_id: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def invite_token(self, hall: Hall | None = None) -> str:
+        """The current token: rotating the invite (a route under test) changes it."""
+        with self.db.session(read_only=True) as session:
+            row = session.get(Hall, (hall or self.a.hall).id)
+            assert row is not None
+            return row.invite_token
+
+    def pending(self, world: HallWorld | None = None) -> int:
+        """A fresh pending request to join (verify and reject need one each)."""
+        world = world or self.a
+        world.hall.invite_token = self.invite_token(world.hall)  # the link may have been rotated
+        _, membership = make_member(self.db, world, household_index=2, verified=False)
+        assert membership.id is not None
+        return membership.id
+
+    def membership_status(self, membership_id: int) -> MembershipStatus:
+        with self.db.session(read_only=True) as session:
+            row = session.get(Membership, membership_id)
+            assert row is not None
+            return MembershipStatus(row.status)
+
+
+Body = Callable[[World], dict[str, Any]]
+
+
+def _reject_form(w: World) -> dict[str, Any]:
+    return {"data": {"reason": "房号与登记不符"}}
+
+
+def _reject_json(w: World) -> dict[str, Any]:
+    return {"json": {"reason": "房号与登记不符"}}
+
+
+def _on_behalf(w: World) -> dict[str, Any]:
+    return {
+        "data": {
+            "name": "代录测试",
+            "phone": "",
+            "household_id": str(w.a.households[3].id),
+            "relation": "family",
+            "building_id": str(w.building_id),
+            "entrance_id": str(w.entrance_id),
+        }
+    }
+
+
+def _roles(w: World) -> dict[str, Any]:
+    return {"data": {"roles": ["council"]}}
+
+
+def _roster(w: World) -> dict[str, Any]:
+    csv = f"楼栋,单元,房号,面积\r\n{unique('新楼')},1单元,101,80.50\r\n"
+    return {"files": {"file": ("roster.csv", csv.encode(), "text/csv")}}
+
+
+def _settings(w: World) -> dict[str, Any]:
+    return {"data": {name: str(getattr(w.a.hall, name)) for name in schemas.SETTING_BOUNDS}}
+
+
+def _join_form(w: World) -> dict[str, Any]:
+    return {"data": {"household_id": str(w.a.households[1].id), "relation": "tenant"}}
+
+
+def _join_json(w: World) -> dict[str, Any]:
+    return {"json": {"household_id": w.a.households[1].id, "relation": "tenant"}}
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    access: Access
+    writes: bool = False  # has side effects: must accept unsafe methods only (CSRF-03)
+    ok: int = 200  # what the allowed caller gets (the chair, for hall routes)
+    pending: bool = False  # {membership_id} must be a pending request (verify, reject)
+    body: Body | None = None
+
+
+ROUTES: dict[tuple[str, str], Entry] = {
+    # framework and static files (the docs exist outside production only; CONF-01)
+    ("GET", "/openapi.json"): Entry(Access.PUBLIC),
+    ("GET", "/docs"): Entry(Access.PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Entry(Access.PUBLIC),
+    ("MOUNT", "/static"): Entry(Access.PUBLIC),
+    # pages that belong to no hall
+    ("GET", "/"): Entry(Access.PUBLIC),
+    ("GET", "/healthz"): Entry(Access.PUBLIC),
+    ("GET", "/privacy"): Entry(Access.PUBLIC),
+    ("POST", "/prefs/elder"): Entry(Access.PUBLIC, writes=True, ok=303),
+    ("POST", "/prefs/locale"): Entry(Access.PUBLIC, writes=True, ok=303),
+    ("GET", "/register"): Entry(Access.PUBLIC),
+    ("POST", "/register"): Entry(Access.PUBLIC, writes=True, ok=303),
+    ("GET", "/login"): Entry(Access.PUBLIC),
+    ("POST", "/login"): Entry(Access.PUBLIC, writes=True, ok=303),
+    ("POST", "/logout"): Entry(Access.PUBLIC, writes=True, ok=303),
+    # logged in, no hall
+    ("GET", "/account/password"): Entry(Access.LOGIN),
+    ("POST", "/account/password"): Entry(Access.LOGIN, writes=True, ok=303),
+    ("GET", "/api/v1/me"): Entry(Access.LOGIN),
+    ("GET", "/api/v1/halls"): Entry(Access.LOGIN),
+    # the invite link
+    ("GET", "/join/{token}"): Entry(Access.INVITE),
+    ("POST", "/join/{token}"): Entry(Access.INVITE, writes=True, ok=303, body=_join_form),
+    ("GET", "/api/v1/join/{token}"): Entry(Access.INVITE),
+    ("POST", "/api/v1/join/{token}"): Entry(Access.INVITE, writes=True, ok=201, body=_join_json),
+    # hall pages
+    ("GET", "/halls/{hall_id}"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/members"): Entry(Access.STAFF),
+    ("GET", "/halls/{hall_id}/audit"): Entry(Access.STAFF),
+    ("GET", "/api/v1/halls/{hall_id}/members"): Entry(Access.STAFF),
+    ("POST", "/halls/{hall_id}/members/{membership_id}/verify"): Entry(
+        Access.CHAIR, writes=True, ok=303, pending=True
+    ),
+    ("POST", "/halls/{hall_id}/members/{membership_id}/reject"): Entry(
+        Access.CHAIR, writes=True, ok=303, pending=True, body=_reject_form
+    ),
+    ("GET", "/halls/{hall_id}/members/new"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/members/new"): Entry(
+        Access.CHAIR, writes=True, ok=303, body=_on_behalf
+    ),
+    ("GET", "/halls/{hall_id}/members/{membership_id}"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/members/{membership_id}/roles"): Entry(
+        Access.CHAIR, writes=True, ok=303, body=_roles
+    ),
+    ("GET", "/halls/{hall_id}/roster"): Entry(Access.CHAIR),
+    ("GET", "/halls/{hall_id}/roster/template.csv"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/roster"): Entry(Access.CHAIR, writes=True, body=_roster),
+    ("GET", "/halls/{hall_id}/settings"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/settings"): Entry(Access.CHAIR, writes=True, ok=303, body=_settings),
+    ("GET", "/halls/{hall_id}/invite"): Entry(Access.CHAIR),
+    ("GET", "/halls/{hall_id}/invite.png"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/invite/rotate"): Entry(Access.CHAIR, writes=True, ok=303),
+    ("POST", "/api/v1/halls/{hall_id}/members/{membership_id}/verify"): Entry(
+        Access.CHAIR, writes=True, pending=True
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/members/{membership_id}/reject"): Entry(
+        Access.CHAIR, writes=True, pending=True, body=_reject_json
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/roster"): Entry(Access.CHAIR, writes=True, body=_roster),
+}
+
+# Query strings worth crawling as well (filters, pages, the building → entrance picker).
+EXTRA_QUERIES: dict[tuple[str, str], list[str]] = {
+    ("GET", "/halls/{hall_id}/members"): [
+        "status=pending",
+        "status=verified",
+        "status=rejected",
+        "page=2",
+    ],
+    ("GET", "/halls/{hall_id}/members/new"): [
+        "building_id={building_id}",
+        "building_id={building_id}&entrance_id={entrance_id}",
+    ],
+    ("GET", "/join/{token}"): [
+        "building_id={building_id}",
+        "building_id={building_id}&entrance_id={entrance_id}",
+    ],
+    ("GET", "/halls/{hall_id}/audit"): ["before=2147483647"],
+    ("GET", "/api/v1/halls/{hall_id}/members"): ["status=verified", "limit=500"],
+}
+STATIC_SAMPLE = "/static/css/app.css"
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+# --- reading the app's routes -----------------------------------------------------------------
+
+
+def route_contexts(app: FastAPI) -> list[Any]:
+    """Every route, flattened (FastAPI ≥ 0.16x keeps included routers as lazy branches)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def route_keys(app: FastAPI) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    for ctx in route_contexts(app):
+        route = getattr(ctx, "original_route", ctx)
+        if isinstance(route, Mount):
+            keys.add(("MOUNT", ctx.path))
+            continue
+        methods = set(ctx.methods or ()) - {"HEAD"}
+        if not methods:  # a websocket or an odd route: it must be classified by hand
+            keys.add((type(route).__name__, ctx.path))
+        keys.update((method, ctx.path) for method in methods)
+    return keys
+
+
+def dependency_calls(ctx: Any) -> set[Callable[..., Any]]:
+    found: set[Callable[..., Any]] = set()
+
+    def walk(dependant: Any) -> None:
+        for dep in dependant.dependencies:
+            if dep.call is not None:
+                found.add(dep.call)
+            walk(dep)
+
+    dependant = getattr(ctx, "dependant", None)
+    if dependant is not None:
+        walk(dependant)
+    return found
+
+
+# --- database snapshots -----------------------------------------------------------------------
+
+
+def row_counts(db: Database) -> dict[str, int]:
+    """Rows in every table of the database (what any write would change)."""
+    engine = db.read_engine
+    names = sa.inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+            for name in names
+        }
+
+
+# --- the world --------------------------------------------------------------------------------
+
+
+def new_client(app: FastAPI) -> Client:
+    client = Client(app, base_url=ORIGIN, headers={"Origin": ORIGIN})
+    client.__enter__()
+    return client
+
+
+def logged_in(app: FastAPI, user: User) -> Client:
+    client = new_client(app)
+    assert user.phone is not None
+    client.login(user.phone, PASSWORD)
+    return client
+
+
+def build_world(app: FastAPI, db: Database) -> Iterator[World]:
+    a = make_hall(db)
+    b = make_hall(db)
+    chair = make_chair(db, a, name="甲厅主任")
+    chair_b = make_chair(db, b, name="乙厅主任")
+    resident, _ = make_member(db, a, household_index=0, chair=chair, name="甲厅居民")
+    target_user, target = make_member(db, a, household_index=5, chair=chair, name="甲厅邻居")
+    outsider, member_b = make_member(db, b, household_index=0, chair=chair_b, name="乙厅居民")
+    applicant, _ = make_member(db, a, household_index=1, verified=False, name="申请人")
+    street = make_user(db, name="街道干部")
+    with db.session() as session:
+        service.add_street_admin(session=session, street=a.street, user=street, actor_id=a.admin.id)
+        entrance = session.get(Entrance, a.households[0].entrance_id)
+        assert entrance is not None
+        building_id, entrance_id = entrance.building_id, entrance.id or 0
+    users = {
+        "chair": chair,
+        "chair_b": chair_b,
+        "resident": resident,
+        "outsider": outsider,
+        "applicant": applicant,
+        "street": street,
+        "target": target_user,
+    }
+    clients = {role: logged_in(app, users[role]) for role in users if role != "target"}
+    clients["anon"] = new_client(app)
+    tokens = {
+        role: client.csrf("/login" if role == "anon" else "/") for role, client in clients.items()
+    }
+    assert target.id is not None
+    assert member_b.id is not None
+    world = World(
+        db=db,
+        a=a,
+        b=b,
+        users=users,
+        target_a=target.id,
+        member_b=member_b.id,
+        clients=clients,
+        tokens=tokens,
+        building_id=building_id,
+        entrance_id=entrance_id,
+    )
+    yield world
+    for client in clients.values():
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def world(app: FastAPI, db: Database) -> Iterator[World]:
+    yield from build_world(app, db)
+
+
+def send(
+    w: World,
+    role: str,
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    *,
+    hx: bool = False,
+    csrf: bool = True,
+) -> Any:
+    headers: dict[str, str] = {}
+    if method not in SAFE and csrf:
+        headers["X-CSRF-Token"] = w.tokens[role]
+    if hx:
+        headers["HX-Request"] = "true"
+    return w.clients[role].request(
+        method, url, headers=headers, follow_redirects=False, **(body or {})
+    )
+
+
+def fill(template: str, **params: object) -> str:
+    return template.format(**params)
+
+
+def expect_login(response: Any, path: str) -> str | None:
+    """Anonymous: pages redirect to the login page, the API answers 401 JSON."""
+    if is_api(path):
+        if response.status_code != 401:
+            return f"expected 401, got {response.status_code}"
+        if response.json().get("error") != "not_logged_in":
+            return f"401 body {response.text[:200]}"
+        return None
+    if response.status_code != 303:
+        return f"expected 303 to /login, got {response.status_code}"
+    if not response.headers["location"].startswith("/login?next="):
+        return f"redirected to {response.headers['location']}"
+    return None
+
+
+def expect_status(response: Any, status: int) -> str | None:
+    if response.status_code != status:
+        return f"expected {status}, got {response.status_code}: {response.text[:300]}"
+    if status == 303 and response.headers["location"].startswith("/login"):
+        return "redirected to the login page"
+    json_404 = status == 404 and response.headers.get("content-type", "").startswith(
+        "application/json"
+    )
+    if json_404 and response.json().get("error") not in {"not_found", "member_unknown"}:
+        return f"404 body {response.text[:200]}"
+    return None
+
+
+# --- 1. the inventory itself ------------------------------------------------------------------
+
+
+def test_every_route_is_classified(app: FastAPI) -> None:
+    actual = route_keys(app)
+    unclassified = sorted(actual - ROUTES.keys())
+    stale = sorted(ROUTES.keys() - actual)
+    assert not unclassified, (
+        f"routes missing from tests/web/test_route_inventory.py ROUTES: {unclassified}. "
+        "Classify each (who may call it, does it write) before shipping it."
+    )
+    assert not stale, f"ROUTES lists routes that no longer exist: {stale}"
+
+
+def test_side_effects_only_on_unsafe_methods(app: FastAPI) -> None:
+    """CSRF-03, statically: writers are POST-only; no route mixes safe and unsafe methods."""
+    for (method, path), entry in ROUTES.items():
+        if entry.writes:
+            assert method in UNSAFE, f"{method} {path} has side effects on a safe method"
+        elif method in UNSAFE:
+            pytest.fail(f"{method} {path}: an unsafe method that declares no side effects")
+    for ctx in route_contexts(app):
+        methods = set(ctx.methods or ())
+        assert not (methods & SAFE and methods & UNSAFE), f"{ctx.path} mixes {sorted(methods)}"
+
+
+def test_every_route_has_its_guard(app: FastAPI) -> None:
+    """AUTHZ-05: the CSRF/locale guard runs on every route; hall routes resolve the caller's
+    standing in the hall; login routes require a user."""
+    from app.halls.deps import get_hall, hall_access
+
+    problems = []
+    for ctx in route_contexts(app):
+        if not hasattr(ctx, "dependant"):
+            continue  # openapi, docs and the static mount: framework routes with no data
+        calls = dependency_calls(ctx)
+        for method in set(ctx.methods or ()) - {"HEAD"}:
+            entry = ROUTES.get((method, ctx.path))
+            if entry is None:
+                continue  # unclassified: test_every_route_is_classified reports it
+            if protect not in calls:
+                problems.append(f"{method} {ctx.path}: no app-level protect()")
+            if "{hall_id}" in ctx.path and not {get_hall, hall_access} <= calls:
+                problems.append(f"{method} {ctx.path}: hall in the path but no hall_access")
+            if entry.access in HALL_SCOPED and "{hall_id}" not in ctx.path:
+                problems.append(f"{method} {ctx.path}: hall-scoped but no hall in the path")
+            if entry.access == Access.LOGIN and current_user not in calls:
+                problems.append(f"{method} {ctx.path}: login route without current_user")
+            if entry.access in HALL_SCOPED and hall_access not in calls:
+                problems.append(f"{method} {ctx.path}: hall route without hall_access")
+    assert not problems, "\n".join(problems)
+
+
+# --- 2. hall routes: anonymous, other hall, applicant, resident, street, chair ----------------
+
+HALL_ROUTES = sorted(k for k, e in ROUTES.items() if e.access in HALL_SCOPED)
+
+
+@pytest.mark.parametrize("key", HALL_ROUTES, ids=[f"{m} {p}" for m, p in HALL_ROUTES])
+def test_hall_route_access(world: World, key: tuple[str, str]) -> None:
+    method, template = key
+    entry = ROUTES[key]
+    w = world
+    hall_a, hall_b = w.a.hall.id, w.b.hall.id
+    member_a = w.pending() if entry.pending else w.target_a
+    member_b = w.pending(w.b) if entry.pending else w.member_b
+    url = fill(template, hall_id=hall_a, membership_id=member_a)
+    body = entry.body(w) if entry.body else None
+    variants = [False, True] if method == "GET" else [False]  # GETs also as HTMX fragments
+    failures: list[str] = []
+
+    def check(role: str, target: str, problem: str | None, hx: bool = False) -> None:
+        if problem:
+            failures.append(f"{role}{' (htmx)' if hx else ''} {method} {target}: {problem}")
+
+    before = row_counts(w.db)
+    for hx in variants:
+        # (a) anonymous
+        check("anon", url, expect_login(send(w, "anon", method, url, body, hx=hx), url), hx)
+        # (b) other hall, a request still pending, and a hall that does not exist
+        for role in ("outsider", "chair_b", "applicant"):
+            check(role, url, expect_status(send(w, role, method, url, body, hx=hx), 404), hx)
+        missing = fill(template, hall_id=2**31 - 1, membership_id=member_a)
+        check(
+            "chair", missing, expect_status(send(w, "chair", method, missing, body, hx=hx), 404), hx
+        )
+        if "{membership_id}" in template:
+            # B's chair with B's hall and A's member; A's chair with A's hall and B's member.
+            cross = fill(template, hall_id=hall_b, membership_id=member_a)
+            response = send(w, "chair_b", method, cross, body, hx=hx)
+            check("chair_b", cross, expect_status(response, 404), hx)
+            foreign = fill(template, hall_id=hall_a, membership_id=member_b)
+            response = send(w, "chair", method, foreign, body, hx=hx)
+            check("chair", foreign, expect_status(response, 404), hx)
+        # (c) a plain resident of A; and the street official, who only looks
+        resident_status = entry.ok if entry.access == Access.MEMBER else 404
+        check(
+            "resident",
+            url,
+            expect_status(send(w, "resident", method, url, body, hx=hx), resident_status),
+            hx,
+        )
+        street_status = entry.ok if entry.access in {Access.MEMBER, Access.STAFF} else 404
+        check(
+            "street",
+            url,
+            expect_status(send(w, "street", method, url, body, hx=hx), street_status),
+            hx,
+        )
+    after = row_counts(w.db)
+    if before != after:
+        failures.append(
+            f"refused calls changed rows: { {k: (before[k], after[k]) for k in before if before[k] != after.get(k)} }"
+        )
+    if entry.pending:
+        assert w.membership_status(member_a) == MembershipStatus.PENDING
+        assert w.membership_status(member_b) == MembershipStatus.PENDING
+
+    # (d) the chair of A
+    for hx in variants:
+        response = send(w, "chair", method, url, entry.body(w) if entry.body else None, hx=hx)
+        check("chair", url, expect_status(response, entry.ok), hx)
+    if method == "GET" and not failures:
+        assert row_counts(w.db) == after, f"GET {template} changed rows"
+    if entry.pending and not failures:
+        expected = (
+            MembershipStatus.VERIFIED if template.endswith("verify") else MembershipStatus.REJECTED
+        )
+        assert w.membership_status(member_a) == expected
+    assert not failures, "\n".join(failures)
+
+
+def test_chair_responses_have_the_right_type(world: World) -> None:
+    w = world
+    hall = w.a.hall.id
+    png = send(w, "chair", "GET", f"/halls/{hall}/invite.png")
+    assert png.status_code == 200
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    csv = send(w, "chair", "GET", f"/halls/{hall}/roster/template.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    members = send(w, "chair", "GET", f"/api/v1/halls/{hall}/members")
+    assert members.headers["content-type"] == "application/json"
+    assert {m["membership_id"] for m in members.json()} >= {w.target_a}
+
+
+# --- 3. invite links, login-only routes, public routes ----------------------------------------
+
+
+def test_invite_routes(world: World, app: FastAPI) -> None:
+    w = world
+    token = w.invite_token()
+    bad = "x" * 43
+    # Anyone may open the invite page; acting on it needs a login.
+    page = send(w, "anon", "GET", f"/join/{token}")
+    assert page.status_code == 200
+    assert w.a.hall.name in page.text
+    assert expect_login(send(w, "anon", "POST", f"/join/{token}", _join_form(w)), "/join/") is None
+    for method in ("GET", "POST"):
+        path = f"/api/v1/join/{token}"
+        body = _join_json(w) if method == "POST" else None
+        assert expect_login(send(w, "anon", method, path, body), path) is None
+    # An unknown token is a page that does not exist, for everyone.
+    for role in ("anon", "outsider", "chair"):
+        assert send(w, role, "GET", f"/join/{bad}").status_code == 404
+    for role in ("outsider", "chair"):
+        assert send(w, role, "POST", f"/join/{bad}", _join_form(w)).status_code == 404
+        assert send(w, role, "GET", f"/api/v1/join/{bad}").status_code == 404
+        assert send(w, role, "POST", f"/api/v1/join/{bad}", _join_json(w)).status_code == 404
+    # A logged-in person of another hall may ask to join with the link (that is its purpose).
+    joiner = new_client(app)
+    newcomer = make_user(w.db, name="新居民")
+    assert newcomer.phone
+    joiner.login(newcomer.phone, PASSWORD)
+    picker = joiner.get(
+        f"/join/{token}?building_id={w.building_id}&entrance_id={w.entrance_id}",
+        headers={"HX-Request": "true"},
+    )
+    assert picker.status_code == 200
+    assert 'name="household_id"' in picker.text
+    assert joiner.get(f"/api/v1/join/{token}").json()["hall_id"] == w.a.hall.id
+    before = row_counts(w.db)
+    response = joiner.post(
+        f"/join/{token}",
+        headers={"X-CSRF-Token": joiner.csrf("/")},
+        follow_redirects=False,
+        **_join_form(w),
+    )
+    assert response.status_code == 303
+    assert row_counts(w.db)["membership"] == before["membership"] + 1
+    # The API joins too, and refuses a second request from the same person.
+    api_joiner = new_client(app)
+    other = make_user(w.db, name="新居民二")
+    assert other.phone
+    api_joiner.login(other.phone, PASSWORD)
+    csrf_token = api_joiner.get("/api/v1/me").json()["csrf_token"]
+    first = api_joiner.post(
+        f"/api/v1/join/{token}", headers={"X-CSRF-Token": csrf_token}, **_join_json(w)
+    )
+    assert first.status_code == 201, first.text
+    again = api_joiner.post(
+        f"/api/v1/join/{token}", headers={"X-CSRF-Token": csrf_token}, **_join_json(w)
+    )
+    assert again.status_code == 409
+    # Once the chair rotates the link, the old one leads nowhere.
+    assert send(w, "chair", "POST", f"/halls/{w.a.hall.id}/invite/rotate").status_code == 303
+    assert send(w, "outsider", "GET", f"/join/{token}").status_code == 404
+    assert send(w, "outsider", "GET", f"/join/{w.invite_token()}").status_code == 200
+    joiner.__exit__(None, None, None)
+    api_joiner.__exit__(None, None, None)
+
+
+def test_login_routes(world: World, app: FastAPI) -> None:
+    w = world
+    for (method, path), entry in ROUTES.items():
+        if entry.access != Access.LOGIN:
+            continue
+        assert expect_login(send(w, "anon", method, path), path) is None, f"{method} {path}"
+        if method == "GET":
+            for role in ("resident", "outsider", "chair"):
+                assert send(w, role, method, path).status_code == 200, f"{role} {method} {path}"
+    # Changing the password, as a throwaway person (it ends their other sessions).
+    person = make_user(w.db, name="改密码")
+    client = logged_in(app, person)
+    response = client.post_form(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "another long passphrase"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    client.__exit__(None, None, None)
+
+
+def test_public_routes(world: World, app: FastAPI) -> None:
+    w = world
+    for (method, path), entry in ROUTES.items():
+        if entry.access != Access.PUBLIC or method != "GET":
+            continue
+        response = send(w, "anon", "GET", path)
+        assert response.status_code == 200, f"GET {path}: {response.status_code}"
+    assert send(w, "anon", "GET", STATIC_SAMPLE).status_code == 200
+    # The public form posts, each from a fresh browser.
+    person = make_user(w.db, name="公开路由")
+    assert person.phone
+    posts: list[tuple[str, dict[str, object], str]] = [
+        (
+            "/register",
+            {"phone": unique_phone(), "name": "新注册", "password": PASSWORD, "consent": "true"},
+            "/register",
+        ),
+        ("/login", {"phone": person.phone, "password": PASSWORD}, "/login"),
+        ("/prefs/elder", {"on": "1"}, "/"),
+        ("/prefs/locale", {"locale": "en"}, "/"),
+        ("/logout", {}, "/"),
+    ]
+    assert {p for p, _, _ in posts} == {
+        path
+        for (method, path), e in ROUTES.items()
+        if e.access == Access.PUBLIC and method == "POST"
+    }
+    for path, data, token_from in posts:
+        client = new_client(app)
+        response = client.post_form(path, data, token_from=token_from, follow_redirects=False)
+        assert response.status_code == 303, f"POST {path}: {response.status_code}"  # type: ignore[attr-defined]
+        client.__exit__(None, None, None)
+
+
+# --- 4. CSRF-03 and default deny for writes ---------------------------------------------------
+
+
+def crawl_urls(w: World, template: str, key: tuple[str, str]) -> list[str]:
+    params = {
+        "hall_id": w.a.hall.id,
+        "membership_id": w.target_a,
+        "token": w.invite_token(),
+        "building_id": w.building_id,
+        "entrance_id": w.entrance_id,
+    }
+    base = STATIC_SAMPLE if key[0] == "MOUNT" else fill(template, **params)
+    return [base] + [f"{base}?{fill(q, **params)}" for q in EXTRA_QUERIES.get(key, [])]
+
+
+def test_get_routes_change_no_rows(world: World) -> None:
+    """CSRF-03: crawl every GET route (pages, fragments, JSON) as every role; no row changes.
+    Write-only paths asked with GET answer 404/405 and change nothing either."""
+    w = world
+    get_paths = {path for method, path in ROUTES if method in {"GET", "MOUNT"}}
+    before = row_counts(w.db)
+    visited = 0
+    for key in ROUTES:
+        method, template = key
+        if method in UNSAFE:
+            if template in get_paths:
+                continue
+            for url in crawl_urls(w, template, key):
+                response = send(w, "chair", "GET", url)
+                assert response.status_code in {404, 405}, f"GET {url}: {response.status_code}"
+            continue
+        for role in ("chair", "resident", "street", "outsider", "anon"):
+            for url in crawl_urls(w, template, key):
+                for hx in (False, True):
+                    response = send(w, role, "GET", url, hx=hx)
+                    assert response.status_code < 500, f"{role} GET {url}: {response.status_code}"
+                    visited += 1
+    assert row_counts(w.db) == before
+    assert visited > 100
+
+
+@pytest.mark.parametrize(
+    "key",
+    sorted(k for k in ROUTES if k[0] in UNSAFE),
+    ids=[f"{m} {p}" for m, p in sorted(k for k in ROUTES if k[0] in UNSAFE)],
+)
+def test_writes_refuse_requests_without_csrf(world: World, key: tuple[str, str]) -> None:
+    """Every unsafe route: no token, or a cross-site request, is refused (403) and changes nothing."""
+    w = world
+    method, template = key
+    entry = ROUTES[key]
+    url = fill(template, hall_id=w.a.hall.id, membership_id=w.target_a, token=w.invite_token())
+    before = row_counts(w.db)
+    body = entry.body(w) if entry.body else None
+    assert send(w, "chair", method, url, body, csrf=False).status_code == 403
+    forged = w.clients["chair"].request(
+        method,
+        url,
+        headers={"X-CSRF-Token": w.tokens["chair"], "Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+        **(body or {}),
+    )
+    assert forged.status_code == 403
+    other = send(w, "chair", method, url, body, csrf=False, hx=True)
+    assert other.status_code == 403
+    assert row_counts(w.db) == before
+
+
+def test_no_pii_or_ids_in_the_inventory_paths() -> None:
+    """PRIV-04: no route takes personal data in its path (phones, names), only opaque ids."""
+    for _, path in ROUTES:
+        params = re.findall(r"{(\w+)}", path)
+        assert set(params) <= {"hall_id", "membership_id", "token"}, path
