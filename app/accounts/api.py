@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi.security import APIKeyCookie
 from pydantic import BaseModel
 
 from app.core.privacy import mask_phone
 from app.web import csrf
 from app.web.deps import AuthDep, CurrentUser, SettingsDep
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+# Declared so that OpenAPI shows how the API authenticates: the same session cookie as the
+# pages (plus the X-CSRF-Token header, from GET /api/v1/me, on every write).
+session_cookie = APIKeyCookie(
+    name="yst_sid", auto_error=False, description="Session cookie set at login"
+)
+
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
 
 
 class MePublic(BaseModel):

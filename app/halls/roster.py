@@ -59,12 +59,18 @@ def parse_area(raw: str) -> int | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite() or value <= 0 or value > MAX_AREA_CENTI // 100:
         return None
-    centi = value * 100
-    if centi != centi.to_integral_value() or centi > MAX_AREA_CENTI:
-        return None
-    return int(centi)
+    # Exact digit arithmetic: Decimal's `*` rounds to 28 digits (1.000…0001 would pass),
+    # overflows on 9E+999999 and underflows 1E-1000000000 to 0.
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    extra = -exponent - 2  # digits below a hundredth
+    if extra > 0:
+        if any(digits[-extra:]):
+            return None
+        digits, exponent = digits[:-extra], -2
+    return int("".join(map(str, digits)) + "0" * (exponent + 2))
 
 
 def _header_index(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:

@@ -73,10 +73,13 @@ def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:
     errors: dict[str, str] = {}
     for field, (low, high) in SETTING_BOUNDS.items():
         raw = str(getattr(form, field)).strip()
-        if not raw.isdigit():
+        try:
+            # int(), not str.isdigit(): "²" is a digit that int() refuses, and "-1" is an
+            # integer that is out of range rather than not a number.
+            number = int(raw)
+        except ValueError:
             errors[field] = "integer_required"
             continue
-        number = int(raw)
         if not low <= number <= high:
             errors[field] = "out_of_range"
             continue

@@ -187,24 +187,40 @@ def join_hall(*, session: Session, user: User, token: str, form: schemas.JoinFor
     if existing is not None and existing.status != MembershipStatus.REJECTED:
         raise Conflict("already_member")
     if existing is not None:
+        # Conditional update, as in _decide: of many concurrent re-requests exactly one
+        # reopens the row. A plain ORM update let every one "succeed" on PostgreSQL and could
+        # turn a member verified in the meantime back into a pending one.
+        reopened = session.exec(
+            update(Membership)
+            .where(
+                col(Membership.id) == existing.id,
+                col(Membership.status) == MembershipStatus.REJECTED,
+            )
+            .values(
+                status=MembershipStatus.PENDING,
+                household_id=form.household_id,
+                relation=form.relation,
+                reject_reason=None,
+                decided_at=None,
+                decided_by_id=None,
+            )
+        )
+        if reopened.rowcount != 1:
+            session.rollback()
+            raise Conflict("already_member")
+        session.refresh(existing)
         membership = existing
-        membership.status = MembershipStatus.PENDING
-        membership.household_id = form.household_id
-        membership.relation = form.relation
-        membership.reject_reason = None
-        membership.decided_at = None
-        membership.decided_by_id = None
     else:
         membership = Membership(
             hall_id=hall.id, user_id=user.id, household_id=form.household_id, relation=form.relation
         )
         session.add(membership)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Another request for the same person won the race; the constraint decided.
-        session.rollback()
-        raise Conflict("already_member") from None
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another request for the same person won the race; the constraint decided.
+            session.rollback()
+            raise Conflict("already_member") from None
     audit.record(
         session,
         action="halls.join_hall",
@@ -459,10 +475,18 @@ def import_roster(
         if phones
         else {}
     )
-    members = {
-        m.user_id: m
-        for m in session.exec(select(Membership).where(Membership.hall_id == hall_id)).all()
-    }
+    members: dict[int, Membership] = {}
+    # A person without a phone is known by their household and name: re-importing the same
+    # roster must not create them again.
+    phoneless: dict[tuple[int | None, str], User] = {}
+    for m, u in session.exec(
+        select(Membership, User)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.hall_id == hall_id)
+    ).all():
+        members[m.user_id] = m
+        if u.phone is None:
+            phoneless.setdefault((m.household_id, u.name), u)
     counts = dict.fromkeys(("b", "e", "h", "a", "m", "x"), 0)
     now = clock.now()
     for row in roster.rows:
@@ -497,13 +521,18 @@ def import_roster(
             counts["a"] += 1
         if not row.name or row.relation is None:
             continue
-        user = users_by_phone.get(row.phone) if row.phone else None
+        if row.phone:
+            user = users_by_phone.get(row.phone)
+        else:
+            user = phoneless.get((household.id, row.name))
         if user is None:
             user = User(phone=row.phone or None, name=row.name)
             session.add(user)
             session.flush()
             if row.phone:
                 users_by_phone[row.phone] = user
+            else:
+                phoneless[(household.id, row.name)] = user
         membership = members.get(user.id or 0)
         if membership is None:
             membership = Membership(
