@@ -14,7 +14,10 @@ DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the placeholder product
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="YST_", env_file=".env", extra="ignore")
+    # populate_by_name: Settings(database_url=...) must not be silently ignored for the alias.
+    model_config = SettingsConfigDict(
+        env_prefix="YST_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(

@@ -85,12 +85,17 @@ def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    auth: AuthDep,
     form: Annotated[schemas.LoginForm, Form()],
     next: Annotated[str, Form(max_length=300)] = "/",
 ) -> Response:
     try:
         result = service.log_in(
-            session=session, settings=settings, form=form, client_ip=_client_ip(request)
+            session=session,
+            settings=settings,
+            form=form,
+            client_ip=_client_ip(request),
+            replacing=auth.user_session,
         )
     except (ValidationFailed, TooManyAttempts) as exc:
         errors = exc.errors if isinstance(exc, ValidationFailed) else {"phone": exc.code}

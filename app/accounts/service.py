@@ -141,7 +141,12 @@ def _is_privileged(session: Session, user: User) -> bool:
 
 
 def log_in(
-    *, session: Session, settings: Settings, form: schemas.LoginForm, client_ip: str
+    *,
+    session: Session,
+    settings: Settings,
+    form: schemas.LoginForm,
+    client_ip: str,
+    replacing: UserSession | None = None,
 ) -> LoginResult:
     """Check a phone and password and open a new server-side session.
 
@@ -149,7 +154,8 @@ def log_in(
     - an unknown phone and a wrong password give the same error and cost the same time;
     - failures are counted in the database per account and per client address; past the
       limit within the window, even a correct password waits (AUTH-03);
-    - a new random token is issued at every login (no session fixation).
+    - a new random token is issued at every login (no session fixation), and the session the
+      browser had before (`replacing`, a re-login) ends (SESS-02).
 
     Raises: TooManyAttempts, ValidationFailed({"phone": "login_failed"}).
     """
@@ -178,6 +184,8 @@ def log_in(
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(form.password)
     session.exec(delete(LoginFailure).where(col(LoginFailure.key_hash) == account_key))
+    if replacing is not None:
+        session.exec(delete(UserSession).where(col(UserSession.id) == replacing.id))
     token = _open_session(session, user, privileged=_is_privileged(session, user))
     audit.record(
         session,

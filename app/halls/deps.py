@@ -13,7 +13,7 @@ from app.halls.policies import HallAccess
 from app.web.deps import CurrentUser, SessionDep
 
 
-def get_hall(session: SessionDep, hall_id: Annotated[int, Path(ge=1, le=2**31)]) -> Hall:
+def get_hall(session: SessionDep, hall_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Hall:
     hall = queries.get_hall(session, hall_id)
     if hall is None:
         raise NotFound("not_found")

@@ -235,7 +235,7 @@ def verify_member(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     _require(policies.can_manage_members(access))
     try:
@@ -264,7 +264,7 @@ def reject_member(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     form: Annotated[schemas.RejectForm, Form()],
 ) -> Response:
     _require(policies.can_manage_members(access))
@@ -359,7 +359,7 @@ def member_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     _require(policies.can_manage_members(access))
     rows = [
@@ -390,7 +390,7 @@ def set_roles(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31)],
+    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     roles: Annotated[list[Role] | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))

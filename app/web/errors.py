@@ -16,6 +16,7 @@ from app.web.deps import NotAuthenticated, PasswordChangeRequired
 from app.web.htmx import redirect, render
 from app.web.i18n import set_locale
 from app.web.messages import message
+from app.web.middleware import add_security_headers
 
 log = logging.getLogger("yishiting")
 
@@ -40,6 +41,9 @@ def error_response(
         if fields:
             body["fields"] = {k: message(v, **params) for k, v in fields.items()}
             body["codes"] = fields
+        # Details a client needs (e.g. a roster's bad `rows`) travel with the error.
+        for key, value in params.items():
+            body.setdefault(key, value)
         return JSONResponse(body, status_code=status)
     return render(
         request,
@@ -85,14 +89,19 @@ async def on_server_error(request: Request, exc: Exception) -> Response:
     error_id = secrets.token_hex(4)
     log.exception("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
     _set_locale(request)
+    response: Response
     if _is_api(request):
-        return JSONResponse({"error": "server_error", "error_id": error_id}, status_code=500)
-    return render(
-        request,
-        "shared/error.html",
-        {"status": 500, "message": None, "error_id": error_id},
-        status_code=500,
-    )
+        response = JSONResponse({"error": "server_error", "error_id": error_id}, status_code=500)
+    else:
+        response = render(
+            request,
+            "shared/error.html",
+            {"status": 500, "message": None, "error_id": error_id},
+            status_code=500,
+        )
+    # Sent by ServerErrorMiddleware, outside SecurityHeaders: add the headers here.
+    add_security_headers(response.headers, hsts=request.app.state.settings.https)
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -17,6 +18,17 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+def add_security_headers(headers: MutableHeaders, *, hsts: bool) -> None:
+    """The same headers on a response sent outside this middleware: the 500 page, which
+    Starlette's ServerErrorMiddleware sends from outside every user middleware (LOG-05)."""
+    for name, value in HEADERS:
+        headers.setdefault(name.decode(), value.decode())
+    if hsts:
+        headers.setdefault("strict-transport-security", "max-age=31536000")
+    headers.setdefault("cache-control", "no-store")
+    headers.append("vary", "HX-Request, Cookie")
 
 
 class SecurityHeaders:
