@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -18,6 +19,9 @@ def backup(database_url: str, target: Path) -> Path:
     """
     url = make_url(database_url)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The copy holds everyone's personal data: readable by the service account only.
+    target.touch(mode=0o600, exist_ok=True)
+    os.chmod(target, 0o600)
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(url.database or "")
         dest = sqlite3.connect(target)

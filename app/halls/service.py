@@ -366,7 +366,7 @@ def add_member_on_behalf(
     - a phone that already has an account links to that person instead of a new account;
     - the member is verified at once, since the chair vouches for them.
 
-    Raises: NotAllowed, ValidationFailed, Conflict("already_member").
+    Raises: NotAllowed, ValidationFailed, Conflict("person_already_member").
     """
     _require(policies.can_manage_members(access))
     phone = form.phone.strip()
@@ -391,7 +391,7 @@ def add_member_on_behalf(
         ).first()
         is not None
     ):
-        raise Conflict("already_member")
+        raise Conflict("person_already_member")
     now = clock.now()
     membership = Membership(
         hall_id=access.hall_id,
@@ -408,7 +408,7 @@ def add_member_on_behalf(
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict("already_member") from None
+        raise Conflict("person_already_member") from None
     _add_role(session, membership, Role.RESIDENT)
     _set_owned_unit(session, membership)
     audit.record(

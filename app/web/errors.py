@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import DomainError, ValidationFailed
@@ -85,6 +86,14 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 422, "validation_failed", fields)
 
 
+async def on_integrity_error(request: Request, exc: Exception) -> Response:
+    """A constraint stopped a concurrent duplicate: the database decided, the user retries."""
+    log.warning(
+        "integrity error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return error_response(request, 409, "concurrent_change")
+
+
 async def on_server_error(request: Request, exc: Exception) -> Response:
     error_id = secrets.token_hex(4)
     log.exception("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
@@ -106,6 +115,7 @@ async def on_server_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_server_error)

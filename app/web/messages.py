@@ -19,6 +19,7 @@ MESSAGES: dict[str, str] = {
     "invite_invalid": N_("邀请链接无效或已过期，请向居委会索取新的链接"),
     "household_unknown": N_("请选择本社区的房屋"),
     "already_member": N_("您已经申请或加入了这个议事厅"),
+    "person_already_member": N_("这位居民已经是本议事厅的成员"),
     "already_decided": N_("这条申请已经处理过了"),
     "member_unknown": N_("没有找到这位成员"),
     "member_not_verified": N_("这位成员还未通过审核"),
@@ -45,6 +46,7 @@ MESSAGES: dict[str, str] = {
     "locale_unknown": N_("不支持的语言"),
     "validation_failed": N_("请检查填写的内容"),
     "password_change_required": N_("请先修改一次性密码"),
+    "concurrent_change": N_("刚才有人同时修改了同一条记录，请刷新页面后再试"),
 }
 
 

@@ -284,7 +284,7 @@ def test_add_member_with_a_phone_and_the_duplicate(db: Database, make_client: An
         )
     response = client.post_form(url, {**form, "name": "赵大爷"}, token_from=url)
     assert response.status_code == 422
-    assert "已经申请或加入了这个议事厅" in response.text
+    assert "这位居民已经是本议事厅的成员" in response.text
     assert "Traceback" not in response.text
     with db.session(read_only=True) as session:
         assert (
