@@ -35,7 +35,10 @@ def base_context(request: Request) -> dict[str, Any]:
     auth = getattr(request.state, "auth", None)
     user = auth.user if auth else None
     sid = auth.sid if auth else None
-    anon = auth.anon if auth else None
+    # No auth on requests that matched no route (a 404, e.g. the browser's /favicon.ico): keep
+    # the visitor's nonce, or minting a new one would void the CSRF token of the page they have
+    # open (the first-visit login/register form would fail with csrf_failed).
+    anon = auth.anon if auth else request.cookies.get(settings.anon_cookie)
     if not sid and not anon:
         # First visit: mint the anonymous nonce that the login form's CSRF token is bound to.
         anon = security.new_token()
@@ -44,7 +47,9 @@ def base_context(request: Request) -> dict[str, Any]:
             auth.anon = anon
     locale = getattr(request.state, "locale", "zh_CN")
     set_locale(locale)
-    elder = user.elder_mode if user else request.cookies.get("elder") == "1"
+    # 大字模式 chosen on this phone before logging in or registering stays on afterwards (the
+    # toggle writes both the cookie and the account, so switching it off clears both).
+    elder = bool(user and user.elder_mode) or request.cookies.get("elder") == "1"
     return {
         "request": request,
         "user": user,

@@ -1,6 +1,44 @@
 // Small enhancements on top of htmx. Every page works without this file.
 (function () {
   "use strict";
+  var root = document.documentElement;
+
+  // hx-boost swaps only the body's content, so <html> would keep the previous page's language
+  // and 大字模式 (after logging in, say). The shell carries both; copy them over.
+  function syncRoot() {
+    var shell = document.querySelector(".shell");
+    if (!shell) return;
+    root.classList.toggle("elder", shell.classList.contains("elder"));
+    var lang = shell.getAttribute("lang");
+    if (lang && root.lang !== lang) root.lang = lang;
+  }
+  document.addEventListener("htmx:afterSwap", syncRoot);
+
+  // Errors must never be silent. A boosted link or form shows our friendly error page (as it
+  // would without JavaScript); a failed fragment request says so in the flash area.
+  function say(textAttribute) {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    var text = flash.getAttribute(textAttribute);
+    if (!text) return;
+    var p = document.createElement("p");
+    p.className = "flash flash-warn";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    flash.textContent = "";
+    flash.appendChild(p);
+    flash.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail.boosted && detail.isError && /<html/i.test(detail.serverResponse || "")) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:responseError", function () { say("data-error-text"); });
+  document.addEventListener("htmx:sendError", function () { say("data-offline-text"); });
+
   // Upload progress for the roster import (htmx fires xhr:progress during uploads).
   document.addEventListener("htmx:xhr:progress", function (event) {
     var form = event.target.closest ? event.target.closest("form") : null;
