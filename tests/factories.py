@@ -51,31 +51,52 @@ def make_hall(db: Database, *, buildings: int = 2, entrances: int = 2, rooms: in
     """A street, a hall and a roster of households (no people)."""
     admin = make_admin(db)
     with db.session() as session:
-        street = service.create_street(session=session, district="东城区", name=unique("测试街道"), actor_id=admin.id)
-        hall = service.create_hall(session=session, street=street, name=unique("测试社区"), address="", actor_id=admin.id)
+        street = service.create_street(
+            session=session, district="东城区", name=unique("测试街道"), actor_id=admin.id
+        )
+        hall = service.create_hall(
+            session=session, street=street, name=unique("测试社区"), address="", actor_id=admin.id
+        )
         table = [list(roster.COLUMNS)]
         for b in range(1, buildings + 1):
             for e in range(1, entrances + 1):
-                table.extend([f"{b}号楼", f"{e}单元", f"{100 + r}", f"{60 + r}.25", "", "", ""] for r in range(1, rooms + 1))
+                table.extend(
+                    [f"{b}号楼", f"{e}单元", f"{100 + r}", f"{60 + r}.25", "", "", ""]
+                    for r in range(1, rooms + 1)
+                )
         access = HallAccess(user_id=admin.id, hall_id=hall.id or 0, is_platform_admin=True)
-        service.import_roster(session=session, access=access, actor=admin, roster=roster.parse_rows(table))
+        service.import_roster(
+            session=session, access=access, actor=admin, roster=roster.parse_rows(table)
+        )
         from sqlmodel import col, select
 
-        households = list(session.exec(select(Household).where(Household.hall_id == hall.id).order_by(col(Household.id))).all())
+        households = list(
+            session.exec(
+                select(Household).where(Household.hall_id == hall.id).order_by(col(Household.id))
+            ).all()
+        )
     return HallWorld(street, hall, admin, households)
 
 
-def make_user(db: Database, *, name: str = "居民", phone: str | None = None, password: str = PASSWORD) -> User:
+def make_user(
+    db: Database, *, name: str = "居民", phone: str | None = None, password: str = PASSWORD
+) -> User:
     with db.session() as session:
-        form = account_schemas.RegisterForm(phone=phone or unique_phone(), name=name, password=password, consent=True)
+        form = account_schemas.RegisterForm(
+            phone=phone or unique_phone(), name=name, password=password, consent=True
+        )
         return accounts.register_user(session=session, form=form).user
 
 
 def make_chair(db: Database, world: HallWorld, *, name: str = "王主任") -> User:
     user = make_user(db, name=name)
     with db.session() as session:
-        access = HallAccess(user_id=world.admin.id, hall_id=world.hall.id or 0, is_platform_admin=True)
-        service.appoint_chair(session=session, access=access, actor_id=world.admin.id, hall=world.hall, user=user)
+        access = HallAccess(
+            user_id=world.admin.id, hall_id=world.hall.id or 0, is_platform_admin=True
+        )
+        service.appoint_chair(
+            session=session, access=access, actor_id=world.admin.id, hall=world.hall, user=user
+        )
     return user
 
 
@@ -85,17 +106,28 @@ def chair_access(db: Database, world: HallWorld, chair: User) -> HallAccess:
 
 
 def make_member(
-    db: Database, world: HallWorld, *, household_index: int = 0, relation: Relation = Relation.OWNER,
-    verified: bool = True, chair: User | None = None, name: str = "居民",
+    db: Database,
+    world: HallWorld,
+    *,
+    household_index: int = 0,
+    relation: Relation = Relation.OWNER,
+    verified: bool = True,
+    chair: User | None = None,
+    name: str = "居民",
 ) -> tuple[User, Membership]:
     user = make_user(db, name=name)
     with db.session() as session:
-        form = schemas.JoinForm(household_id=world.households[household_index].id, relation=relation)
-        membership = service.join_hall(session=session, user=user, token=world.hall.invite_token, form=form)
+        form = schemas.JoinForm(
+            household_id=world.households[household_index].id, relation=relation
+        )
+        membership = service.join_hall(
+            session=session, user=user, token=world.hall.invite_token, form=form
+        )
     if verified:
         chair = chair or make_chair(db, world)
         with db.session() as session:
             access = queries.hall_access(session, user=chair, hall=world.hall)
-            membership = service.verify_member(session=session, access=access, actor=chair,
-                                               membership_id=membership.id or 0)
+            membership = service.verify_member(
+                session=session, access=access, actor=chair, membership_id=membership.id or 0
+            )
     return user, membership

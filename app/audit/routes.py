@@ -26,6 +26,9 @@ ACTION_LABELS = {
     "halls.update_hall_settings": N_("修改议事规则"),
     "halls.set_member_roles": N_("调整成员身份"),
     "halls.rotate_invite": N_("更换邀请链接"),
+    "halls.appoint_chair": N_("任命主持人"),
+    "halls.create_street": N_("创建街道"),
+    "halls.add_street_admin": N_("设置街道管理员"),
 }
 PAGE = 50
 

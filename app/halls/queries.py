@@ -173,6 +173,7 @@ def list_members(
     status: MembershipStatus | None = None,
     limit: int = 200,
     offset: int = 0,
+    membership_id: int | None = None,
 ) -> list[MemberRow]:
     """Members with their address and roles, in a fixed number of queries (no N+1)."""
     query = (
@@ -185,6 +186,8 @@ def list_members(
     )
     if status is not None:
         query = query.where(Membership.status == status)
+    if membership_id is not None:
+        query = query.where(Membership.id == membership_id)
     rows = session.exec(query).all()
     ids = [m.id for m, _ in rows]
     addresses = _addresses(
@@ -220,6 +223,11 @@ def list_members(
         )
         for m, u in rows
     ]
+
+
+def get_member_row(session: Session, *, hall_id: int, membership_id: int) -> MemberRow | None:
+    rows = list_members(session, hall_id=hall_id, membership_id=membership_id, limit=1)
+    return rows[0] if rows else None
 
 
 def _addresses(session: Session, *, hall_id: int, household_ids: set[int]) -> dict[int, Address]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 import qrcode
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
@@ -188,6 +189,13 @@ def members_page(
     )
 
 
+def _status_from(request: Request) -> str | None:
+    """The tab the chair is on, from htmx's HX-Current-URL (only to mark the current tab)."""
+    query = parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+    value = query.get("status", [""])[0]
+    return value if value in {s.value for s in MembershipStatus} else None
+
+
 def _member_row_response(
     request: Request,
     session: Session,
@@ -200,18 +208,18 @@ def _member_row_response(
     status_code: int = 200,
 ) -> Response:
     if is_partial(request):
-        rows = [
-            r
-            for r in queries.list_members(session, hall_id=hall.id or 0, limit=10000)
-            if r.membership.id == membership_id
-        ]
         return render(
             request,
             "halls/_member_row.html",
             {
                 "hall": hall,
                 "access": access,
-                "row": rows[0] if rows else None,
+                "row": queries.get_member_row(
+                    session, hall_id=hall.id or 0, membership_id=membership_id
+                ),
+                # The tab counts change too: refreshed out of band (htmx hx-swap-oob).
+                "oob_counts": queries.count_members(session, hall_id=hall.id or 0),
+                "status": _status_from(request),
                 "row_errors": errors or {},
                 "notice": flash_text,
                 **_flags(access),
@@ -362,12 +370,8 @@ def member_page(
     membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     _require(policies.can_manage_members(access))
-    rows = [
-        r
-        for r in queries.list_members(session, hall_id=hall.id or 0, limit=100000)
-        if r.membership.id == membership_id
-    ]
-    if not rows:
+    row = queries.get_member_row(session, hall_id=hall.id or 0, membership_id=membership_id)
+    if row is None:
         raise NotFound("member_unknown")
     return render(
         request,
@@ -375,7 +379,7 @@ def member_page(
         {
             "hall": hall,
             "access": access,
-            "row": rows[0],
+            "row": row,
             "all_roles": list(Role),
             "errors": {},
             **_flags(access),

@@ -688,7 +688,6 @@ def appoint_chair(
             status=MembershipStatus.VERIFIED,
             decided_at=now,
             decided_by_id=actor_id,
-            entered_by_id=actor_id,
         )
         session.add(membership)
         session.flush()

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import DomainError, ValidationFailed
-from app.web.deps import NotAuthenticated, PasswordChangeRequired
+from app.web.deps import NotAuthenticated, PasswordChangeRequired, load_auth
 from app.web.htmx import redirect, render
-from app.web.i18n import set_locale
+from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
 from app.web.messages import message
 from app.web.middleware import add_security_headers
 
@@ -29,7 +29,16 @@ def _is_api(request: Request) -> bool:
 
 
 def _set_locale(request: Request) -> None:
-    set_locale(getattr(request.state, "locale", "zh_CN"))
+    if not hasattr(request.state, "auth"):
+        # No route matched, so the app's dependencies never ran: find out who is asking, so
+        # that the 404 page keeps their login and language.
+        try:
+            auth = load_auth(request, request.app.state.db, request.app.state.settings)
+            locale = (auth.user.locale if auth.user else None) or request.cookies.get("lang")
+            request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+        except Exception:  # the error page must render even when the database is down
+            log.warning("could not load the session for an error page", exc_info=True)
+    set_locale(getattr(request.state, "locale", DEFAULT_LOCALE))
 
 
 def error_response(

@@ -20,9 +20,15 @@ def test_resident_registers_joins_and_is_verified_by_the_chair(db: Database, mak
 
     response = resident.post_form(
         "/register",
-        {"phone": phone, "name": "陈桂兰", "password": PASSWORD, "consent": "true",
-         "next": f"/join/{world.hall.invite_token}"},
-        token_from="/register", follow_redirects=False,
+        {
+            "phone": phone,
+            "name": "陈桂兰",
+            "password": PASSWORD,
+            "consent": "true",
+            "next": f"/join/{world.hall.invite_token}",
+        },
+        token_from="/register",
+        follow_redirects=False,
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"/join/{world.hall.invite_token}"
@@ -33,7 +39,8 @@ def test_resident_registers_joins_and_is_verified_by_the_chair(db: Database, mak
     step = resident.get(f"/join/{world.hall.invite_token}?building_id={building_id}")
     assert 'name="entrance_id"' in step.text
     response = resident.post_form(
-        f"/join/{world.hall.invite_token}", {"household_id": household.id, "relation": "owner"},
+        f"/join/{world.hall.invite_token}",
+        {"household_id": household.id, "relation": "owner"},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -48,7 +55,8 @@ def test_resident_registers_joins_and_is_verified_by_the_chair(db: Database, mak
     assert phone in pending.text  # the chair sees the full number
     membership_id = re.search(r'id="member-(\d+)"', pending.text).group(1)
     response = chair_client.post_form(
-        f"/halls/{world.hall.id}/members/{membership_id}/verify", token_from=f"/halls/{world.hall.id}",
+        f"/halls/{world.hall.id}/members/{membership_id}/verify",
+        token_from=f"/halls/{world.hall.id}",
         follow_redirects=False,
     )
     assert response.status_code == 303
