@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -236,6 +237,29 @@ def _member_row_response(
     return redirect(request, f"/halls/{hall.id}/members?status=pending", flash_text=flash_text)
 
 
+def _decide(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    membership_id: int,
+    done: str,
+    decision: Callable[[], object],
+) -> Response:
+    """Run a verify/reject decision and answer with the member's row (or a redirect)."""
+    try:
+        decision()
+    except ValidationFailed as exc:
+        errors, status = field_errors(exc.errors), 422
+    except Conflict as exc:
+        errors, status = {"status": message(exc.code)}, 409
+    else:
+        return _member_row_response(request, session, hall, access, membership_id, flash_text=done)
+    return _member_row_response(
+        request, session, hall, access, membership_id, errors=errors, status_code=status
+    )
+
+
 @router.post("/halls/{hall_id}/members/{membership_id}/verify", name="halls.verify_member")
 def verify_member(
     request: Request,
@@ -246,22 +270,16 @@ def verify_member(
     membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     _require(policies.can_manage_members(access))
-    try:
-        service.verify_member(
+    return _decide(
+        request,
+        session,
+        hall,
+        access,
+        membership_id,
+        _("已通过审核"),
+        lambda: service.verify_member(
             session=session, access=access, actor=user, membership_id=membership_id
-        )
-    except Conflict as exc:
-        return _member_row_response(
-            request,
-            session,
-            hall,
-            access,
-            membership_id,
-            errors={"status": message(exc.code)},
-            status_code=409,
-        )
-    return _member_row_response(
-        request, session, hall, access, membership_id, flash_text=_("已通过审核")
+        ),
     )
 
 
@@ -276,32 +294,16 @@ def reject_member(
     form: Annotated[schemas.RejectForm, Form()],
 ) -> Response:
     _require(policies.can_manage_members(access))
-    try:
-        service.reject_member(
+    return _decide(
+        request,
+        session,
+        hall,
+        access,
+        membership_id,
+        _("已退回申请"),
+        lambda: service.reject_member(
             session=session, access=access, actor=user, membership_id=membership_id, form=form
-        )
-    except ValidationFailed as exc:
-        return _member_row_response(
-            request,
-            session,
-            hall,
-            access,
-            membership_id,
-            errors=field_errors(exc.errors),
-            status_code=422,
-        )
-    except Conflict as exc:
-        return _member_row_response(
-            request,
-            session,
-            hall,
-            access,
-            membership_id,
-            errors={"status": message(exc.code)},
-            status_code=409,
-        )
-    return _member_row_response(
-        request, session, hall, access, membership_id, flash_text=_("已退回申请")
+        ),
     )
 
 
