@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -28,12 +29,30 @@ def migrate(url: str) -> None:
 
 
 def _lan_addresses() -> list[str]:
-    """This machine's IPv4 addresses as the hostname resolves them (no packets are sent)."""
+    """This machine's IPv4 addresses, read from its interfaces (no packet is sent)."""
+    found: set[str] = set()
     try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+        import fcntl
+        import struct
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _, name in socket.if_nameindex():
+                try:
+                    packed = fcntl.ioctl(
+                        sock.fileno(), 0x8915, struct.pack("256s", name[:15].encode())
+                    )  # SIOCGIFADDR
+                except OSError:
+                    continue
+                found.add(socket.inet_ntoa(packed[20:24]))
+    except (ImportError, OSError):
+        pass
+    try:
+        found |= {
+            str(i[4][0]) for i in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+        }
     except OSError:
-        return []
-    return sorted({str(info[4][0]) for info in infos if not str(info[4][0]).startswith("127.")})
+        pass
+    return sorted(a for a in found if not a.startswith("127."))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -55,8 +74,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         db.dispose()
     port = args.port or settings.port
     print("\n议事厅已启动。用同一 Wi-Fi 下的手机打开：")
-    for address in _lan_addresses() or ["127.0.0.1"]:
+    addresses = _lan_addresses()
+    for address in addresses:
         print(f"  http://{address}:{port}/")
+    if not addresses:
+        print("  （没有找到局域网地址：请确认电脑已连上 Wi-Fi）")
     print(f"  http://127.0.0.1:{port}/ （本机）")
     if args.demo:
         print("\n演示账号（密码均为 " + demo.DEMO_PASSWORD + "）：")
