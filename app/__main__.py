@@ -46,12 +46,9 @@ def _lan_addresses() -> list[str]:
                 found.add(socket.inet_ntoa(packed[20:24]))
     except (ImportError, OSError):
         pass
-    try:
-        found |= {
-            str(i[4][0]) for i in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-        }
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        hostname = socket.gethostname()
+        found |= {str(i[4][0]) for i in socket.getaddrinfo(hostname, None, socket.AF_INET)}
     return sorted(a for a in found if not a.startswith("127."))
 
 
