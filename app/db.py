@@ -31,6 +31,17 @@ metadata: MetaData = SQLModel.metadata
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
 
+# Made by hand in migrations, invisible to the models: the FTS5 table (and its shadow
+# tables) and the PostgreSQL expression index for search. Autogenerate must not drop them.
+UNMODELLED = ("issue_fts", "ix_issue_search")
+
+
+def include_object(*args: object) -> bool:
+    """Alembic filter (obj, name, type_, reflected, compare_to): skip the hand-made objects."""
+    name = args[1]
+    return not (isinstance(name, str) and name.startswith(UNMODELLED))
+
+
 def _install_sqlite_hooks(engine: Engine, *, begin: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.config import get_settings
-from app.db import make_engine, metadata
+from app.db import include_object, make_engine, metadata
 
 config = context.config
 
@@ -16,6 +16,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,0 +1,902 @@
+"""Use cases of 民提 and 民议.
+
+Every public function owns its transaction, checks rights with issues.policies and the
+stage with issues.lifecycle, and writes an audit event. `_advance_stage` is the only code
+that assigns `Issue.stage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.audit import service as audit
+from app.core import clock
+from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.halls.models import (
+    Building,
+    Entrance,
+    Hall,
+    Household,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    Role,
+)
+from app.halls.policies import HallAccess
+from app.issues import lifecycle, photos, policies, schemas, search
+from app.issues.lifecycle import Action, InvalidTransition, IssueFacts, Stage
+from app.issues.models import (
+    Comment,
+    CommentReport,
+    ConsultationOpinion,
+    Cosign,
+    Issue,
+    IssuePhoto,
+    Notification,
+    Scope,
+    Solution,
+    Source,
+    StageEvent,
+)
+
+
+def _require(allowed: bool, code: str = "not_allowed") -> None:
+    if not allowed:
+        raise NotAllowed(code)
+
+
+def _load(session: Session, access: HallAccess, issue_id: int) -> Issue:
+    issue = session.exec(
+        select(Issue).where(Issue.id == issue_id, Issue.hall_id == access.hall_id)
+    ).first()
+    if issue is None:
+        raise NotFound("not_found")
+    return issue
+
+
+def _action(issue: Issue, action: Action) -> None:
+    try:
+        lifecycle.require_action(issue.stage, action)
+    except InvalidTransition as exc:
+        raise Conflict(exc.reason.value) from None
+
+
+def _hall(session: Session, hall_id: int) -> Hall:
+    hall = session.get(Hall, hall_id)
+    assert hall is not None
+    return hall
+
+
+def _facts(session: Session, issue: Issue, hall: Hall, **extra: object) -> IssueFacts:
+    solutions = session.exec(select(Solution.id).where(Solution.issue_id == issue.id)).all()
+    has_opinion = session.get(ConsultationOpinion, issue.id) is not None
+    values: dict[str, object] = {
+        "now": clock.now(),
+        "cosigns": issue.cosign_count,
+        "cosign_threshold": hall.cosign_threshold,
+        "has_opinion": has_opinion,
+        "solutions": len(solutions),
+    }
+    values.update(extra)
+    return IssueFacts(**values)  # type: ignore[arg-type]
+
+
+def _advance_stage(
+    session: Session,
+    *,
+    issue: Issue,
+    target: Stage,
+    actor_id: int | None,
+    facts: IssueFacts,
+    note: str = "",
+) -> None:
+    """The one place an issue changes stage: guard, assign, timeline, audit, notify (no commit)."""
+    try:
+        lifecycle.check_transition(issue.stage, target, facts)
+    except InvalidTransition as exc:
+        raise Conflict(exc.reason.value) from None
+    before = issue.stage
+    now = clock.now()
+    issue.stage = target
+    issue.stage_changed_at = now
+    session.add(issue)
+    session.add(
+        StageEvent(
+            hall_id=issue.hall_id,
+            issue_id=issue.id or 0,
+            from_stage=before,
+            to_stage=target,
+            actor_id=actor_id,
+            note=note,
+            at=now,
+        )
+    )
+    audit.record(
+        session,
+        action="issues.advance_issue_stage",
+        actor_id=actor_id,
+        hall_id=issue.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"from": before.value, "to": target.value},
+    )
+    _notify(
+        session, issue, _followers(session, issue), kind=f"stage:{target.value}", exclude=actor_id
+    )
+
+
+def _followers(session: Session, issue: Issue) -> set[int]:
+    """Proposer, co-signers and commenters hear of stage changes."""
+    cosigners = session.exec(select(Cosign.user_id).where(Cosign.issue_id == issue.id)).all()
+    commenters = session.exec(select(Comment.author_id).where(Comment.issue_id == issue.id)).all()
+    return {issue.proposer_id, *cosigners, *commenters}
+
+
+def _chairs(session: Session, hall_id: int) -> set[int]:
+    return set(
+        session.exec(
+            select(Membership.user_id)
+            .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
+            .where(
+                Membership.hall_id == hall_id,
+                Membership.status == MembershipStatus.VERIFIED,
+                MembershipRole.role == Role.CHAIR,
+            )
+        ).all()
+    )
+
+
+def _notify(
+    session: Session,
+    issue: Issue,
+    user_ids: Iterable[int],
+    *,
+    kind: str,
+    exclude: int | None = None,
+) -> None:
+    for user_id in sorted(set(user_ids) - {exclude} if exclude is not None else set(user_ids)):
+        session.add(
+            Notification(
+                hall_id=issue.hall_id,
+                user_id=user_id,
+                issue_id=issue.id,
+                kind=kind,
+                text=issue.title,
+            )
+        )
+
+
+# --- 民提 -----------------------------------------------------------------------------------
+
+
+def _check_proposal(
+    session: Session, access: HallAccess, form: schemas.ProposeForm
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := schemas.text_problem(form.title, maximum=schemas.TITLE_MAX):
+        errors["title"] = problem
+    if problem := schemas.text_problem(form.description, maximum=schemas.BODY_MAX):
+        errors["description"] = problem
+    if form.category is None:
+        errors["category"] = "required"
+    if problem := schemas.text_problem(form.location, maximum=100, required=False):
+        errors["location"] = problem
+    if form.scope == Scope.BUILDING:
+        ok = (
+            form.scope_building_id is not None
+            and session.exec(
+                select(Building.id).where(
+                    Building.id == form.scope_building_id, Building.hall_id == access.hall_id
+                )
+            ).first()
+        )
+        if not ok:
+            errors["scope_building_id"] = "required"
+    elif form.scope == Scope.ENTRANCE:
+        ok = (
+            form.scope_entrance_id is not None
+            and session.exec(
+                select(Entrance.id).where(
+                    Entrance.id == form.scope_entrance_id, Entrance.hall_id == access.hall_id
+                )
+            ).first()
+        )
+        if not ok:
+            errors["scope_entrance_id"] = "required"
+    return errors
+
+
+def _create_issue(
+    session: Session,
+    *,
+    access: HallAccess,
+    actor: User,
+    form: schemas.ProposeForm,
+    uploads: Sequence[bytes],
+    stage: Stage,
+    source: Source,
+    work_order_no: str | None,
+) -> Issue:
+    errors = _check_proposal(session, access, form)
+    if len(uploads) > schemas.MAX_PHOTOS:
+        errors["photos"] = "too_many_photos"
+    encoded: list[photos.Photo] = []
+    for raw in uploads:
+        try:
+            encoded.append(photos.reencode(raw))
+        except photos.PhotoRejected as exc:
+            errors["photos"] = exc.code
+            break
+    if errors:
+        raise ValidationFailed(errors)
+    assert form.category is not None
+    hall = _hall(session, access.hall_id)
+    now = clock.now()
+    issue = Issue(
+        hall_id=access.hall_id,
+        title=form.title.strip(),
+        description=form.description.strip(),
+        category=form.category,
+        scope=form.scope,
+        scope_building_id=form.scope_building_id if form.scope == Scope.BUILDING else None,
+        scope_entrance_id=form.scope_entrance_id if form.scope == Scope.ENTRANCE else None,
+        location=form.location.strip(),
+        stage=stage,
+        proposer_id=actor.id or 0,
+        source=source,
+        work_order_no=work_order_no,
+        entered_by_id=actor.id if source != Source.RESIDENT else None,
+        created_at=now,
+        stage_changed_at=now,
+        review_due_at=now + timedelta(days=hall.review_sla_days)
+        if stage == Stage.UNDER_REVIEW
+        else None,
+        search_text=search.index_text(form.title, form.description, form.location),
+    )
+    session.add(issue)
+    session.flush()
+    for photo in encoded:
+        session.add(
+            IssuePhoto(
+                hall_id=issue.hall_id,
+                issue_id=issue.id or 0,
+                content_type=photo.content_type,
+                data=photo.data,
+                width=photo.width,
+                height=photo.height,
+            )
+        )
+    session.add(
+        StageEvent(
+            hall_id=issue.hall_id,
+            issue_id=issue.id or 0,
+            from_stage=None,
+            to_stage=stage,
+            actor_id=actor.id,
+            at=now,
+        )
+    )
+    return issue
+
+
+def propose_issue(
+    *,
+    session: Session,
+    access: HallAccess,
+    actor: User,
+    form: schemas.ProposeForm,
+    uploads: Sequence[bytes] = (),
+) -> Issue:
+    """A verified member proposes an issue; it starts collecting co-signatures.
+
+    Rules:
+    - title ≤ 60 characters, description ≤ 5,000, a category from DOMAIN.md §7.2;
+    - the scope (whole hall, one building, one entrance) decides who may co-sign;
+    - up to 6 photos (JPEG / PNG / WebP ≤ 5 MB), re-encoded without EXIF or GPS.
+
+    Raises: NotAllowed, ValidationFailed (per field).
+    """
+    _require(policies.can_propose(access))
+    issue = _create_issue(
+        session,
+        access=access,
+        actor=actor,
+        form=form,
+        uploads=uploads,
+        stage=Stage.COLLECTING,
+        source=Source.RESIDENT,
+        work_order_no=None,
+    )
+    audit.record(
+        session,
+        action="issues.propose_issue",
+        actor_id=actor.id,
+        hall_id=access.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"category": issue.category.value, "photos": len(uploads)},
+    )
+    session.commit()
+    return issue
+
+
+def enter_issue_on_behalf(
+    *,
+    session: Session,
+    access: HallAccess,
+    actor: User,
+    form: schemas.OnBehalfIssueForm,
+    uploads: Sequence[bytes] = (),
+) -> Issue:
+    """The chair enters an issue from paper, a phone call or a 12345 work order.
+
+    Rules: the source is recorded (and the 工单号 for 12345); it goes straight to review,
+    since the chair has received it through an official channel; audited.
+    Raises: NotAllowed, ValidationFailed.
+    """
+    _require(policies.can_review(access))
+    work_order = form.work_order_no.strip()
+    if form.source == Source.HOTLINE and not work_order:
+        raise ValidationFailed({"work_order_no": "required"})
+    if len(work_order) > 40:
+        raise ValidationFailed({"work_order_no": "too_long"})
+    issue = _create_issue(
+        session,
+        access=access,
+        actor=actor,
+        form=form,
+        uploads=uploads,
+        stage=Stage.UNDER_REVIEW,
+        source=form.source,
+        work_order_no=work_order or None,
+    )
+    audit.record(
+        session,
+        action="issues.enter_issue_on_behalf",
+        actor_id=actor.id,
+        hall_id=access.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"source": form.source.value, "work_order_no": work_order or None},
+    )
+    session.commit()
+    return issue
+
+
+def _in_scope(session: Session, issue: Issue, access: HallAccess) -> bool:
+    if issue.scope == Scope.HALL:
+        return True
+    row = session.exec(
+        select(Household.entrance_id, Entrance.building_id)
+        .join(Membership, col(Membership.household_id) == Household.id)
+        .join(Entrance, col(Entrance.id) == Household.entrance_id)
+        .where(Membership.id == access.membership_id, Membership.hall_id == issue.hall_id)
+    ).first()
+    if row is None:
+        return False
+    entrance_id, building_id = row
+    if issue.scope == Scope.BUILDING:
+        return building_id == issue.scope_building_id
+    return entrance_id == issue.scope_entrance_id
+
+
+def cosign_issue(*, session: Session, access: HallAccess, actor: User, issue_id: int) -> Issue:
+    """附议: a member in scope supports a proposal; at the threshold it goes to review.
+
+    Rules:
+    - only while collecting; one co-signature per person (a database unique constraint);
+    - only members whose household is in the issue's scope; not the proposer;
+    - reaching the hall's threshold moves the issue to 待审核 at once and tells the chair.
+
+    Raises: NotAllowed, NotFound, Conflict("stage_action_not_allowed" | "already_cosigned").
+    """
+    _require(access.is_verified)
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.COSIGN)
+    if issue.proposer_id == actor.id:
+        raise Conflict("own_issue")
+    if not _in_scope(session, issue, access):
+        raise NotAllowed("out_of_scope")
+    session.add(Cosign(hall_id=issue.hall_id, issue_id=issue.id or 0, user_id=actor.id or 0))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("already_cosigned") from None
+    # Counted in SQL, not read-modify-write, so concurrent co-signers never lose an increment.
+    session.exec(
+        update(Issue).where(col(Issue.id) == issue.id).values(cosign_count=Issue.cosign_count + 1)
+    )
+    session.refresh(issue)
+    audit.record(
+        session,
+        action="issues.cosign_issue",
+        actor_id=actor.id,
+        hall_id=issue.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"count": issue.cosign_count},
+    )
+    hall = _hall(session, issue.hall_id)
+    if issue.stage == Stage.COLLECTING and issue.cosign_count >= hall.cosign_threshold:
+        _advance_stage(
+            session,
+            issue=issue,
+            target=Stage.UNDER_REVIEW,
+            actor_id=None,
+            facts=_facts(session, issue, hall),
+            note="cosign_threshold_reached",
+        )
+        issue.review_due_at = clock.now() + timedelta(days=hall.review_sla_days)
+        _notify(session, issue, _chairs(session, issue.hall_id), kind="review_needed")
+    session.commit()
+    return issue
+
+
+def withdraw_cosign(*, session: Session, access: HallAccess, actor: User, issue_id: int) -> Issue:
+    """Take a co-signature back, while the issue is still collecting.
+
+    Raises: NotFound, Conflict("stage_action_not_allowed" | "not_cosigned").
+    """
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.WITHDRAW_COSIGN)
+    result = session.exec(
+        delete(Cosign).where(col(Cosign.issue_id) == issue.id, col(Cosign.user_id) == actor.id)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict("not_cosigned")
+    session.exec(
+        update(Issue).where(col(Issue.id) == issue.id).values(cosign_count=Issue.cosign_count - 1)
+    )
+    session.refresh(issue)
+    audit.record(
+        session,
+        action="issues.withdraw_cosign",
+        actor_id=actor.id,
+        hall_id=issue.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"count": issue.cosign_count},
+    )
+    session.commit()
+    return issue
+
+
+def withdraw_issue(*, session: Session, access: HallAccess, actor: User, issue_id: int) -> Issue:
+    """The proposer takes their proposal back (while collecting or awaiting review).
+
+    Raises: NotFound, NotAllowed (not the proposer), Conflict (stage).
+    """
+    issue = _load(session, access, issue_id)
+    _require(issue.proposer_id == actor.id)
+    _action(issue, Action.WITHDRAW)
+    _advance_stage(
+        session,
+        issue=issue,
+        target=Stage.WITHDRAWN,
+        actor_id=actor.id,
+        facts=_facts(session, issue, _hall(session, issue.hall_id)),
+    )
+    session.commit()
+    return issue
+
+
+def accept_issue(
+    *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.AcceptForm
+) -> Issue:
+    """The chair accepts (受理) an issue into 民议, optionally with a deliberation deadline.
+
+    Raises: NotAllowed, NotFound, ValidationFailed({"deliberation_days": …}), Conflict (stage).
+    """
+    _require(policies.can_review(access))
+    issue = _load(session, access, issue_id)
+    days_raw = form.deliberation_days.strip()
+    days: int | None = None
+    if days_raw:
+        try:
+            days = int(days_raw)
+        except ValueError:
+            raise ValidationFailed({"deliberation_days": "integer_required"}) from None
+        if not 1 <= days <= 180:
+            raise ValidationFailed({"deliberation_days": "out_of_range"})
+    _advance_stage(
+        session,
+        issue=issue,
+        target=Stage.DELIBERATING,
+        actor_id=actor.id,
+        facts=_facts(session, issue, _hall(session, issue.hall_id)),
+    )
+    issue.deliberation_deadline = clock.now() + timedelta(days=days) if days else None
+    session.commit()
+    return issue
+
+
+def reject_issue(
+    *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.ReasonForm
+) -> Issue:
+    """The chair declines (不予受理) an issue with a reason the proposer and co-signers see.
+
+    Raises: NotAllowed, NotFound, ValidationFailed({"reason": …}), Conflict (stage).
+    """
+    _require(policies.can_review(access))
+    if problem := schemas.text_problem(form.reason, maximum=schemas.REASON_MAX):
+        raise ValidationFailed({"reason": problem})
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.REVIEW)
+    _advance_stage(
+        session,
+        issue=issue,
+        target=Stage.REJECTED,
+        actor_id=actor.id,
+        facts=_facts(session, issue, _hall(session, issue.hall_id), reason_given=True),
+        note=form.reason.strip(),
+    )
+    session.commit()
+    return issue
+
+
+def merge_issue(
+    *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.MergeForm
+) -> Issue:
+    """The chair merges a duplicate into another open issue of the hall.
+
+    Rules: co-signers are carried over (once each; the target's proposer is not added);
+    everyone who followed the duplicate is told where it went.
+    Raises: NotAllowed, NotFound, ValidationFailed({"target_id": …}), Conflict (stage).
+    """
+    _require(policies.can_review(access))
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.REVIEW)
+    target = (
+        session.exec(
+            select(Issue).where(Issue.id == form.target_id, Issue.hall_id == access.hall_id)
+        ).first()
+        if form.target_id
+        else None
+    )
+    if target is None or target.id == issue.id or target.stage in lifecycle.TERMINAL:
+        raise ValidationFailed({"target_id": "merge_target_invalid"})
+    followers = _followers(session, issue)
+    _advance_stage(
+        session,
+        issue=issue,
+        target=Stage.MERGED,
+        actor_id=actor.id,
+        facts=_facts(session, issue, _hall(session, issue.hall_id), merge_target_id=target.id),
+        note=str(target.id),
+    )
+    issue.merged_into_id = target.id
+    already = set(session.exec(select(Cosign.user_id).where(Cosign.issue_id == target.id)).all())
+    carried = sorted(
+        set(session.exec(select(Cosign.user_id).where(Cosign.issue_id == issue.id)).all())
+        - already
+        - {target.proposer_id}
+    )
+    for user_id in carried:
+        session.add(Cosign(hall_id=target.hall_id, issue_id=target.id or 0, user_id=user_id))
+    session.flush()
+    session.exec(
+        update(Issue)
+        .where(col(Issue.id) == target.id)
+        .values(cosign_count=Issue.cosign_count + len(carried))
+    )
+    _notify(session, target, followers, kind="merged", exclude=actor.id)
+    audit.record(
+        session,
+        action="issues.merge_issue",
+        actor_id=actor.id,
+        hall_id=issue.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"into": target.id, "carried": len(carried)},
+    )
+    session.commit()
+    return issue
+
+
+# --- 民议 -----------------------------------------------------------------------------------
+
+
+def add_comment(
+    *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.CommentForm
+) -> Comment:
+    """A member comments with a stance (支持 / 反对 / 建议 / 中立), or replies to a comment.
+
+    Rules: replies go one level deep (a reply to a reply attaches to its parent);
+    the author of the parent comment is told of the reply.
+    Raises: NotAllowed, NotFound, ValidationFailed({"body": …}), Conflict (stage).
+    """
+    _require(policies.can_take_part(access))
+    if problem := schemas.text_problem(form.body, maximum=schemas.COMMENT_MAX):
+        raise ValidationFailed({"body": problem})
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.COMMENT)
+    parent: Comment | None = None
+    if form.parent_id is not None:
+        parent = session.exec(
+            select(Comment).where(Comment.id == form.parent_id, Comment.issue_id == issue.id)
+        ).first()
+        if parent is None:
+            raise ValidationFailed({"parent_id": "comment_unknown"})
+        if parent.parent_id is not None:
+            parent = session.get(Comment, parent.parent_id)
+    comment = Comment(
+        hall_id=issue.hall_id,
+        issue_id=issue.id or 0,
+        parent_id=parent.id if parent else None,
+        author_id=actor.id or 0,
+        stance=form.stance,
+        body=form.body.strip(),
+    )
+    session.add(comment)
+    session.exec(
+        update(Issue).where(col(Issue.id) == issue.id).values(comment_count=Issue.comment_count + 1)
+    )
+    session.flush()
+    if parent is not None and parent.author_id != actor.id:
+        _notify(session, issue, [parent.author_id], kind="reply")
+    audit.record(
+        session,
+        action="issues.add_comment",
+        actor_id=actor.id,
+        hall_id=issue.hall_id,
+        subject_type="comment",
+        subject_id=comment.id,
+        data={"issue": issue.id, "stance": form.stance.value},
+    )
+    session.commit()
+    return comment
+
+
+def _comment(session: Session, access: HallAccess, comment_id: int) -> Comment:
+    comment = session.exec(
+        select(Comment).where(Comment.id == comment_id, Comment.hall_id == access.hall_id)
+    ).first()
+    if comment is None:
+        raise NotFound("not_found")
+    return comment
+
+
+def edit_comment(
+    *,
+    session: Session,
+    access: HallAccess,
+    actor: User,
+    comment_id: int,
+    form: schemas.EditCommentForm,
+) -> Comment:
+    """The author corrects their comment within 10 minutes; it is then marked 已编辑.
+
+    Raises: NotFound, NotAllowed("edit_window_over"), ValidationFailed.
+    """
+    comment = _comment(session, access, comment_id)
+    if not policies.can_edit_comment(
+        access, author_id=comment.author_id, created_at=comment.created_at, now=clock.now()
+    ):
+        raise NotAllowed("edit_window_over")
+    if problem := schemas.text_problem(form.body, maximum=schemas.COMMENT_MAX):
+        raise ValidationFailed({"body": problem})
+    comment.body = form.body.strip()
+    comment.edited_at = clock.now()
+    audit.record(
+        session,
+        action="issues.edit_comment",
+        actor_id=actor.id,
+        hall_id=comment.hall_id,
+        subject_type="comment",
+        subject_id=comment.id,
+    )
+    session.commit()
+    return comment
+
+
+def report_comment(
+    *, session: Session, access: HallAccess, actor: User, comment_id: int, form: schemas.ReasonForm
+) -> CommentReport:
+    """Any member reports a comment to the chair's moderation queue, with a reason.
+
+    Raises: NotFound, ValidationFailed, Conflict("already_reported").
+    """
+    _require(policies.can_take_part(access))
+    if problem := schemas.text_problem(form.reason, maximum=schemas.REASON_MAX):
+        raise ValidationFailed({"reason": problem})
+    comment = _comment(session, access, comment_id)
+    report = CommentReport(
+        hall_id=comment.hall_id,
+        comment_id=comment.id or 0,
+        reporter_id=actor.id or 0,
+        reason=form.reason.strip(),
+    )
+    session.add(report)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("already_reported") from None
+    audit.record(
+        session,
+        action="issues.report_comment",
+        actor_id=actor.id,
+        hall_id=comment.hall_id,
+        subject_type="comment",
+        subject_id=comment.id,
+    )
+    session.commit()
+    return report
+
+
+def hide_comment(
+    *, session: Session, access: HallAccess, actor: User, comment_id: int, form: schemas.ReasonForm
+) -> Comment:
+    """The chair hides a comment; it shows as 已隐藏 with the reason. Open reports are resolved.
+
+    Raises: NotAllowed, NotFound, ValidationFailed({"reason": …}).
+    """
+    _require(policies.can_review(access))
+    if problem := schemas.text_problem(form.reason, maximum=schemas.REASON_MAX):
+        raise ValidationFailed({"reason": problem})
+    comment = _comment(session, access, comment_id)
+    now = clock.now()
+    comment.hidden_at = now
+    comment.hidden_reason = form.reason.strip()
+    comment.hidden_by_id = actor.id
+    session.exec(
+        update(CommentReport)
+        .where(
+            col(CommentReport.comment_id) == comment.id, col(CommentReport.resolved_at).is_(None)
+        )
+        .values(resolved_at=now)
+    )
+    audit.record(
+        session,
+        action="issues.hide_comment",
+        actor_id=actor.id,
+        hall_id=comment.hall_id,
+        subject_type="comment",
+        subject_id=comment.id,
+        data={"reason": comment.hidden_reason},
+    )
+    session.commit()
+    return comment
+
+
+def restore_comment(
+    *, session: Session, access: HallAccess, actor: User, comment_id: int
+) -> Comment:
+    """The chair shows a hidden comment again, or dismisses the reports on a visible one."""
+    _require(policies.can_review(access))
+    comment = _comment(session, access, comment_id)
+    now = clock.now()
+    comment.hidden_at = None
+    comment.hidden_reason = None
+    comment.hidden_by_id = None
+    session.exec(
+        update(CommentReport)
+        .where(
+            col(CommentReport.comment_id) == comment.id, col(CommentReport.resolved_at).is_(None)
+        )
+        .values(resolved_at=now)
+    )
+    audit.record(
+        session,
+        action="issues.restore_comment",
+        actor_id=actor.id,
+        hall_id=comment.hall_id,
+        subject_type="comment",
+        subject_id=comment.id,
+    )
+    session.commit()
+    return comment
+
+
+def add_solution(
+    *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.SolutionForm
+) -> Solution:
+    """A member or the chair proposes a 方案 (title, description, optional estimated cost).
+
+    Raises: NotAllowed, NotFound, ValidationFailed, Conflict (stage).
+    """
+    _require(policies.can_take_part(access))
+    errors: dict[str, str] = {}
+    if problem := schemas.text_problem(form.title, maximum=schemas.TITLE_MAX):
+        errors["title"] = problem
+    if problem := schemas.text_problem(form.description, maximum=schemas.BODY_MAX):
+        errors["description"] = problem
+    cost: int | None = None
+    if form.estimated_cost.strip():
+        cost = schemas.parse_yuan(form.estimated_cost)
+        if cost is None:
+            errors["estimated_cost"] = "amount_invalid"
+    if errors:
+        raise ValidationFailed(errors)
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.ADD_SOLUTION)
+    solution = Solution(
+        hall_id=issue.hall_id,
+        issue_id=issue.id or 0,
+        author_id=actor.id or 0,
+        title=form.title.strip(),
+        description=form.description.strip(),
+        estimated_cost_fen=cost,
+    )
+    session.add(solution)
+    session.flush()
+    audit.record(
+        session,
+        action="issues.add_solution",
+        actor_id=actor.id,
+        hall_id=issue.hall_id,
+        subject_type="solution",
+        subject_id=solution.id,
+        data={"issue": issue.id, "cost_fen": cost},
+    )
+    session.commit()
+    return solution
+
+
+def close_deliberation(
+    *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.CloseForm
+) -> Issue:
+    """The chair closes 民议 with a 协商意见 and picks the 方案 that go to the decision.
+
+    Rules: points of agreement, and points of disagreement with how they were answered, are
+    both required; at least one 方案 of this issue must be chosen; the issue moves to 民决.
+    Raises: NotAllowed, NotFound, ValidationFailed, Conflict (stage).
+    """
+    _require(policies.can_review(access))
+    errors: dict[str, str] = {}
+    if problem := schemas.text_problem(form.agreements, maximum=schemas.BODY_MAX):
+        errors["agreements"] = problem
+    if problem := schemas.text_problem(form.disagreements, maximum=schemas.BODY_MAX):
+        errors["disagreements"] = problem
+    issue = _load(session, access, issue_id)
+    _action(issue, Action.CLOSE_DELIBERATION)
+    chosen = session.exec(
+        select(Solution).where(
+            Solution.issue_id == issue.id, col(Solution.id).in_(form.solution_ids or [0])
+        )
+    ).all()
+    if not chosen:
+        errors["solution_ids"] = "solution_required"
+    if errors:
+        raise ValidationFailed(errors)
+    for solution in chosen:
+        solution.selected = True
+    session.add(
+        ConsultationOpinion(
+            issue_id=issue.id or 0,
+            hall_id=issue.hall_id,
+            agreements=form.agreements.strip(),
+            disagreements=form.disagreements.strip(),
+            author_id=actor.id or 0,
+        )
+    )
+    session.flush()
+    _advance_stage(
+        session,
+        issue=issue,
+        target=Stage.DECIDING,
+        actor_id=actor.id,
+        facts=_facts(session, issue, _hall(session, issue.hall_id)),
+    )
+    session.commit()
+    return issue
+
+
+def mark_notifications_read(*, session: Session, user: User, hall_id: int | None = None) -> int:
+    """Mark the person's notifications read (not audited: it changes nothing of anyone else's)."""
+    query = update(Notification).where(
+        col(Notification.user_id) == user.id, col(Notification.read_at).is_(None)
+    )
+    if hall_id is not None:
+        query = query.where(col(Notification.hall_id) == hall_id)
+    count = session.exec(query.values(read_at=clock.now())).rowcount
+    session.commit()
+    return int(count)
