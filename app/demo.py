@@ -14,7 +14,7 @@ from app.accounts import schemas as account_schemas
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.halls import queries, roster, schemas, service
-from app.halls.models import Hall, Household, Relation, Role
+from app.halls.models import Hall, Household, MembershipStatus, Relation, Role
 from app.halls.policies import HallAccess
 
 DEMO_PASSWORD = "yishiting2026"  # noqa: S105 - printed for the demo only, never in production
@@ -212,7 +212,250 @@ def seed(session: Session) -> None:
             household_id=households[halls[0].id][100 + offset * 11].id, relation=Relation.OWNER
         )
         service.join_hall(session=session, user=user, token=halls[0].invite_token, form=form)
+    _seed_issues(session, halls[0], chairs[halls[0].id or 0][0])
 
 
 def _chair_access(session: Session, chair: User, hall: Hall) -> HallAccess:
     return queries.hall_access(session, user=chair, hall=hall)
+
+
+def _access(session: Session, user: User, hall: Hall) -> HallAccess:
+    return queries.hall_access(session, user=user, hall=hall)
+
+
+def _seed_issues(session: Session, hall: Hall, chair: User) -> None:
+    """Issues in every stage that exists so far, with realistic Beijing topics (DOMAIN.md §7.2)."""
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issues
+    from app.issues.models import Category, Scope, Source, Stance
+
+    rows = queries.list_members(
+        session, hall_id=hall.id or 0, status=MembershipStatus.VERIFIED, limit=400
+    )
+    residents = [r for r in rows if r.address is not None and r.user.id != chair.id]
+    by_phone = {r.user.phone: r.user for r in rows if r.user.phone}
+    chair_access = _access(session, chair, hall)
+    # This community settled on 5 co-signatures (the default is 10): a chair's own choice.
+    values = {field: str(getattr(hall, field)) for field in schemas.SETTING_BOUNDS} | {
+        "cosign_threshold": "5"
+    }
+    hall = service.update_hall_settings(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        hall=hall,
+        form=schemas.SettingsForm(**values),
+    )
+    threshold = hall.cosign_threshold
+
+    def propose(
+        user: User, title: str, description: str, category: Category, **extra: object
+    ) -> int:
+        form = issue_schemas.ProposeForm(
+            title=title, description=description, category=category, **extra
+        )
+        return (
+            issues.propose_issue(
+                session=session, access=_access(session, user, hall), actor=user, form=form
+            ).id
+            or 0
+        )
+
+    def cosign(issue_id: int, people: list[User]) -> None:
+        for person in people:
+            issues.cosign_issue(
+                session=session,
+                access=_access(session, person, hall),
+                actor=person,
+                issue_id=issue_id,
+            )
+
+    def comment(
+        issue_id: int, user: User, body: str, stance: Stance, parent_id: int | None = None
+    ) -> int:
+        form = issue_schemas.CommentForm(body=body, stance=stance, parent_id=parent_id)
+        return (
+            issues.add_comment(
+                session=session,
+                access=_access(session, user, hall),
+                actor=user,
+                issue_id=issue_id,
+                form=form,
+            ).id
+            or 0
+        )
+
+    chen = by_phone["13800000004"]
+    liu = by_phone["13800000003"]
+    others = [r.user for r in residents if r.user.phone not in {"13800000004", "13800000003"}]
+
+    # 征集中: still collecting co-signatures.
+    parking = propose(
+        chen,
+        "小区外来车辆乱停，建议实行错时停车",
+        "晚上外来车辆占满消防通道和楼前空地，居民下班回来没地方停。建议与周边单位协商错时共享车位，外来车辆收费。",
+        Category.PARKING,
+        location="青年湖北街3号院东门",
+    )
+    cosign(parking, others[:3])
+
+    # 待审核: an elevator for one entrance reached the threshold, co-signed by its neighbours.
+    anchor = next(
+        r
+        for r in residents
+        if r.address and r.address.building == "3号楼" and r.address.entrance == "2单元"
+    )
+    household = session.get(Household, anchor.membership.household_id)
+    assert household is not None
+    neighbours = [
+        r.user
+        for r in residents
+        if r.address
+        and r.address.building == "3号楼"
+        and r.address.entrance == "2单元"
+        and r.user.id != anchor.user.id
+    ]
+    elevator = propose(
+        anchor.user,
+        "3号楼2单元加装电梯",
+        "单元里老人多，六楼的王奶奶已经半年没下楼了。希望加装电梯，按楼层分摊费用，申请政府补贴。",
+        Category.ELEVATOR,
+        scope=Scope.ENTRANCE,
+        scope_entrance_id=household.entrance_id,
+    )
+    cosign(elevator, neighbours[: max(threshold, 1)])
+
+    # 待审核, from a 12345 work order the chair entered.
+    issues.enter_issue_on_behalf(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        form=issue_schemas.OnBehalfIssueForm(
+            title="5号楼暖气不热，室温不到16度",
+            description="5号楼多户反映暖气不热，12345 转派到社区，需协调热力公司和物业。",
+            category=Category.HEATING,
+            source=Source.HOTLINE,
+            work_order_no="BJ12345-20261118-0457",
+        ),
+    )
+
+    # 协商中: deliberation with stances, a reply, 方案 and a hidden comment.
+    ebike = propose(
+        liu,
+        "楼道飞线充电整治，建设集中充电桩",
+        "不少居民从楼上拉电线给电动车充电，存在火灾隐患。建议在小区西侧空地建集中充电车棚。",
+        Category.EBIKE,
+        location="小区西侧空地",
+    )
+    cosign(ebike, others[3 : 3 + threshold])
+    issues.accept_issue(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=ebike,
+        form=issue_schemas.AcceptForm(deliberation_days="14"),
+    )
+    first = comment(ebike, others[0], "支持！去年隔壁小区就因为飞线充电着过火。", Stance.SUPPORT)
+    comment(ebike, others[1], "车棚离3号楼太近，晚上充电会不会有噪音？", Stance.OPPOSE)
+    comment(ebike, liu, "可以选低噪音的充电桩，离楼至少15米。", Stance.SUGGEST, parent_id=first)
+    comment(ebike, others[2], "收费标准要公开，别让物业乱收钱。", Stance.SUGGEST)
+    rude = comment(ebike, others[4], "谁反对谁就是自私！", Stance.NEUTRAL)
+    issues.hide_comment(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        comment_id=rude,
+        form=issue_schemas.ReasonForm(reason="人身攻击，违反议事规则"),
+    )
+    for title, description, cost in (
+        (
+            "西侧空地建20个充电位的车棚",
+            "由街道申请补贴，物业运营，每度电按居民电价加收服务费0.3元。",
+            "86000",
+        ),
+        ("每栋楼门口装2个充电插座", "费用较低，但无法解决充电车辆停放问题。", "24000.50"),
+    ):
+        issues.add_solution(
+            session=session,
+            access=_access(session, liu, hall),
+            actor=liu,
+            issue_id=ebike,
+            form=issue_schemas.SolutionForm(
+                title=title, description=description, estimated_cost=cost
+            ),
+        )
+
+    # 表决中: deliberation closed with a 协商意见.
+    bins = propose(
+        others[5],
+        "垃圾桶站挪离2号楼窗下",
+        "垃圾桶站紧挨2号楼一层窗户，夏天气味大。",
+        Category.SANITATION,
+    )
+    cosign(bins, others[6 : 6 + threshold])
+    issues.accept_issue(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=bins,
+        form=issue_schemas.AcceptForm(),
+    )
+    comment(bins, others[7], "同意挪到路口，但要有人值守分类。", Stance.SUPPORT)
+    solution = issues.add_solution(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=bins,
+        form=issue_schemas.SolutionForm(
+            title="挪到北侧路口并设桶前值守", description="志愿者早晚各值守一小时。"
+        ),
+    )
+    issues.close_deliberation(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=bins,
+        form=issue_schemas.CloseForm(
+            agreements="桶站应离开住宅窗下；需要桶前值守。",
+            disagreements="北侧路口车多：已请物业加装护栏。",
+            solution_ids=[solution.id or 0],
+        ),
+    )
+
+    # 征集中, a second one that stays below the threshold.
+    benches = propose(
+        others[13],
+        "口袋公园增设带靠背的座椅",
+        "小区东侧口袋公园只有两张石凳，老人散步没处歇脚。建议增设6张带靠背的木座椅。",
+        Category.GREENING,
+        location="东侧口袋公园",
+    )
+    cosign(benches, others[14:16])
+
+    # 不予受理, 已合并 (its co-signers carried over send the parking issue to review), 已撤回.
+    fee = propose(
+        others[8], "要求物业免除全年物业费", "物业服务差，今年不交物业费。", Category.PROPERTY
+    )
+    cosign(fee, others[9 : 9 + threshold])
+    issues.reject_issue(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=fee,
+        form=issue_schemas.ReasonForm(
+            reason="物业费依合同收取，不属于协商事项；已转业委会督促物业整改服务。"
+        ),
+    )
+    duplicate = propose(others[10], "东门晚上车停得乱", "消防通道被堵。", Category.PARKING)
+    cosign(duplicate, others[11 : 11 + threshold])
+    issues.merge_issue(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=duplicate,
+        form=issue_schemas.MergeForm(target_id=parking),
+    )
+    dogs = propose(others[12], "规定遛狗时段", "早上小孩上学时遛狗的人太多。", Category.PETS)
+    issues.withdraw_issue(
+        session=session, access=_access(session, others[12], hall), actor=others[12], issue_id=dogs
+    )

@@ -25,6 +25,8 @@ from app.halls.models import (
     Role,
     StreetAdmin,
 )
+from app.issues.lifecycle import Stage
+from app.issues.models import Comment, Issue
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +73,24 @@ def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: s
             assert verified > 300
             assert pending == 3
             assert s.exec(select(func.count()).select_from(StreetAdmin)).one() == 1
+            stages = set(s.exec(select(Issue.stage)).all())
+            assert stages == {
+                Stage.COLLECTING,
+                Stage.UNDER_REVIEW,
+                Stage.REJECTED,
+                Stage.MERGED,
+                Stage.WITHDRAWN,
+                Stage.DELIBERATING,
+                Stage.DECIDING,
+            }
+            assert (
+                s.exec(
+                    select(func.count())
+                    .select_from(Comment)
+                    .where(col(Comment.hidden_at).is_not(None))
+                ).one()
+                == 1
+            )
             logins = s.exec(
                 select(func.count()).select_from(User).where(col(User.password_hash).is_not(None))
             ).one()

@@ -547,8 +547,9 @@ def merge_issue(
 ) -> Issue:
     """The chair merges a duplicate into another open issue of the hall.
 
-    Rules: co-signers are carried over (once each; the target's proposer is not added);
-    everyone who followed the duplicate is told where it went.
+    Rules: co-signers are carried over (once each; the target's proposer is not added), and
+    if that brings a collecting target to the threshold it goes to review; everyone who
+    followed the duplicate is told where it went.
     Raises: NotAllowed, NotFound, ValidationFailed({"target_id": …}), Conflict (stage).
     """
     _require(policies.can_review(access))
@@ -587,6 +588,20 @@ def merge_issue(
         .where(col(Issue.id) == target.id)
         .values(cosign_count=Issue.cosign_count + len(carried))
     )
+    session.refresh(target)
+    hall = _hall(session, target.hall_id)
+    if target.stage == Stage.COLLECTING and target.cosign_count >= hall.cosign_threshold:
+        # The carried co-signatures count like any others: the threshold sends it to review.
+        _advance_stage(
+            session,
+            issue=target,
+            target=Stage.UNDER_REVIEW,
+            actor_id=None,
+            facts=_facts(session, target, hall),
+            note="cosign_threshold_reached",
+        )
+        target.review_due_at = clock.now() + timedelta(days=hall.review_sla_days)
+        _notify(session, target, _chairs(session, target.hall_id), kind="review_needed")
     _notify(session, target, followers, kind="merged", exclude=actor.id)
     audit.record(
         session,
