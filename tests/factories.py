@@ -18,6 +18,9 @@ from app.db import Database
 from app.halls import queries, roster, schemas, service
 from app.halls.models import Hall, Household, Membership, Relation, Street
 from app.halls.policies import HallAccess
+from app.issues import schemas as issue_schemas
+from app.issues import service as issue_service
+from app.issues.models import Category, Issue, Source
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(random.randrange(10**6))
@@ -131,3 +134,78 @@ def make_member(
                 session=session, access=access, actor=chair, membership_id=membership.id or 0
             )
     return user, membership
+
+
+# --- issues (民提 · 民议) ---------------------------------------------------------------------
+
+
+def member_access(db: Database, world: HallWorld, user: User) -> HallAccess:
+    """What `user` is in the world's hall (the same read the web layer does per request)."""
+    return chair_access(db, world, user)
+
+
+def set_hall_rules(db: Database, world: HallWorld, **values: int) -> Hall:
+    """Set the hall's rules (cosign_threshold, review_sla_days …) directly, for a test."""
+    with db.session() as session:
+        hall = session.get(Hall, world.hall.id)
+        assert hall is not None
+        for key, value in values.items():
+            setattr(hall, key, value)
+        session.add(hall)
+        session.commit()
+        session.refresh(hall)
+    world.hall = hall
+    return hall
+
+
+def make_issue(
+    db: Database,
+    world: HallWorld,
+    proposer: User,
+    *,
+    uploads: tuple[bytes, ...] = (),
+    **form: object,
+) -> Issue:
+    """An issue proposed by `proposer` through issues.service (it starts collecting)."""
+    values: dict[str, object] = {
+        "title": unique("楼道停车难"),
+        "description": "晚上车位不够，消防通道被占。",
+        "category": Category.PARKING,
+        **form,
+    }
+    with db.session() as session:
+        access = queries.hall_access(session, user=proposer, hall=world.hall)
+        return issue_service.propose_issue(
+            session=session,
+            access=access,
+            actor=proposer,
+            form=issue_schemas.ProposeForm(**values),
+            uploads=uploads,
+        )
+
+
+def make_deliberating_issue(db: Database, world: HallWorld, chair: User, **form: object) -> Issue:
+    """An issue the chair entered from paper and accepted: it is in 民议 (deliberating)."""
+    values: dict[str, object] = {
+        "title": unique("加装电梯"),
+        "description": "老人上下楼困难。",
+        "category": Category.ELEVATOR,
+        "source": Source.PAPER,
+        **form,
+    }
+    with db.session() as session:
+        access = queries.hall_access(session, user=chair, hall=world.hall)
+        issue = issue_service.enter_issue_on_behalf(
+            session=session,
+            access=access,
+            actor=chair,
+            form=issue_schemas.OnBehalfIssueForm(**values),
+        )
+    with db.session() as session:
+        return issue_service.accept_issue(
+            session=session,
+            access=access,
+            actor=chair,
+            issue_id=issue.id or 0,
+            form=issue_schemas.AcceptForm(),
+        )

@@ -62,7 +62,9 @@ def reencode(raw: bytes) -> Photo:
     elif image.mode != "RGB":
         image = image.convert("RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE))
+    # The JPEG writer copies a comment (COM marker) from `info` unless told otherwise: clear it
+    # all, so EXIF, ICC, XMP and comments are gone; nothing is written unless passed here.
+    image.info = {}
     out = io.BytesIO()
-    # A new image object carries no EXIF, ICC or XMP: nothing is copied unless passed here.
     image.save(out, format="JPEG", quality=85, optimize=True)
     return Photo(out.getvalue(), "image/jpeg", image.width, image.height)

@@ -9,6 +9,7 @@ configuration with a GIN index) alike. Latin words and numbers are kept whole, l
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"[{_CJK}]+|[A-Za-z0-9]+")
@@ -18,7 +19,8 @@ _IS_CJK = re.compile(rf"[{_CJK}]")
 def tokens(text: str) -> list[str]:
     """The index terms of `text`, in order (a single CJK character stands for itself)."""
     out: list[str] = []
-    for run in _RUN.findall(text):
+    # NFKC: the full-width ＡＢＣ and １２３ of Chinese input methods become abc and 123.
+    for run in _RUN.findall(unicodedata.normalize("NFKC", text)):
         if _IS_CJK.match(run):
             out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
         else:

@@ -51,10 +51,10 @@ def _require(allowed: bool, code: str = "not_allowed") -> None:
         raise NotAllowed(code)
 
 
-def _load(session: Session, access: HallAccess, issue_id: int) -> Issue:
-    issue = session.exec(
-        select(Issue).where(Issue.id == issue_id, Issue.hall_id == access.hall_id)
-    ).first()
+def _load(session: Session, access: HallAccess, issue_id: int, *, lock: bool = False) -> Issue:
+    """The hall's issue; `lock` holds its row (PostgreSQL) so the stage read stays true."""
+    query = select(Issue).where(Issue.id == issue_id, Issue.hall_id == access.hall_id)
+    issue = session.exec(query.with_for_update() if lock else query).first()
     if issue is None:
         raise NotFound("not_found")
     return issue
@@ -397,7 +397,8 @@ def cosign_issue(*, session: Session, access: HallAccess, actor: User, issue_id:
     Raises: NotAllowed, NotFound, Conflict("stage_action_not_allowed" | "already_cosigned").
     """
     _require(access.is_verified)
-    issue = _load(session, access, issue_id)
+    # Locked: a co-signer who waited for the one that reached the threshold sees 待审核.
+    issue = _load(session, access, issue_id, lock=True)
     _action(issue, Action.COSIGN)
     if issue.proposer_id == actor.id:
         raise Conflict("own_issue")
@@ -444,7 +445,7 @@ def withdraw_cosign(*, session: Session, access: HallAccess, actor: User, issue_
 
     Raises: NotFound, Conflict("stage_action_not_allowed" | "not_cosigned").
     """
-    issue = _load(session, access, issue_id)
+    issue = _load(session, access, issue_id, lock=True)
     _action(issue, Action.WITHDRAW_COSIGN)
     result = session.exec(
         delete(Cosign).where(col(Cosign.issue_id) == issue.id, col(Cosign.user_id) == actor.id)
@@ -625,7 +626,7 @@ def add_comment(
     """A member comments with a stance (支持 / 反对 / 建议 / 中立), or replies to a comment.
 
     Rules: replies go one level deep (a reply to a reply attaches to its parent);
-    the author of the parent comment is told of the reply.
+    the author replied to and the author of the thread's top comment are told of the reply.
     Raises: NotAllowed, NotFound, ValidationFailed({"body": …}), Conflict (stage).
     """
     _require(policies.can_take_part(access))
@@ -634,14 +635,18 @@ def add_comment(
     issue = _load(session, access, issue_id)
     _action(issue, Action.COMMENT)
     parent: Comment | None = None
+    answered: set[int] = set()  # the author replied to, and the author of the thread
     if form.parent_id is not None:
         parent = session.exec(
             select(Comment).where(Comment.id == form.parent_id, Comment.issue_id == issue.id)
         ).first()
         if parent is None:
             raise ValidationFailed({"parent_id": "comment_unknown"})
+        answered.add(parent.author_id)
         if parent.parent_id is not None:
             parent = session.get(Comment, parent.parent_id)
+            assert parent is not None
+            answered.add(parent.author_id)
     comment = Comment(
         hall_id=issue.hall_id,
         issue_id=issue.id or 0,
@@ -655,8 +660,8 @@ def add_comment(
         update(Issue).where(col(Issue.id) == issue.id).values(comment_count=Issue.comment_count + 1)
     )
     session.flush()
-    if parent is not None and parent.author_id != actor.id:
-        _notify(session, issue, [parent.author_id], kind="reply")
+    if answered:
+        _notify(session, issue, answered, kind="reply", exclude=actor.id)
     audit.record(
         session,
         action="issues.add_comment",
