@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.halls import api as halls_api
 from app.halls import routes as halls_routes
+from app.issues import routes as issues_routes
 from app.web import errors, pages
 from app.web.deps import protect
 from app.web.middleware import BodyLimit, SecurityHeaders
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(pages.router)
     app.include_router(accounts_routes.router)
     app.include_router(halls_routes.router)
+    app.include_router(issues_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(accounts_api.router)
     app.include_router(halls_api.router)

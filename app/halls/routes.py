@@ -11,11 +11,15 @@ import qrcode
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from app.core import clock
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, MembershipStatus, Role
 from app.halls.policies import HallAccess
+from app.issues import policies as issue_policies
+from app.issues import queries as issue_queries
+from app.issues.lifecycle import Stage
 from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
@@ -145,9 +149,47 @@ def hall_home(request: Request, session: SessionDep, hall: HallDep, access: Acce
             "membership": membership,
             "address": address,
             "stats": queries.hall_stats(session, hall_id=hall.id or 0),
+            **_issue_summary(session, access),
             **_flags(access),
         },
     )
+
+
+def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
+    """Counts per stage and what needs me: issues I can still co-sign; for chairs, reviews
+    and reports waiting."""
+    hall_id = access.hall_id
+    cosignable = (
+        issue_queries.list_cosignable(
+            session,
+            hall_id=hall_id,
+            user_id=access.user_id or 0,
+            place=issue_queries.member_place(
+                session, hall_id=hall_id, membership_id=access.membership_id
+            ),
+        )
+        if issue_policies.can_propose(access)
+        else []
+    )
+    chair = issue_policies.can_view_queues(access)
+    counts = issue_queries.count_by_stage(session, hall_id=hall_id)
+    return {
+        "issue_counts": counts,
+        "issue_total": sum(counts.values()),
+        "cosignable": cosignable,
+        "can_propose": issue_policies.can_propose(access),
+        "show_queues": chair,
+        "reviews_waiting": counts[Stage.UNDER_REVIEW] if chair else 0,
+        "reviews_overdue": issue_queries.count_overdue_reviews(
+            session, hall_id=hall_id, now=clock.now()
+        )
+        if chair
+        else 0,
+        "reports_open": issue_queries.count_open_reports(session, hall_id=hall_id) if chair else 0,
+        "unread": issue_queries.count_unread(session, user_id=access.user_id)
+        if access.user_id
+        else 0,
+    }
 
 
 # --- members ------------------------------------------------------------------------------

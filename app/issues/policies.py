@@ -27,3 +27,26 @@ def can_edit_comment(
     access: HallAccess, *, author_id: int, created_at: datetime, now: datetime
 ) -> bool:
     return access.user_id == author_id and now - created_at <= EDIT_WINDOW
+
+
+# --- what the issue page offers (the routes authorise with the same functions) --------------
+
+
+def can_cosign(
+    access: HallAccess, *, stage_allows: bool, is_proposer: bool, in_scope: bool, cosigned: bool
+) -> bool:
+    return access.is_verified and stage_allows and not is_proposer and in_scope and not cosigned
+
+
+def can_withdraw_issue(access: HallAccess, *, proposer_id: int, stage_allows: bool) -> bool:
+    return access.user_id is not None and access.user_id == proposer_id and stage_allows
+
+
+def can_moderate(access: HallAccess) -> bool:
+    """Hide or restore comments, see the moderation queue: the chair."""
+    return can_review(access)
+
+
+def can_view_queues(access: HallAccess) -> bool:
+    """The review and moderation queues: the chair; street officials look on (read-only)."""
+    return can_review(access) or access.is_street_admin

@@ -39,6 +39,7 @@ from tests.factories import (
     make_user,
     unique_phone,
 )
+from tests.web import issue_helpers as ih
 from tests.web.test_route_inventory import EXTRA_QUERIES, ROUTES, STATIC_SAMPLE
 
 # A full mainland mobile number, not part of a longer token (hex, base64) around it.
@@ -66,6 +67,7 @@ class World:
     target_membership: int
     building_id: int
     entrance_id: int
+    issue_params: dict[str, int]
 
     @property
     def hall_id(self) -> int:
@@ -176,7 +178,29 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
             "anon": _client(app),
         }
     )
-    yield World(db, hall, other, people, clients, neighbour_m.id or 0, building_id, entrance_id)
+    # An issue by the neighbour, with a photo, co-signed and discussed by the resident.
+    issue = ih.propose(db, hall, neighbour, title="电动车乱停", uploads=(ih.jpeg_with_exif(),))
+    ih.cosign(db, hall, resident, issue.id or 0)
+    talked = ih.deliberating(db, hall, chair, title="楼道堆物")
+    said = ih.comment(db, hall, neighbour, talked.id or 0, body="我家门口也堆了")
+    ih.comment(db, hall, resident, talked.id or 0, body="同意", parent_id=said.id)
+    ih.solution(db, hall, resident, talked.id or 0)
+    issue_params = {
+        "issue_id": issue.id or 0,
+        "photo_id": ih.photo_id(db, issue.id or 0),
+        "comment_id": said.id or 0,
+    }
+    yield World(
+        db,
+        hall,
+        other,
+        people,
+        clients,
+        neighbour_m.id or 0,
+        building_id,
+        entrance_id,
+        issue_params,
+    )
     for client in clients.values():
         client.__exit__(None, None, None)
 
@@ -192,6 +216,7 @@ def crawl(w: World, role: str) -> Iterator[tuple[str, Any]]:
         "token": w.invite_token(),
         "building_id": w.building_id,
         "entrance_id": w.entrance_id,
+        **w.issue_params,
     }
     client = w.clients[role]
     for key in sorted(ROUTES):

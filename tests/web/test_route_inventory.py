@@ -45,6 +45,7 @@ from tests.factories import (
     unique,
     unique_phone,
 )
+from tests.web import issue_helpers as ih
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,9 +58,12 @@ class Access(StrEnum):
     MEMBER = "member"  # verified members of the hall, and street officials
     STAFF = "staff"  # the chair; street officials read-only. Plain residents: 404
     CHAIR = "chair"  # the chair only (manage members, roster, settings, invite). Others: 404
+    # verified members act (propose, co-sign, comment, 方案, report); street officials only
+    # look, so for them these routes do not exist (404)
+    PARTICIPANT = "participant"
 
 
-HALL_SCOPED = frozenset({Access.MEMBER, Access.STAFF, Access.CHAIR})
+HALL_SCOPED = frozenset({Access.MEMBER, Access.STAFF, Access.CHAIR, Access.PARTICIPANT})
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -80,6 +84,8 @@ class World:
     building_id: int = 0
     entrance_id: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # issue_id, comment_id, photo_id of standing test data (routes may prepare fresh ones)
+    issue_params: dict[str, int] = field(default_factory=dict)
 
     def invite_token(self, hall: Hall | None = None) -> str:
         """The current token: rotating the invite (a route under test) changes it."""
@@ -148,6 +154,100 @@ def _join_json(w: World) -> dict[str, Any]:
     return {"json": {"household_id": w.a.households[1].id, "relation": "tenant"}}
 
 
+# --- issues: fresh objects per test, and their bodies -----------------------------------------
+
+Prepare = Callable[[World], dict[str, int]]
+
+
+def _collecting(w: World) -> dict[str, int]:
+    """A fresh issue collecting co-signatures, proposed by a neighbour (not a client)."""
+    issue = ih.propose(w.db, w.a, w.users["target"], title=unique("路灯不亮"))
+    return {"issue_id": issue.id or 0}
+
+
+def _cosigned(w: World) -> dict[str, int]:
+    params = _collecting(w)
+    for role in ("resident", "chair"):
+        ih.cosign(w.db, w.a, w.users[role], params["issue_id"])
+    return params
+
+
+def _chairs_own(w: World) -> dict[str, int]:
+    issue = ih.propose(w.db, w.a, w.users["chair"], title=unique("主任的议题"))
+    return {"issue_id": issue.id or 0}
+
+
+def _in_review(w: World) -> dict[str, int]:
+    issue = ih.enter(w.db, w.a, w.users["chair"], title=unique("待审议题"))
+    w.extra["merge_target"] = ih.enter(w.db, w.a, w.users["chair"], title=unique("合并目标")).id
+    return {"issue_id": issue.id or 0}
+
+
+def _deliberating(w: World) -> dict[str, int]:
+    issue = ih.deliberating(w.db, w.a, w.users["chair"], title=unique("协商议题"))
+    return {"issue_id": issue.id or 0}
+
+
+def _neighbours_comment(w: World) -> dict[str, int]:
+    params = _deliberating(w)
+    comment = ih.comment(w.db, w.a, w.users["target"], params["issue_id"])
+    return {**params, "comment_id": comment.id or 0}
+
+
+def _chairs_comment(w: World) -> dict[str, int]:
+    params = _deliberating(w)
+    comment = ih.comment(w.db, w.a, w.users["chair"], params["issue_id"])
+    return {**params, "comment_id": comment.id or 0}
+
+
+def _closable(w: World) -> dict[str, int]:
+    params = _deliberating(w)
+    w.extra["solution_id"] = ih.solution(w.db, w.a, w.users["chair"], params["issue_id"]).id
+    return params
+
+
+def _issue_form(w: World) -> dict[str, Any]:
+    return {"data": {"title": unique("新议题"), "description": "说明", "category": "other"}}
+
+
+def _enter_form(w: World) -> dict[str, Any]:
+    return {"data": {**_issue_form(w)["data"], "source": "hotline", "work_order_no": "A123"}}
+
+
+def _days(w: World) -> dict[str, Any]:
+    return {"data": {"deliberation_days": "7"}}
+
+
+def _reason(w: World) -> dict[str, Any]:
+    return {"data": {"reason": "理由"}}
+
+
+def _merge(w: World) -> dict[str, Any]:
+    return {"data": {"target_id": str(w.extra["merge_target"])}}
+
+
+def _comment(w: World) -> dict[str, Any]:
+    return {"data": {"body": "我的意见", "stance": "support"}}
+
+
+def _edit(w: World) -> dict[str, Any]:
+    return {"data": {"body": "改过的意见"}}
+
+
+def _solution(w: World) -> dict[str, Any]:
+    return {"data": {"title": "方案", "description": "内容", "estimated_cost": "100"}}
+
+
+def _close(w: World) -> dict[str, Any]:
+    return {
+        "data": {
+            "agreements": "共识",
+            "disagreements": "分歧与回应",
+            "solution_ids": str(w.extra["solution_id"]),
+        }
+    }
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -158,6 +258,7 @@ class Entry:
     ok: int = 200  # what the allowed caller gets (the chair, for hall routes)
     pending: bool = False  # {membership_id} must be a pending request (verify, reject)
     body: Body | None = None
+    prepare: Prepare | None = None  # fresh objects for the path (issue_id, comment_id)
 
 
 ROUTES: dict[tuple[str, str], Entry] = {
@@ -221,6 +322,70 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, pending=True, body=_reject_json
     ),
     ("POST", "/api/v1/halls/{hall_id}/roster"): Entry(Access.CHAIR, writes=True, body=_roster),
+    # issues
+    ("GET", "/notifications"): Entry(Access.LOGIN),
+    ("POST", "/notifications/read"): Entry(Access.LOGIN, writes=True, ok=303),
+    ("GET", "/halls/{hall_id}/issues"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/issues/similar"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/issues/new"): Entry(Access.PARTICIPANT),
+    ("POST", "/halls/{hall_id}/issues"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, body=_issue_form
+    ),
+    ("GET", "/halls/{hall_id}/issues/enter"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/issues/enter"): Entry(
+        Access.CHAIR, writes=True, ok=303, body=_enter_form
+    ),
+    ("GET", "/halls/{hall_id}/review"): Entry(Access.STAFF),
+    ("GET", "/halls/{hall_id}/moderation"): Entry(Access.STAFF),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/photos/{photo_id}"): Entry(Access.MEMBER),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/cosign"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_collecting
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/cosign/withdraw"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_cosigned
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/withdraw"): Entry(
+        Access.CHAIR,
+        writes=True,
+        ok=303,
+        prepare=_chairs_own,  # the proposer: here the chair
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/accept"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_in_review, body=_days
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/reject"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_in_review, body=_reason
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/merge"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_in_review, body=_merge
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/comments"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_deliberating, body=_comment
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/solutions"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_deliberating, body=_solution
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/close"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/close"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_closable, body=_close
+    ),
+    ("POST", "/halls/{hall_id}/comments/{comment_id}/edit"): Entry(
+        Access.CHAIR,
+        writes=True,
+        ok=303,
+        prepare=_chairs_comment,
+        body=_edit,  # the author
+    ),
+    ("POST", "/halls/{hall_id}/comments/{comment_id}/report"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_neighbours_comment, body=_reason
+    ),
+    ("POST", "/halls/{hall_id}/comments/{comment_id}/hide"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_neighbours_comment, body=_reason
+    ),
+    ("POST", "/halls/{hall_id}/comments/{comment_id}/restore"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_neighbours_comment
+    ),
 }
 
 # Query strings worth crawling as well (filters, pages, the building → entrance picker).
@@ -241,6 +406,13 @@ EXTRA_QUERIES: dict[tuple[str, str], list[str]] = {
     ],
     ("GET", "/halls/{hall_id}/audit"): ["before=2147483647"],
     ("GET", "/api/v1/halls/{hall_id}/members"): ["status=verified", "limit=500"],
+    ("GET", "/halls/{hall_id}/issues"): [
+        "q=停车",
+        "stage=collecting&category=parking&building_id={building_id}",
+        "before=2147483647",
+    ],
+    ("GET", "/halls/{hall_id}/issues/similar"): ["title=路灯不亮"],
+    ("GET", "/halls/{hall_id}/issues/{issue_id}"): ["before=2147483647"],
 }
 STATIC_SAMPLE = "/static/css/app.css"
 
@@ -351,6 +523,16 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     }
     assert target.id is not None
     assert member_b.id is not None
+    with_photo = ih.propose(
+        db, a, target_user, title="有照片的议题", uploads=(ih.jpeg_with_exif(),)
+    )
+    talked = ih.deliberating(db, a, chair, title="有评论的议题")
+    said = ih.comment(db, a, target_user, talked.id or 0)
+    issue_params = {
+        "issue_id": with_photo.id or 0,
+        "photo_id": ih.photo_id(db, with_photo.id or 0),
+        "comment_id": said.id or 0,
+    }
     world = World(
         db=db,
         a=a,
@@ -362,6 +544,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
         tokens=tokens,
         building_id=building_id,
         entrance_id=entrance_id,
+        issue_params=issue_params,
     )
     yield world
     for client in clients.values():
@@ -491,10 +674,13 @@ def test_hall_route_access(world: World, key: tuple[str, str]) -> None:
     hall_a, hall_b = w.a.hall.id, w.b.hall.id
     member_a = w.pending() if entry.pending else w.target_a
     member_b = w.pending(w.b) if entry.pending else w.member_b
-    url = fill(template, hall_id=hall_a, membership_id=member_a)
+    objects = {**w.issue_params, **(entry.prepare(w) if entry.prepare else {})}
+    url = fill(template, hall_id=hall_a, membership_id=member_a, **objects)
     body = entry.body(w) if entry.body else None
     variants = [False, True] if method == "GET" else [False]  # GETs also as HTMX fragments
     failures: list[str] = []
+    resident_status = entry.ok if entry.access in {Access.MEMBER, Access.PARTICIPANT} else 404
+    street_status = entry.ok if entry.access in {Access.MEMBER, Access.STAFF} else 404
 
     def check(role: str, target: str, problem: str | None, hx: bool = False) -> None:
         if problem:
@@ -507,7 +693,7 @@ def test_hall_route_access(world: World, key: tuple[str, str]) -> None:
         # (b) other hall, a request still pending, and a hall that does not exist
         for role in ("outsider", "chair_b", "applicant"):
             check(role, url, expect_status(send(w, role, method, url, body, hx=hx), 404), hx)
-        missing = fill(template, hall_id=2**31 - 1, membership_id=member_a)
+        missing = fill(template, hall_id=2**31 - 1, membership_id=member_a, **objects)
         check(
             "chair", missing, expect_status(send(w, "chair", method, missing, body, hx=hx), 404), hx
         )
@@ -519,21 +705,19 @@ def test_hall_route_access(world: World, key: tuple[str, str]) -> None:
             foreign = fill(template, hall_id=hall_a, membership_id=member_b)
             response = send(w, "chair", method, foreign, body, hx=hx)
             check("chair", foreign, expect_status(response, 404), hx)
-        # (c) a plain resident of A; and the street official, who only looks
-        resident_status = entry.ok if entry.access == Access.MEMBER else 404
-        check(
-            "resident",
-            url,
-            expect_status(send(w, "resident", method, url, body, hx=hx), resident_status),
-            hx,
-        )
-        street_status = entry.ok if entry.access in {Access.MEMBER, Access.STAFF} else 404
-        check(
-            "street",
-            url,
-            expect_status(send(w, "street", method, url, body, hx=hx), street_status),
-            hx,
-        )
+        if objects.keys() & set(re.findall(r"{(\w+)}", template)):
+            # B's chair with B's hall and A's issue, comment or photo.
+            cross = fill(template, hall_id=hall_b, membership_id=member_b, **objects)
+            response = send(w, "chair_b", method, cross, body, hx=hx)
+            check("chair_b", cross, expect_status(response, 404), hx)
+        # (c) a plain resident of A, and the street official, where they may not
+        if resident_status == 404:
+            response = send(w, "resident", method, url, body, hx=hx)
+            check("resident", url, expect_status(response, 404), hx)
+        if street_status == 404:
+            check(
+                "street", url, expect_status(send(w, "street", method, url, body, hx=hx), 404), hx
+            )
     after = row_counts(w.db)
     if before != after:
         failures.append(
@@ -543,7 +727,18 @@ def test_hall_route_access(world: World, key: tuple[str, str]) -> None:
         assert w.membership_status(member_a) == MembershipStatus.PENDING
         assert w.membership_status(member_b) == MembershipStatus.PENDING
 
-    # (d) the chair of A
+    # (d) those who may: the resident and the street official where allowed, then the chair
+    for hx in variants:
+        if resident_status != 404:
+            response = send(
+                w, "resident", method, url, entry.body(w) if entry.body else None, hx=hx
+            )
+            check("resident", url, expect_status(response, resident_status), hx)
+        if street_status != 404:
+            response = send(w, "street", method, url, body, hx=hx)
+            check("street", url, expect_status(response, street_status), hx)
+    if method == "GET" and not failures:
+        assert row_counts(w.db) == after, f"GET {template} changed rows (resident, street)"
     for hx in variants:
         response = send(w, "chair", method, url, entry.body(w) if entry.body else None, hx=hx)
         check("chair", url, expect_status(response, entry.ok), hx)
@@ -702,6 +897,7 @@ def crawl_urls(w: World, template: str, key: tuple[str, str]) -> list[str]:
         "token": w.invite_token(),
         "building_id": w.building_id,
         "entrance_id": w.entrance_id,
+        **w.issue_params,
     }
     base = STATIC_SAMPLE if key[0] == "MOUNT" else fill(template, **params)
     return [base] + [f"{base}?{fill(q, **params)}" for q in EXTRA_QUERIES.get(key, [])]
@@ -743,7 +939,13 @@ def test_writes_refuse_requests_without_csrf(world: World, key: tuple[str, str])
     w = world
     method, template = key
     entry = ROUTES[key]
-    url = fill(template, hall_id=w.a.hall.id, membership_id=w.target_a, token=w.invite_token())
+    url = fill(
+        template,
+        hall_id=w.a.hall.id,
+        membership_id=w.target_a,
+        token=w.invite_token(),
+        **w.issue_params,
+    )
     before = row_counts(w.db)
     body = entry.body(w) if entry.body else None
     assert send(w, "chair", method, url, body, csrf=False).status_code == 403
@@ -764,4 +966,11 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
     """PRIV-04: no route takes personal data in its path (phones, names), only opaque ids."""
     for _, path in ROUTES:
         params = re.findall(r"{(\w+)}", path)
-        assert set(params) <= {"hall_id", "membership_id", "token"}, path
+        assert set(params) <= {
+            "hall_id",
+            "membership_id",
+            "token",
+            "issue_id",
+            "comment_id",
+            "photo_id",
+        }, path
