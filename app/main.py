@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.halls import api as halls_api
 from app.halls import routes as halls_routes
+from app.issues import api as issues_api
 from app.issues import routes as issues_routes
 from app.web import errors, pages
 from app.web.deps import protect
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(audit_routes.router)
     app.include_router(accounts_api.router)
     app.include_router(halls_api.router)
+    app.include_router(issues_api.router)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 2)
     app.add_middleware(SecurityHeaders, hsts=settings.https)

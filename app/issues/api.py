@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
 
 from app.accounts.api import session_cookie
+from app.core.errors import NotFound
 from app.halls.deps import AccessDep
-from app.issues import schemas, service
+from app.halls.policies import HallAccess
+from app.issues import policies, queries, schemas, service
+from app.issues.deps import IssueDep
 from app.issues.lifecycle import PHASE_OF, Phase, Stage
 from app.issues.models import Category, Comment, Issue, Scope, Solution, Source, Stance
 from app.web.deps import CurrentUser, SessionDep
@@ -20,6 +23,17 @@ router = APIRouter(
 )
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _participant(access: HallAccess) -> None:
+    # As on the pages: a route someone may not use does not exist for them (AUTHZ-03).
+    if not policies.can_take_part(access):
+        raise NotFound("not_found")
+
+
+def _chair(access: HallAccess) -> None:
+    if not policies.can_review(access):
+        raise NotFound("not_found")
 
 
 class IssuePublic(BaseModel):
@@ -105,6 +119,73 @@ class SolutionPublic(BaseModel):
         )
 
 
+class IssueListPublic(BaseModel):
+    issues: list[IssuePublic]
+    next_before: int | None
+
+
+class IssueDetailPublic(BaseModel):
+    issue: IssuePublic
+    proposer_name: str
+    solutions: list[SolutionPublic]
+    comments: list[CommentPublic]
+    next_comments_before: int | None
+
+
+@router.get("/issues", name="api.issues", response_model=IssueListPublic)
+def list_issues(
+    session: SessionDep,
+    access: AccessDep,
+    stage: Annotated[Stage | None, Query()] = None,
+    category: Annotated[Category | None, Query()] = None,
+    q: Annotated[str, Query(max_length=60)] = "",
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> IssueListPublic:
+    """The hall's issues, newest first (cursor `before`), filtered by stage, category and text."""
+    filters = queries.IssueFilters(stage=stage, category=category, q=q)
+    rows = queries.list_issues(
+        session,
+        hall_id=access.hall_id,
+        filters=filters,
+        before=before,
+        limit=queries.ISSUE_PAGE + 1,
+    )
+    page = rows[: queries.ISSUE_PAGE]
+    more = len(rows) > queries.ISSUE_PAGE and page
+    return IssueListPublic(
+        issues=[IssuePublic.of(r.issue) for r in page],
+        next_before=page[-1].issue.id if more else None,
+    )
+
+
+@router.get("/issues/{issue_id}", name="api.issue", response_model=IssueDetailPublic)
+def issue_detail(
+    session: SessionDep,
+    access: AccessDep,
+    issue: IssueDep,
+    comments_before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> IssueDetailPublic:
+    """One issue with its 方案 and a page of comments (replies included, hidden ones blanked)."""
+    page = queries.list_comments(
+        session, hall_id=access.hall_id, issue_id=issue.id or 0, before=comments_before
+    )
+    comments: list[CommentPublic] = []
+    for row in page.rows:
+        comments.append(CommentPublic.of(row.comment))
+        comments.extend(CommentPublic.of(reply.comment) for reply in row.replies)
+    header = queries.get_issue_header(session, hall_id=access.hall_id, issue_id=issue.id or 0)
+    return IssueDetailPublic(
+        issue=IssuePublic.of(issue),
+        proposer_name=header.proposer_name if header else "",
+        solutions=[
+            SolutionPublic.of(r.solution)
+            for r in queries.list_solutions(session, hall_id=access.hall_id, issue_id=issue.id or 0)
+        ],
+        comments=comments,
+        next_comments_before=page.next_before,
+    )
+
+
 @router.post("/issues", name="api.propose_issue", response_model=IssuePublic, status_code=201)
 async def propose(
     session: SessionDep,
@@ -114,6 +195,7 @@ async def propose(
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> IssuePublic:
     """Propose an issue (multipart form, up to 6 photos); it starts collecting co-signatures."""
+    _participant(access)
     uploads = [await p.read(5 * 1024 * 1024 + 1) for p in photos or [] if p.filename]
     issue = service.propose_issue(
         session=session, access=access, actor=user, form=form, uploads=uploads
@@ -126,6 +208,7 @@ def cosign(
     session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath
 ) -> IssuePublic:
     """附议 (co-sign) an issue that is collecting co-signatures."""
+    _participant(access)
     return IssuePublic.of(
         service.cosign_issue(session=session, access=access, actor=user, issue_id=issue_id)
     )
@@ -138,6 +221,7 @@ def withdraw_cosign(
     session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath
 ) -> IssuePublic:
     """Take one's co-signature back while the issue is collecting."""
+    _participant(access)
     return IssuePublic.of(
         service.withdraw_cosign(session=session, access=access, actor=user, issue_id=issue_id)
     )
@@ -145,9 +229,11 @@ def withdraw_cosign(
 
 @router.post("/issues/{issue_id}/withdraw", name="api.withdraw_issue", response_model=IssuePublic)
 def withdraw(
-    session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath
+    session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath, issue: IssueDep
 ) -> IssuePublic:
     """The proposer withdraws their issue."""
+    if not policies.can_withdraw_issue(access, proposer_id=issue.proposer_id, stage_allows=True):
+        raise NotFound("not_found")
     return IssuePublic.of(
         service.withdraw_issue(session=session, access=access, actor=user, issue_id=issue_id)
     )
@@ -162,6 +248,7 @@ def accept(
     body: schemas.AcceptForm,
 ) -> IssuePublic:
     """The chair accepts an issue into 民议."""
+    _chair(access)
     return IssuePublic.of(
         service.accept_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=body
@@ -178,6 +265,7 @@ def reject(
     body: schemas.ReasonForm,
 ) -> IssuePublic:
     """The chair declines an issue, with a reason."""
+    _chair(access)
     return IssuePublic.of(
         service.reject_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=body
@@ -194,6 +282,7 @@ def merge(
     body: schemas.MergeForm,
 ) -> IssuePublic:
     """The chair merges a duplicate into another issue; co-signers are carried over."""
+    _chair(access)
     return IssuePublic.of(
         service.merge_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=body
@@ -215,6 +304,7 @@ def add_comment(
     body: schemas.CommentForm,
 ) -> CommentPublic:
     """Comment with a stance, or reply to a comment."""
+    _participant(access)
     return CommentPublic.of(
         service.add_comment(
             session=session, access=access, actor=user, issue_id=issue_id, form=body
@@ -231,6 +321,7 @@ def report_comment(
     body: schemas.ReasonForm,
 ) -> None:
     """Report a comment to the chair."""
+    _participant(access)
     service.report_comment(
         session=session, access=access, actor=user, comment_id=comment_id, form=body
     )
@@ -245,6 +336,7 @@ def hide_comment(
     body: schemas.ReasonForm,
 ) -> CommentPublic:
     """The chair hides a comment, with a reason shown in its place."""
+    _chair(access)
     return CommentPublic.of(
         service.hide_comment(
             session=session, access=access, actor=user, comment_id=comment_id, form=body
@@ -266,6 +358,7 @@ def add_solution(
     body: schemas.SolutionForm,
 ) -> SolutionPublic:
     """Propose a 方案 (cost in 元 as text, stored exactly in 分)."""
+    _participant(access)
     return SolutionPublic.of(
         service.add_solution(
             session=session, access=access, actor=user, issue_id=issue_id, form=body
@@ -282,6 +375,7 @@ def close(
     body: schemas.CloseForm,
 ) -> IssuePublic:
     """The chair closes 民议 with a 协商意见 and the 方案 that go to the decision."""
+    _chair(access)
     return IssuePublic.of(
         service.close_deliberation(
             session=session, access=access, actor=user, issue_id=issue_id, form=body

@@ -464,6 +464,21 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/members/{membership_id}/verify"),
         ("post", "/api/v1/halls/{hall_id}/members/{membership_id}/reject"),
         ("post", "/api/v1/halls/{hall_id}/roster"),
+        # issues (民提 · 民议)
+        ("get", "/api/v1/halls/{hall_id}/issues"),
+        ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}"),
+        ("post", "/api/v1/halls/{hall_id}/issues"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/cosign"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/cosign/withdraw"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/withdraw"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/accept"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/reject"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/merge"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/comments"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/solutions"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/close"),
+        ("post", "/api/v1/halls/{hall_id}/comments/{comment_id}/report"),
+        ("post", "/api/v1/halls/{hall_id}/comments/{comment_id}/hide"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

@@ -214,6 +214,20 @@ def _enter_form(w: World) -> dict[str, Any]:
     return {"data": {**_issue_form(w)["data"], "source": "hotline", "work_order_no": "A123"}}
 
 
+def _as_json(body: Body) -> Body:
+    """The same body for the JSON API (lists stay lists, numbers stay numbers)."""
+
+    def json_body(w: World) -> dict[str, Any]:
+        data = dict(body(w)["data"])
+        if "solution_ids" in data:
+            data["solution_ids"] = [int(data["solution_ids"])]
+        if "target_id" in data:
+            data["target_id"] = int(data["target_id"])
+        return {"json": data}
+
+    return json_body
+
+
 def _days(w: World) -> dict[str, Any]:
     return {"data": {"deliberation_days": "7"}}
 
@@ -385,6 +399,45 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/halls/{hall_id}/comments/{comment_id}/restore"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_neighbours_comment
+    ),
+    # the issue API: the same services as the pages
+    ("GET", "/api/v1/halls/{hall_id}/issues"): Entry(Access.MEMBER),
+    ("GET", "/api/v1/halls/{hall_id}/issues/{issue_id}"): Entry(Access.MEMBER),
+    ("POST", "/api/v1/halls/{hall_id}/issues"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, body=_issue_form
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/cosign"): Entry(
+        Access.PARTICIPANT, writes=True, prepare=_collecting
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/cosign/withdraw"): Entry(
+        Access.PARTICIPANT, writes=True, prepare=_cosigned
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/withdraw"): Entry(
+        Access.CHAIR, writes=True, prepare=_chairs_own
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/accept"): Entry(
+        Access.CHAIR, writes=True, prepare=_in_review, body=_as_json(_days)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/reject"): Entry(
+        Access.CHAIR, writes=True, prepare=_in_review, body=_as_json(_reason)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/merge"): Entry(
+        Access.CHAIR, writes=True, prepare=_in_review, body=_as_json(_merge)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/comments"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, prepare=_deliberating, body=_as_json(_comment)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/solutions"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, prepare=_deliberating, body=_as_json(_solution)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/close"): Entry(
+        Access.CHAIR, writes=True, prepare=_closable, body=_as_json(_close)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/comments/{comment_id}/report"): Entry(
+        Access.PARTICIPANT, writes=True, ok=204, prepare=_neighbours_comment, body=_as_json(_reason)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/comments/{comment_id}/hide"): Entry(
+        Access.CHAIR, writes=True, prepare=_neighbours_comment, body=_as_json(_reason)
     ),
 }
 
