@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
 NAMING_CONVENTION = {
@@ -60,10 +59,13 @@ def _install_sqlite_hooks(engine: Engine, *, begin: str) -> None:
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for `url`; on SQLite writers begin IMMEDIATE, readers DEFERRED."""
     if url.startswith("sqlite"):
+        # A small pool of connections, each configured once by the "connect" hook. Engines are
+        # made per app (after any fork), so no connection crosses a process boundary.
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 5},
-            poolclass=NullPool if ":memory:" not in url else None,
+            pool_size=5,
+            max_overflow=10,
         )
         _install_sqlite_hooks(engine, begin="BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine

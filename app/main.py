@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(halls_api.router)
     app.include_router(issues_api.router)
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 2)
+    # Six photos of up to 5 MB each, plus the form around them (FILE-02).
+    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 7)
     app.add_middleware(SecurityHeaders, hsts=settings.https)
     return app

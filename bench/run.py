@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlmodel import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,8 +37,10 @@ from app.accounts import service as accounts  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.core import clock  # noqa: E402
 from app.db import Database  # noqa: E402
-from app.halls import roster, service  # noqa: E402
+from app.halls import queries, roster, service  # noqa: E402
+from app.halls.models import Household, Relation  # noqa: E402
 from app.halls.policies import HallAccess  # noqa: E402
+from app.halls.schemas import JoinForm  # noqa: E402
 from app.issues import search  # noqa: E402
 from app.issues.lifecycle import Stage  # noqa: E402
 from app.issues.models import Category, Comment, Issue, Stance  # noqa: E402
@@ -58,7 +61,7 @@ TOPICS = [
 
 
 def seed(url: str, issues: int, comments: int) -> tuple[int, int, str, str]:
-    """Hall, the big issue's id, the chair's phone and password."""
+    """Hall, the big issue's id; a resident (13800008888) and the chair (13800007777)."""
     migrate(url)
     db = Database.connect(url)
     rng = random.Random(7)
@@ -85,7 +88,28 @@ def seed(url: str, issues: int, comments: int) -> tuple[int, int, str, str]:
                 phone="13800008888", name="居民", password="bench password 1", consent=True
             ),
         ).user
-        service.appoint_chair(session=s, access=access, actor_id=admin.id, hall=hall, user=resident)
+        chair = accounts.register_user(
+            session=s,
+            form=account_schemas.RegisterForm(
+                phone="13800007777", name="主任", password="bench password 1", consent=True
+            ),
+        ).user
+        service.appoint_chair(session=s, access=access, actor_id=admin.id, hall=hall, user=chair)
+        membership = service.join_hall(
+            session=s,
+            user=resident,
+            token=hall.invite_token,
+            form=JoinForm(
+                household_id=s.exec(
+                    select(Household.id).where(Household.hall_id == hall.id)
+                ).first(),
+                relation=Relation.OWNER,
+            ),
+        )
+        chair_access = queries.hall_access(s, user=chair, hall=hall)
+        service.verify_member(
+            session=s, access=chair_access, actor=chair, membership_id=membership.id or 0
+        )
         hall_id = hall.id or 0
         stages = [
             Stage.COLLECTING,
@@ -173,6 +197,13 @@ def main() -> int:
     parser.add_argument("--comments", type=int, default=2000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--as",
+        dest="who",
+        choices=["resident", "chair"],
+        default="resident",
+        help="who is logged in: a resident (the common reader) or the chair (every moderation form)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -181,7 +212,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="yst-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     started = time.monotonic()
-    hall_id, big_id, phone, password = seed(url, args.issues, args.comments)
+    hall_id, big_id, _, password = seed(url, args.issues, args.comments)
+    phone = "13800008888" if args.who == "resident" else "13800007777"
     print(
         f"seeded {args.issues} issues and {args.comments} comments in {time.monotonic() - started:.1f}s"
     )
@@ -264,7 +296,7 @@ def main() -> int:
         )
         path = ROOT / "docs" / "benchmarks.md"
         text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-        marker = "## Issue list and issue page (issue #3)"
+        marker = f"## Issue list and issue page (issue #3), as the {args.who}"
         if marker in text:
             head, _, rest = text.partition(marker)
             nxt = rest.find("\n## ")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -33,12 +33,12 @@ PASSWORD_CHANGE_PATHS = frozenset(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -47,9 +47,14 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 
-def get_session(request: Request, db: DbDep) -> Iterator[Session]:
-    """GET/HEAD read through the DEFERRED engine; everything else writes (BEGIN IMMEDIATE)."""
-    yield from db.sessions(read_only=request.method in csrf.SAFE_METHODS)
+async def get_session(request: Request, db: DbDep) -> AsyncIterator[Session]:
+    """GET/HEAD read through the DEFERRED engine; everything else writes (BEGIN IMMEDIATE).
+
+    Async only so that FastAPI does not hop to a worker thread to create and close it:
+    creating a Session does no I/O, and the route's queries run in the route's own thread.
+    """
+    with db.session(read_only=request.method in csrf.SAFE_METHODS) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -103,11 +108,11 @@ async def protect(request: Request, auth: AuthDep, settings: SettingsDep) -> Non
         raise PasswordChangeRequired("password_change_required")
 
 
-def optional_user(auth: AuthDep) -> User | None:
+async def optional_user(auth: AuthDep) -> User | None:
     return auth.user
 
 
-def current_user(auth: AuthDep) -> User:
+async def current_user(auth: AuthDep) -> User:
     if auth.user is None:
         raise NotAuthenticated("not_logged_in")
     return auth.user

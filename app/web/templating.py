@@ -16,6 +16,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 env = templates.env
+# Templates change only with a new release: no file-system check on every include.
+env.auto_reload = False
 assert env.autoescape  # Starlette's default; user text is escaped everywhere (XSS-01)
 env.add_extension("jinja2.ext.i18n")
 env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
