@@ -279,8 +279,12 @@ class IssueHeader:
     merged_into: Issue | None
 
 
+# Made once: a fresh alias per call rebuilds its column proxies and defeats the SQL cache.
+_MERGE_TARGET = aliased(Issue, name="merge_target")
+
+
 def get_issue_header(session: Session, *, hall_id: int, issue_id: int) -> IssueHeader | None:
-    target = aliased(Issue)
+    target = _MERGE_TARGET
     row = session.exec(
         select(Issue, User.name, target)
         .join(User, col(User.id) == Issue.proposer_id)
