@@ -286,17 +286,20 @@ def main() -> int:
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
-        command = f"`.venv/bin/python bench/run.py --issues {args.issues} --comments {args.comments} --duration {args.duration} --connections {args.connections}`"
+        marker = f"## Issue list and issue page (issue #3), as the {args.who}"
+        command = (
+            f"`.venv/bin/python bench/run.py --issues {args.issues} --comments {args.comments} "
+            f"--duration {args.duration} --connections {args.connections} --as {args.who}`"
+        )
         section = (
-            f"## Issue list and issue page (issue #3)\n\n{time.strftime('%Y-%m-%d')}, "
+            f"{marker}\n\n{time.strftime('%Y-%m-%d')}, "
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite, "
             f"one uvicorn worker, wrk -t2 -c{args.connections} -d{args.duration}s on loopback, "
-            f"logged in as the hall's chair (the heaviest view).\n\nCommand: {command}\n\n{table}\n\n"
+            f"logged in as the {args.who}.\n\nCommand: {command}\n\n{table}\n\n"
             "Target: each page ≥ 20 % of the bare endpoint.\n"
         )
         path = ROOT / "docs" / "benchmarks.md"
         text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-        marker = f"## Issue list and issue page (issue #3), as the {args.who}"
         if marker in text:
             head, _, rest = text.partition(marker)
             nxt = rest.find("\n## ")
