@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.core import security
@@ -80,6 +81,19 @@ def finish(request: Request, response: Response) -> Response:
     return response
 
 
+def _unread(request: Request, user_id: int | None) -> int:
+    """The bell's count on pages whose route did not already count it (one small query)."""
+    from app.issues import queries as issue_queries  # the bell belongs to every page
+
+    if user_id is None:
+        return 0
+    try:
+        with request.app.state.db.session(read_only=True) as session:
+            return issue_queries.count_unread(session, user_id=user_id)
+    except SQLAlchemyError:  # an error page must still render when the database is down
+        return 0
+
+
 def render(
     request: Request,
     template: str,
@@ -89,6 +103,8 @@ def render(
 ) -> Response:
     ctx = base_context(request)
     ctx.update(context or {})
+    if ctx["user"] is not None and "unread" not in ctx:
+        ctx["unread"] = _unread(request, ctx["user"].id)
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     return finish(request, response)
 
