@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
+from app.core.types import str_enum
 
 
 class Role(StrEnum):
@@ -35,16 +36,6 @@ class MembershipStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
-
-
-def _enum(enum: type[StrEnum], length: int = 24) -> sa.Enum:
-    return sa.Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class Street(SQLModel, table=True):
@@ -138,9 +129,9 @@ class Membership(SQLModel, table=True):
     hall_id: int = Field(foreign_key="hall.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     household_id: int | None = Field(default=None, index=True)
-    relation: Relation = Field(default=Relation.NONE, sa_type=_enum(Relation))
+    relation: Relation = Field(default=Relation.NONE, sa_type=str_enum(Relation))
     status: MembershipStatus = Field(
-        default=MembershipStatus.PENDING, sa_type=_enum(MembershipStatus), index=True
+        default=MembershipStatus.PENDING, sa_type=str_enum(MembershipStatus), index=True
     )
     reject_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=clock.now)
@@ -162,7 +153,7 @@ class MembershipRole(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     hall_id: int = Field(foreign_key="hall.id", index=True)
     membership_id: int = Field(index=True)
-    role: Role = Field(sa_type=_enum(Role))
+    role: Role = Field(sa_type=str_enum(Role))
 
 
 class UnitOwnership(SQLModel, table=True):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-from app.halls.models import _enum
+from app.core.types import str_enum
 from app.issues.lifecycle import Stage
 
 
@@ -66,15 +66,15 @@ class Issue(SQLModel, table=True):
     hall_id: int = Field(foreign_key="hall.id", index=True)
     title: str = Field(max_length=60)
     description: str = Field(sa_type=sa.Text)
-    category: Category = Field(sa_type=_enum(Category))
-    scope: Scope = Field(default=Scope.HALL, sa_type=_enum(Scope))
+    category: Category = Field(sa_type=str_enum(Category))
+    scope: Scope = Field(default=Scope.HALL, sa_type=str_enum(Scope))
     scope_building_id: int | None = Field(default=None, foreign_key="building.id")
     scope_entrance_id: int | None = Field(default=None, foreign_key="entrance.id")
     location: str = Field(default="", max_length=100)
     # Only issues.service.advance_issue_stage assigns this (a test greps for other writers).
-    stage: Stage = Field(default=Stage.COLLECTING, sa_type=_enum(Stage), index=True)
+    stage: Stage = Field(default=Stage.COLLECTING, sa_type=str_enum(Stage), index=True)
     proposer_id: int = Field(foreign_key="user.id", index=True)
-    source: Source = Field(default=Source.RESIDENT, sa_type=_enum(Source))
+    source: Source = Field(default=Source.RESIDENT, sa_type=str_enum(Source))
     work_order_no: str | None = Field(default=None, max_length=40)  # 12345 工单号
     entered_by_id: int | None = Field(default=None, foreign_key="user.id")
     cosign_count: int = 0  # kept in step with the cosign rows in the same transaction
@@ -100,8 +100,8 @@ class StageEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     hall_id: int = Field(foreign_key="hall.id", index=True)
     issue_id: int = Field(index=True)
-    from_stage: Stage | None = Field(default=None, sa_type=_enum(Stage))
-    to_stage: Stage = Field(sa_type=_enum(Stage))
+    from_stage: Stage | None = Field(default=None, sa_type=str_enum(Stage))
+    to_stage: Stage = Field(sa_type=str_enum(Stage))
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     note: str = Field(default="", sa_type=sa.Text)
     at: datetime = Field(default_factory=clock.now)
@@ -153,7 +153,7 @@ class Comment(SQLModel, table=True):
     issue_id: int
     parent_id: int | None = Field(default=None, foreign_key="comment.id")  # one level of replies
     author_id: int = Field(foreign_key="user.id", index=True)
-    stance: Stance = Field(default=Stance.NEUTRAL, sa_type=_enum(Stance))
+    stance: Stance = Field(default=Stance.NEUTRAL, sa_type=str_enum(Stance))
     body: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=clock.now)
     edited_at: datetime | None = None
