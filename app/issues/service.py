@@ -386,6 +386,23 @@ def _in_scope(session: Session, issue: Issue, access: HallAccess) -> bool:
     return entrance_id == issue.scope_entrance_id
 
 
+def _review_if_threshold_reached(session: Session, issue: Issue) -> None:
+    """A collecting issue at the hall's co-sign threshold goes to 待审核; the chairs are told."""
+    hall = _hall(session, issue.hall_id)
+    if issue.stage != Stage.COLLECTING or issue.cosign_count < hall.cosign_threshold:
+        return
+    _advance_stage(
+        session,
+        issue=issue,
+        target=Stage.UNDER_REVIEW,
+        actor_id=None,
+        facts=_facts(session, issue, hall),
+        note="cosign_threshold_reached",
+    )
+    issue.review_due_at = clock.now() + timedelta(days=hall.review_sla_days)
+    _notify(session, issue, _chairs(session, issue.hall_id), kind="review_needed")
+
+
 def cosign_issue(*, session: Session, access: HallAccess, actor: User, issue_id: int) -> Issue:
     """附议: a member in scope supports a proposal; at the threshold it goes to review.
 
@@ -424,18 +441,7 @@ def cosign_issue(*, session: Session, access: HallAccess, actor: User, issue_id:
         subject_id=issue.id,
         data={"count": issue.cosign_count},
     )
-    hall = _hall(session, issue.hall_id)
-    if issue.stage == Stage.COLLECTING and issue.cosign_count >= hall.cosign_threshold:
-        _advance_stage(
-            session,
-            issue=issue,
-            target=Stage.UNDER_REVIEW,
-            actor_id=None,
-            facts=_facts(session, issue, hall),
-            note="cosign_threshold_reached",
-        )
-        issue.review_due_at = clock.now() + timedelta(days=hall.review_sla_days)
-        _notify(session, issue, _chairs(session, issue.hall_id), kind="review_needed")
+    _review_if_threshold_reached(session, issue)
     session.commit()
     return issue
 
@@ -590,19 +596,8 @@ def merge_issue(
         .values(cosign_count=Issue.cosign_count + len(carried))
     )
     session.refresh(target)
-    hall = _hall(session, target.hall_id)
-    if target.stage == Stage.COLLECTING and target.cosign_count >= hall.cosign_threshold:
-        # The carried co-signatures count like any others: the threshold sends it to review.
-        _advance_stage(
-            session,
-            issue=target,
-            target=Stage.UNDER_REVIEW,
-            actor_id=None,
-            facts=_facts(session, target, hall),
-            note="cosign_threshold_reached",
-        )
-        target.review_due_at = clock.now() + timedelta(days=hall.review_sla_days)
-        _notify(session, target, _chairs(session, target.hall_id), kind="review_needed")
+    # The carried co-signatures count like any others: the threshold sends it to review.
+    _review_if_threshold_reached(session, target)
     _notify(session, target, followers, kind="merged", exclude=actor.id)
     audit.record(
         session,
@@ -752,6 +747,32 @@ def report_comment(
     return report
 
 
+def _moderate(
+    session: Session, comment: Comment, *, actor: User, reason: str | None, action: str
+) -> None:
+    """Hide (with a reason) or show a comment; either way its open reports are resolved."""
+    now = clock.now()
+    comment.hidden_at = now if reason is not None else None
+    comment.hidden_reason = reason
+    comment.hidden_by_id = actor.id if reason is not None else None
+    session.exec(
+        update(CommentReport)
+        .where(
+            col(CommentReport.comment_id) == comment.id, col(CommentReport.resolved_at).is_(None)
+        )
+        .values(resolved_at=now)
+    )
+    audit.record(
+        session,
+        action=action,
+        actor_id=actor.id,
+        hall_id=comment.hall_id,
+        subject_type="comment",
+        subject_id=comment.id,
+        data={"reason": reason} if reason is not None else None,
+    )
+
+
 def hide_comment(
     *, session: Session, access: HallAccess, actor: User, comment_id: int, form: schemas.ReasonForm
 ) -> Comment:
@@ -763,25 +784,8 @@ def hide_comment(
     if problem := schemas.text_problem(form.reason, maximum=schemas.REASON_MAX):
         raise ValidationFailed({"reason": problem})
     comment = _comment(session, access, comment_id)
-    now = clock.now()
-    comment.hidden_at = now
-    comment.hidden_reason = form.reason.strip()
-    comment.hidden_by_id = actor.id
-    session.exec(
-        update(CommentReport)
-        .where(
-            col(CommentReport.comment_id) == comment.id, col(CommentReport.resolved_at).is_(None)
-        )
-        .values(resolved_at=now)
-    )
-    audit.record(
-        session,
-        action="issues.hide_comment",
-        actor_id=actor.id,
-        hall_id=comment.hall_id,
-        subject_type="comment",
-        subject_id=comment.id,
-        data={"reason": comment.hidden_reason},
+    _moderate(
+        session, comment, actor=actor, reason=form.reason.strip(), action="issues.hide_comment"
     )
     session.commit()
     return comment
@@ -793,25 +797,7 @@ def restore_comment(
     """The chair shows a hidden comment again, or dismisses the reports on a visible one."""
     _require(policies.can_review(access))
     comment = _comment(session, access, comment_id)
-    now = clock.now()
-    comment.hidden_at = None
-    comment.hidden_reason = None
-    comment.hidden_by_id = None
-    session.exec(
-        update(CommentReport)
-        .where(
-            col(CommentReport.comment_id) == comment.id, col(CommentReport.resolved_at).is_(None)
-        )
-        .values(resolved_at=now)
-    )
-    audit.record(
-        session,
-        action="issues.restore_comment",
-        actor_id=actor.id,
-        hall_id=comment.hall_id,
-        subject_type="comment",
-        subject_id=comment.id,
-    )
+    _moderate(session, comment, actor=actor, reason=None, action="issues.restore_comment")
     session.commit()
     return comment
 
