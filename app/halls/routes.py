@@ -186,9 +186,6 @@ def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
         if chair
         else 0,
         "reports_open": issue_queries.count_open_reports(session, hall_id=hall_id) if chair else 0,
-        "unread": issue_queries.count_unread(session, user_id=access.user_id)
-        if access.user_id
-        else 0,
     }
 
 

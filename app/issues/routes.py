@@ -54,10 +54,6 @@ def _issue_url(issue: Issue | int, hall_id: int) -> str:
     return f"/halls/{hall_id}/issues/{issue_id}"
 
 
-def _unread(session: Session, access: HallAccess) -> int:
-    return queries.count_unread(session, user_id=access.user_id) if access.user_id else 0
-
-
 # --- list and search ------------------------------------------------------------------------
 
 
@@ -113,7 +109,6 @@ def list_page(
         "buildings": hall_queries.list_buildings(session, hall_id=access.hall_id),
         "stages": list(Stage),
         "categories": list(Category),
-        "unread": _unread(session, access),
     }
     return render(request, "issues/list.html", context)
 
@@ -247,7 +242,6 @@ def review_queue(
             "access": access,
             "rows": queries.list_review_queue(session, hall_id=access.hall_id),
             "now": clock.now(),
-            "unread": _unread(session, access),
         },
     )
 
@@ -264,7 +258,6 @@ def moderation(request: Request, session: SessionDep, hall: HallDep, access: Acc
             "rows": queries.list_reported(session, hall_id=access.hall_id),
             "can_moderate": policies.can_moderate(access),
             "errors": {},
-            "unread": _unread(session, access),
         },
     )
 
@@ -401,7 +394,6 @@ def _page_context(session: Session, hall: Hall, access: HallAccess, issue: Issue
     context["photo_ids"] = queries.list_photo_ids(
         session, hall_id=access.hall_id, issue_id=issue.id or 0
     )
-    context["unread"] = _unread(session, access)
     return context
 
 
@@ -506,7 +498,6 @@ def _respond(
         context |= _comments_context(session, access, issue)
         template = "issues/_comments.html"
     _put_errors(context, part, errors, form, thread_id)
-    context["unread"] = _unread(session, access)
     context["oob"] = True
     return render(request, template, context, status_code=status)
 
@@ -966,7 +957,6 @@ def notifications(request: Request, session: SessionDep, user: CurrentUser) -> R
         "issues/notifications.html",
         {
             "rows": queries.list_notifications(session, user_id=user_id),
-            "unread": queries.count_unread(session, user_id=user_id),
         },
     )
 
