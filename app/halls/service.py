@@ -234,13 +234,12 @@ def join_hall(*, session: Session, user: User, token: str, form: schemas.JoinFor
     return membership
 
 
-def _set_owned_unit(session: Session, membership: Membership) -> None:
-    if membership.relation != Relation.OWNER or membership.household_id is None:
-        return
+def _own_unit(session: Session, membership: Membership, household_id: int) -> None:
+    """Record that this member owns that unit (once)."""
     exists = session.exec(
         select(UnitOwnership.id).where(
             UnitOwnership.membership_id == membership.id,
-            UnitOwnership.household_id == membership.household_id,
+            UnitOwnership.household_id == household_id,
         )
     ).first()
     if exists is None:
@@ -248,9 +247,14 @@ def _set_owned_unit(session: Session, membership: Membership) -> None:
             UnitOwnership(
                 hall_id=membership.hall_id,
                 membership_id=membership.id or 0,
-                household_id=membership.household_id,
+                household_id=household_id,
             )
         )
+
+
+def _set_owned_unit(session: Session, membership: Membership) -> None:
+    if membership.relation == Relation.OWNER and membership.household_id is not None:
+        _own_unit(session, membership, membership.household_id)
 
 
 def _add_role(session: Session, membership: Membership, role: Role) -> None:
@@ -553,19 +557,7 @@ def import_roster(
         else:
             counts["x"] += 1
         if row.relation == Relation.OWNER:
-            owned = UnitOwnership(
-                hall_id=hall_id, membership_id=membership.id or 0, household_id=household.id or 0
-            )
-            if (
-                session.exec(
-                    select(UnitOwnership.id).where(
-                        UnitOwnership.membership_id == owned.membership_id,
-                        UnitOwnership.household_id == owned.household_id,
-                    )
-                ).first()
-                is None
-            ):
-                session.add(owned)
+            _own_unit(session, membership, household.id or 0)
     session.flush()
     result = ImportResult(
         len(roster.rows),
