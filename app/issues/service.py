@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
 from app.audit import service as audit
@@ -74,14 +74,16 @@ def _hall(session: Session, hall_id: int) -> Hall:
 
 
 def _facts(session: Session, issue: Issue, hall: Hall, **extra: object) -> IssueFacts:
-    solutions = session.exec(select(Solution.id).where(Solution.issue_id == issue.id)).all()
+    solutions = session.exec(
+        select(func.count()).select_from(Solution).where(Solution.issue_id == issue.id)
+    ).one()
     has_opinion = session.get(ConsultationOpinion, issue.id) is not None
     values: dict[str, object] = {
         "now": clock.now(),
         "cosigns": issue.cosign_count,
         "cosign_threshold": hall.cosign_threshold,
         "has_opinion": has_opinion,
-        "solutions": len(solutions),
+        "solutions": solutions,
     }
     values.update(extra)
     return IssueFacts(**values)  # type: ignore[arg-type]
