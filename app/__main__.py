@@ -1,4 +1,4 @@
-"""Command line: python -m app serve | migrate | demo | create-admin | create-hall | add-chair | backup | audit verify."""
+"""Command line: python -m app serve | migrate | demo | create-admin | create-hall | add-chair | backup | audit verify | ballot verify."""
 
 from __future__ import annotations
 
@@ -210,6 +210,32 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_ballot_verify(args: argparse.Namespace) -> int:
+    from app.db import Database
+    from app.voting import queries
+
+    db = Database.connect(get_settings().database_url)
+    try:
+        with db.session(read_only=True) as session:
+            result = queries.verify_ballot(session, args.ballot_id, expect_head=args.expect_head)
+    finally:
+        db.dispose()
+    if result.ok:
+        recount = "；结果已按账本复算，与冻结的结果逐字节一致" if result.recounted else ""
+        anchor = f"；发布过的链头 {args.expect_head} 在链中" if args.expect_head else ""
+        print(
+            f"表决 {args.ballot_id} 核验通过：账本 {result.checked} 条记录完整，链头 {result.head}；"
+            f"投票人名单哈希一致；当前 {result.votes} 票与账本一致{recount}{anchor}"
+        )
+        return 0
+    print(
+        f"表决 {args.ballot_id} 核验未通过，发现 {len(result.problems)} 处问题：", file=sys.stderr
+    )
+    for problem in result.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description="议事厅")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -245,6 +271,18 @@ def main(argv: list[str] | None = None) -> int:
     audit_sub.add_parser("verify", help="recompute the hash chain").set_defaults(
         func=cmd_audit_verify
     )
+    ballot = sub.add_parser("ballot", help="ballot tools")
+    ballot_sub = ballot.add_subparsers(dest="ballot_command", required=True)
+    ballot_verify = ballot_sub.add_parser(
+        "verify", help="recompute a ballot's chain, roll hash, current votes and result"
+    )
+    ballot_verify.add_argument("ballot_id", type=int, metavar="ID")
+    ballot_verify.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="a head published earlier: it must still be in the chain",
+    )
+    ballot_verify.set_defaults(func=cmd_ballot_verify)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

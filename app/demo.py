@@ -7,6 +7,7 @@ audit trail. Names are made up but Beijing-typical.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
@@ -14,7 +15,15 @@ from app.accounts import schemas as account_schemas
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.halls import queries, roster, schemas, service
-from app.halls.models import Hall, Household, MembershipStatus, Relation, Role
+from app.halls.models import (
+    Building,
+    Entrance,
+    Hall,
+    Household,
+    MembershipStatus,
+    Relation,
+    Role,
+)
 from app.halls.policies import HallAccess
 
 DEMO_PASSWORD = "yishiting2026"  # noqa: S105 - printed for the demo only, never in production
@@ -85,10 +94,16 @@ PEOPLE: list[tuple[str, str, int, tuple[Role, ...], str]] = [
 ]
 STREET_ADMIN = ("13800000020", "张宝山", "和平里街道办事处（街道管理员）")
 PENDING = [("13800000030", "杨玉梅"), ("13800000031", "许春生"), ("13800000032", "韩子涵")]
+# Owners in 3号楼1单元 who vote on their phones (the rest of the entrance votes on paper).
+ELEVATOR_OWNERS = [("13800000040", "邓淑英"), ("13800000041", "曹长海"), ("13800000042", "彭金凤")]
 DEMO_LOGINS: list[tuple[str, str, str]] = [
     *((phone, name, label) for phone, name, _, _, label in PEOPLE),
     STREET_ADMIN,
     *((phone, name, "青年湖社区 待审核居民") for phone, name in PENDING),
+    *(
+        (phone, name, "青年湖社区 3号楼1单元业主（加装电梯表决）")
+        for phone, name in ELEVATOR_OWNERS
+    ),
 ]
 
 
@@ -213,6 +228,8 @@ def seed(session: Session) -> None:
         )
         service.join_hall(session=session, user=user, token=halls[0].invite_token, form=form)
     _seed_issues(session, halls[0], chairs[halls[0].id or 0][0])
+    _seed_votes(session, halls[0], chairs[halls[0].id or 0][0], register)
+    _seed_outcomes(session, halls[0], chairs[halls[0].id or 0][0])
 
 
 def _chair_access(session: Session, chair: User, hall: Hall) -> HallAccess:
@@ -458,4 +475,326 @@ def _seed_issues(session: Session, hall: Hall, chair: User) -> None:
     dogs = propose(others[12], "规定遛狗时段", "早上小孩上学时遛狗的人太多。", Category.PETS)
     issues.withdraw_issue(
         session=session, access=_access(session, others[12], hall), actor=others[12], issue_id=dogs
+    )
+
+
+def _seed_votes(
+    session: Session, hall: Hall, chair: User, register: Callable[[str, str], User]
+) -> None:
+    """民决 in the demo: 加装电梯 for 3号楼1单元 decided by the entrance's owners (民法典 278,
+    major matter) on phones and on paper, now in 公示 with an objection answered; and the
+    垃圾桶站 issue's household vote open with a live tally."""
+    import uuid
+
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issues
+    from app.issues.models import Category, Issue, Scope, Source
+    from app.voting import queries as vote_queries
+    from app.voting import schemas as vote_schemas
+    from app.voting import service as voting
+    from app.voting.models import PaperResult, VoterUnit
+    from app.voting.rules import RuleKind
+
+    chair_access = _access(session, chair, hall)
+    entrance = session.exec(
+        select(Entrance)
+        .join(Building, col(Building.id) == Entrance.building_id)
+        .where(Building.hall_id == hall.id, Building.name == "3号楼", Entrance.name == "1单元")
+    ).one()
+    flats = session.exec(
+        select(Household).where(Household.entrance_id == entrance.id).order_by(col(Household.id))
+    ).all()
+    owners = []
+    for (phone, name), flat in zip(ELEVATOR_OWNERS, flats[6:], strict=False):
+        user = register(phone, name)
+        membership = service.join_hall(
+            session=session,
+            user=user,
+            token=hall.invite_token,
+            form=schemas.JoinForm(household_id=flat.id, relation=Relation.OWNER),
+        )
+        service.verify_member(
+            session=session, access=chair_access, actor=chair, membership_id=membership.id or 0
+        )
+        owners.append(user)
+    by_phone = {u.phone: u for u in session.exec(select(User)).all()}
+    counter, scrutineer = by_phone["13800000002"], by_phone["13800000006"]
+
+    elevator = issues.enter_issue_on_behalf(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        form=issue_schemas.OnBehalfIssueForm(
+            title="3号楼1单元加装电梯",
+            description="本单元六层，老人多，上下楼困难。单元居民联名来信，申请加装电梯。",
+            category=Category.ELEVATOR,
+            scope=Scope.ENTRANCE,
+            scope_building_id=entrance.building_id,
+            scope_entrance_id=entrance.id,
+            source=Source.PAPER,
+        ),
+    )
+    elevator_id = elevator.id or 0
+    issues.accept_issue(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=elevator_id,
+        form=issue_schemas.AcceptForm(),
+    )
+    plan = issues.add_solution(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=elevator_id,
+        form=issue_schemas.SolutionForm(
+            title="加装外挂电梯，费用按楼层系数分摊",
+            description="一层不出资，二层起按系数 0.3–1.2 分摊；申请老旧小区改造补贴。",
+            estimated_cost="680000",
+        ),
+    )
+    issues.close_deliberation(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=elevator_id,
+        form=issue_schemas.CloseForm(
+            agreements="本单元多数业主支持加装；费用按楼层分摊。",
+            disagreements="一层业主担心采光和噪音：设计避开一层窗户，施工期给予补偿。",
+            solution_ids=[plan.id or 0],
+        ),
+    )
+    ballot = voting.create_ballot(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=elevator_id,
+        form=vote_schemas.BallotForm(
+            title="是否同意3号楼1单元加装电梯（按楼层系数分摊费用）",
+            rule=RuleKind.OWNERS_MAJOR,
+            scope=Scope.ENTRANCE,
+            scope_entrance_id=entrance.id,
+            subject_solution_id=plan.id,
+            secret=True,
+            counter_ids=[counter.id or 0],
+            scrutineer_ids=[scrutineer.id or 0],
+            meeting_note="单元业主会 · 社区议事厅",
+        ),
+    )
+    ballot_id = ballot.id or 0
+    voting.open_ballot(session=session, access=chair_access, actor=chair, ballot_id=ballot_id)
+    for user, choice in zip(owners, ("yes", "yes", "no"), strict=True):
+        voting.cast_vote(
+            session=session,
+            access=_access(session, user, hall),
+            actor=user,
+            ballot_id=ballot_id,
+            form=vote_schemas.VoteForm(option=choice, submission_id=str(uuid.uuid4())),
+        )
+    voting.issue_paper_ballots(
+        session=session, access=chair_access, actor=chair, ballot_id=ballot_id
+    )
+    phone_rolls = {
+        r.entry.id for r in vote_queries.roll_rows(session, ballot) if r.vote_id is not None
+    }
+    papers = [
+        (paper, roll)
+        for paper, roll in vote_queries.paper_ballots(session, ballot_id)
+        if roll.id not in phone_rolls
+    ]
+    readings = ["yes"] * 10 + ["no", "blank", "yes"]
+    counter_access = _access(session, counter, hall)
+    scrutineer_access = _access(session, scrutineer, hall)
+    for (paper, _), reading in zip(papers, readings, strict=False):
+        entry = voting.enter_paper(
+            session=session,
+            access=counter_access,
+            actor=counter,
+            ballot_id=ballot_id,
+            form=vote_schemas.PaperEntryForm(
+                code=paper.code,
+                result=PaperResult.BLANK if reading == "blank" else PaperResult.VOTE,
+                option="" if reading == "blank" else reading,
+                submission_id=str(uuid.uuid4()),
+            ),
+        )
+        voting.confirm_paper(
+            session=session,
+            access=scrutineer_access,
+            actor=scrutineer,
+            ballot_id=ballot_id,
+            entry_id=entry.id or 0,
+            agree=True,
+        )
+    voting.close_ballot(session=session, access=chair_access, actor=chair, ballot_id=ballot_id)
+    objector = owners[2]
+    objection = voting.file_objection(
+        session=session,
+        access=_access(session, objector, hall),
+        actor=objector,
+        issue_id=elevator_id,
+        form=vote_schemas.ObjectionForm(body="我家在三层，担心电梯井挡住厨房窗户的采光。"),
+    )
+    voting.answer_objection(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        objection_id=objection.id or 0,
+        form=vote_schemas.AnswerForm(
+            answer="设计单位已调整井道位置，避开各层厨房窗户；施工前请您到现场确认。",
+            upheld=False,
+        ),
+    )
+
+    # The 垃圾桶站 issue: a live household vote of the whole community, still open.
+    bins = session.exec(
+        select(Issue).where(Issue.hall_id == hall.id, Issue.title == "垃圾桶站挪离2号楼窗下")
+    ).one()
+    live = voting.create_ballot(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=bins.id or 0,
+        form=vote_schemas.BallotForm(
+            title="是否同意把垃圾桶站挪到北侧路口并设桶前值守",
+            rule=RuleKind.RESIDENTS_MEETING,
+            voter_unit=VoterUnit.HOUSEHOLD,
+            secret=True,
+            live_results=True,
+            meeting_note="居民会议 · 青年湖社区议事厅",
+        ),
+    )
+    voting.open_ballot(session=session, access=chair_access, actor=chair, ballot_id=live.id or 0)
+    for phone, choice in (("13800000003", "yes"), ("13800000004", "yes"), ("13800000007", "no")):
+        voter = by_phone[phone]
+        voting.cast_vote(
+            session=session,
+            access=_access(session, voter, hall),
+            actor=voter,
+            ballot_id=live.id or 0,
+            form=vote_schemas.VoteForm(option=choice, submission_id=str(uuid.uuid4())),
+        )
+
+
+def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
+    """The ends of 民决: a 协商一致 whose 公示 ended last week, now in 民办; and a 议事会 vote
+    that failed, closed as 未通过. The first is seeded on a clock set back in time, so its
+    timeline reads as it happened."""
+    import uuid
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issues
+    from app.issues.models import Category, Source
+    from app.voting import schemas as vote_schemas
+    from app.voting import service as voting
+    from app.voting.rules import RuleKind
+
+    chair_access = _access(session, chair, hall)
+
+    def deciding(title: str, description: str, category: Category, plan: str) -> int:
+        issue = issues.enter_issue_on_behalf(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            form=issue_schemas.OnBehalfIssueForm(
+                title=title, description=description, category=category, source=Source.PHONE
+            ),
+        )
+        issue_id = issue.id or 0
+        issues.accept_issue(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            issue_id=issue_id,
+            form=issue_schemas.AcceptForm(),
+        )
+        solution = issues.add_solution(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            issue_id=issue_id,
+            form=issue_schemas.SolutionForm(title=plan, description=plan),
+        )
+        issues.close_deliberation(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            issue_id=issue_id,
+            form=issue_schemas.CloseForm(
+                agreements="与会各方同意按方案办理。",
+                disagreements="无实质分歧。",
+                solution_ids=[solution.id or 0],
+            ),
+        )
+        return issue_id
+
+    started = clock.now() - timedelta(days=hall.publicity_days + 5)
+    clock.freeze(started)
+    try:
+        park = deciding(
+            "东门空地改口袋公园，增设座椅",
+            "东门内侧空地常年堆放杂物，老人希望有地方坐一坐、晒晒太阳。",
+            Category.GREENING,
+            "清理杂物，铺透水砖，增设6组座椅和2处树池",
+        )
+        consensus = voting.create_ballot(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            issue_id=park,
+            form=vote_schemas.BallotForm(title="东门口袋公园改造方案", rule=RuleKind.CONSENSUS),
+        )
+        voting.record_consensus(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            ballot_id=consensus.id or 0,
+            form=vote_schemas.ConsensusForm(
+                passed=True, text="议事会协商一致：按方案改造东门空地，由物业组织施工。"
+            ),
+        )
+    finally:
+        clock.freeze(None)
+    voting.end_publicity(session=session, access=chair_access, actor=chair, issue_id=park)
+
+    fee = deciding(
+        "外来车辆停车收费标准上调",
+        "物业提出外来车辆临时停车费由每小时2元调至5元。",
+        Category.PARKING,
+        "外来车辆每小时5元，业主访客凭登记首2小时免费",
+    )
+    council = voting.create_ballot(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=fee,
+        form=vote_schemas.BallotForm(
+            title="是否同意外来车辆停车费调至每小时5元",
+            rule=RuleKind.COUNCIL_MAJORITY,
+            secret=False,
+            meeting_note="议事会 · 社区议事厅",
+        ),
+    )
+    voting.open_ballot(session=session, access=chair_access, actor=chair, ballot_id=council.id or 0)
+    by_phone = {u.phone: u for u in session.exec(select(User)).all()}
+    for phone, choice in (("13800000002", "no"), ("13800000003", "no"), ("13800000006", "yes")):
+        voter = by_phone[phone]
+        voting.cast_vote(
+            session=session,
+            access=_access(session, voter, hall),
+            actor=voter,
+            ballot_id=council.id or 0,
+            form=vote_schemas.VoteForm(option=choice, submission_id=str(uuid.uuid4())),
+        )
+    voting.close_ballot(
+        session=session, access=chair_access, actor=chair, ballot_id=council.id or 0
+    )
+    voting.settle_failed(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        ballot_id=council.id or 0,
+        form=vote_schemas.FailedOutcomeForm(outcome="not_passed"),
     )

@@ -19,6 +19,10 @@ from app.halls import api as halls_api
 from app.halls import routes as halls_routes
 from app.issues import api as issues_api
 from app.issues import routes as issues_routes
+from app.voting import api as voting_api
+from app.voting import paper_routes as voting_paper_routes
+from app.voting import publicity_routes
+from app.voting import routes as voting_routes
 from app.web import errors, pages
 from app.web.deps import protect
 from app.web.middleware import BodyLimit, SecurityHeaders
@@ -54,10 +58,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(accounts_routes.router)
     app.include_router(halls_routes.router)
     app.include_router(issues_routes.router)
+    app.include_router(voting_routes.router)
+    app.include_router(voting_paper_routes.router)
+    app.include_router(publicity_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(accounts_api.router)
     app.include_router(halls_api.router)
     app.include_router(issues_api.router)
+    app.include_router(voting_api.router)
     errors.install(app)
     # Six photos of up to 5 MB each, plus the form around them (FILE-02).
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 7)

@@ -43,7 +43,7 @@ from app.halls.policies import HallAccess  # noqa: E402
 from app.halls.schemas import JoinForm  # noqa: E402
 from app.issues import search  # noqa: E402
 from app.issues.lifecycle import Stage  # noqa: E402
-from app.issues.models import Category, Comment, Issue, Stance  # noqa: E402
+from app.issues.models import STANCE_COUNT_COLUMN, Category, Comment, Issue, Stance  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef"
 TOPICS = [
@@ -140,6 +140,7 @@ def seed(url: str, issues: int, comments: int) -> tuple[int, int, str, str]:
                 s.add_all(batch)
                 s.commit()
                 batch = []
+        stances = list(Stance)
         big = Issue(
             hall_id=hall_id,
             title="楼道飞线充电整治",
@@ -148,17 +149,22 @@ def seed(url: str, issues: int, comments: int) -> tuple[int, int, str, str]:
             stage=Stage.DELIBERATING,
             proposer_id=resident.id or 0,
             comment_count=comments,
+            # The comment service keeps these in the app; here the comments are inserted
+            # directly below (comment i has stance stances[i % 4]).
+            **{
+                STANCE_COUNT_COLUMN[stance]: len(range(k, comments, len(stances)))
+                for k, stance in enumerate(stances)
+            },
             search_text=search.index_text("楼道飞线充电整治"),
         )
         s.add_all([*batch, big])
         s.commit()
-        stances = list(Stance)
         s.add_all(
             Comment(
                 hall_id=hall_id,
                 issue_id=big.id or 0,
                 author_id=resident.id or 0,
-                stance=stances[i % 4],
+                stance=stances[i % len(stances)],
                 body=f"第{i}条意见：" + "建议加装充电桩并公开收费。" * 2,
                 created_at=now - timedelta(seconds=comments - i),
             )

@@ -209,3 +209,32 @@ def make_deliberating_issue(db: Database, world: HallWorld, chair: User, **form:
             issue_id=issue.id or 0,
             form=issue_schemas.AcceptForm(),
         )
+
+
+def make_deciding_issue(
+    db: Database, world: HallWorld, chair: User, *, solutions: int = 2, **form: object
+) -> tuple[Issue, list[int]]:
+    """An issue in 表决中 with `solutions` 方案 selected by the 协商意见; returns their ids."""
+    issue = make_deliberating_issue(db, world, chair, **form)
+    ids = []
+    with db.session() as session:
+        access = queries.hall_access(session, user=chair, hall=world.hall)
+        for n in range(solutions):
+            solution = issue_service.add_solution(
+                session=session,
+                access=access,
+                actor=chair,
+                issue_id=issue.id or 0,
+                form=issue_schemas.SolutionForm(title=f"方案{n + 1}", description="说明"),
+            )
+            ids.append(solution.id or 0)
+        issue = issue_service.close_deliberation(
+            session=session,
+            access=access,
+            actor=chair,
+            issue_id=issue.id or 0,
+            form=issue_schemas.CloseForm(
+                agreements="大家同意加装", disagreements="费用分摊有分歧，已解释", solution_ids=ids
+            ),
+        )
+    return issue, ids

@@ -82,6 +82,9 @@ def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: s
                 Stage.WITHDRAWN,
                 Stage.DELIBERATING,
                 Stage.DECIDING,
+                Stage.PUBLICIZING,
+                Stage.NOT_PASSED,
+                Stage.IMPLEMENTING,
             }
             assert (
                 s.exec(

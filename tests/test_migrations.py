@@ -34,8 +34,15 @@ TRIGGERS = {
         "issue_fts_insert",
         "issue_fts_delete",
         "issue_fts_update",
+        "ballot_ledger_no_update",
+        "ballot_ledger_no_delete",
     },
-    "postgresql": {"audit_event_no_change", "audit_event_no_truncate"},
+    "postgresql": {
+        "audit_event_no_change",
+        "audit_event_no_truncate",
+        "ballot_ledger_no_change",
+        "ballot_ledger_no_truncate",
+    },
 }
 
 

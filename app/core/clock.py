@@ -15,6 +15,6 @@ def now() -> datetime:
 
 
 def freeze(at: datetime | None) -> None:
-    """Tests only: pin the clock (None releases it)."""
+    """Pin the clock (None releases it): tests, and the demo seed dating its history back."""
     global _frozen
     _frozen = at

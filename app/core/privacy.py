@@ -15,3 +15,11 @@ def mask_room(room: str) -> str:
     if not room:
         return ""
     return room[0] + "*" * (len(room) - 1)
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张**: the surname stays, the person is not named (public notices)."""
+    name = name.strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)

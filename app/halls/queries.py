@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
@@ -37,33 +38,49 @@ def get_street(session: Session, street_id: int) -> Street | None:
     return session.get(Street, street_id)
 
 
+# Built once (bound parameters): building the statement costs as much as running it.
+_ACCESS = (
+    select(
+        Membership.id,
+        Membership.status,
+        MembershipRole.role,
+        select(StreetAdmin.id)
+        .where(
+            col(StreetAdmin.street_id) == sa.bindparam("street_id"),
+            col(StreetAdmin.user_id) == sa.bindparam("user_id"),
+        )
+        .exists()
+        .label("street_admin"),
+    )
+    .select_from(Hall)
+    .outerjoin(
+        Membership,
+        sa.and_(
+            col(Membership.hall_id) == Hall.id,
+            col(Membership.user_id) == sa.bindparam("user_id"),
+        ),
+    )
+    .outerjoin(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
+    .where(col(Hall.id) == sa.bindparam("hall_id"))
+)
+
+
 def hall_access(session: Session, *, user: User | None, hall: Hall) -> HallAccess:
+    """One query: from the hall row, the person's membership and its roles (one row per role)
+    and whether they are an official of the hall's street."""
     assert hall.id is not None
     if user is None or user.id is None:
         return HallAccess(user_id=None, hall_id=hall.id)
-    membership = session.exec(
-        select(Membership).where(Membership.hall_id == hall.id, Membership.user_id == user.id)
-    ).first()
-    roles: frozenset[Role] = frozenset()
-    if membership is not None:
-        roles = frozenset(
-            Role(r)
-            for r in session.exec(
-                select(MembershipRole.role).where(MembershipRole.membership_id == membership.id)
-            ).all()
-        )
-    street_admin = session.exec(
-        select(StreetAdmin.id).where(
-            StreetAdmin.street_id == hall.street_id, StreetAdmin.user_id == user.id
-        )
-    ).first()
+    params = {"hall_id": hall.id, "user_id": user.id, "street_id": hall.street_id}
+    rows = session.exec(_ACCESS, params=params).all()
+    membership_id, status, _, is_street_admin = rows[0] if rows else (None, None, None, False)
     return HallAccess(
         user_id=user.id,
         hall_id=hall.id,
-        membership_id=membership.id if membership else None,
-        status=membership.status if membership else None,
-        roles=roles,
-        is_street_admin=street_admin is not None,
+        membership_id=membership_id,
+        status=MembershipStatus(status) if status is not None else None,
+        roles=frozenset(Role(role) for _, _, role, _ in rows if role is not None),
+        is_street_admin=bool(is_street_admin),
         is_platform_admin=user.is_platform_admin,
     )
 
@@ -109,14 +126,15 @@ def list_my_halls(session: Session, *, user_id: int) -> list[MyHall]:
     return result
 
 
+_BUILDINGS = (
+    select(Building)
+    .where(col(Building.hall_id) == sa.bindparam("hall_id"))
+    .order_by(col(Building.sort_key), col(Building.name))
+)
+
+
 def list_buildings(session: Session, *, hall_id: int) -> list[Building]:
-    return list(
-        session.exec(
-            select(Building)
-            .where(Building.hall_id == hall_id)
-            .order_by(col(Building.sort_key), col(Building.name))
-        ).all()
-    )
+    return list(session.exec(_BUILDINGS, params={"hall_id": hall_id}).all())
 
 
 def list_entrances(session: Session, *, hall_id: int, building_id: int) -> list[Entrance]:
@@ -296,3 +314,30 @@ def list_street_halls(session: Session, *, street_id: int) -> list[Hall]:
     return list(
         session.exec(select(Hall).where(Hall.street_id == street_id).order_by(col(Hall.id))).all()
     )
+
+
+def list_all_entrances(session: Session, *, hall_id: int) -> list[tuple[Entrance, str]]:
+    """Every 单元 of the hall with its building's name, in building order (for pickers)."""
+    return [
+        (entrance, name)
+        for entrance, name in session.exec(
+            select(Entrance, Building.name)
+            .join(Building, col(Building.id) == Entrance.building_id)
+            .where(Entrance.hall_id == hall_id)
+            .order_by(col(Building.sort_key), col(Building.name), col(Entrance.sort_key))
+        ).all()
+    ]
+
+
+def list_verified_people(session: Session, *, hall_id: int) -> list[tuple[int, str]]:
+    """(user id, name) of the hall's verified members, for choosing 计票人 and 监票人."""
+    return [
+        (uid, name)
+        for uid, name in session.exec(
+            select(User.id, User.name)
+            .join(Membership, col(Membership.user_id) == User.id)
+            .where(Membership.hall_id == hall_id, Membership.status == MembershipStatus.VERIFIED)
+            .order_by(col(User.name))
+        ).all()
+        if uid is not None
+    ]

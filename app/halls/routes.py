@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-import qrcode
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
@@ -20,6 +18,7 @@ from app.halls.policies import HallAccess
 from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
+from app.web import qr
 from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
@@ -616,12 +615,9 @@ def invite_qr(
     request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
 ) -> Response:
     _require(policies.can_manage_members(access))
-    image = qrcode.make(
-        _invite_url(hall, expected_origin(request, settings)), box_size=10, border=2
+    return Response(
+        qr.png(_invite_url(hall, expected_origin(request, settings))), media_type="image/png"
     )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return Response(buffer.getvalue(), media_type="image/png")
 
 
 @router.post("/halls/{hall_id}/invite/rotate", name="halls.rotate_invite")

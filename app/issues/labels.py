@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from app.issues.lifecycle import Phase, Stage
 from app.issues.models import Category, Scope, Source, Stance
-from app.web.i18n import N_
+from app.web.i18n import N_, gettext
+
+K = TypeVar("K")
 
 PHASE_LABELS = {
     Phase.PROPOSE: N_("民提"),
@@ -66,6 +71,12 @@ NOTIFICATION_LABELS = {
     "reply": N_("有人回复了您的评论"),
     "merged": N_("议题已合并"),
 }
+
+
+def translated(labels: Mapping[K, str]) -> dict[K, str]:
+    """The labels in the current request's language: for a page that shows one per row, so
+    that each is translated once per page rather than once per row."""
+    return {key: gettext(text) for key, text in labels.items()}
 
 
 def notification_label(kind: str) -> str:

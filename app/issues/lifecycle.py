@@ -2,7 +2,7 @@
 
 民提 征集中 → 待审核 → 受理 (into 民议) | 不予受理 | 已合并 | 已撤回
 民议 协商中 → the chair closes it with a 协商意见 → 民决
-民决 表决中 → 公示中 → 民办 | back to 民议 | 未通过
+民决 表决中 → 公示中 → 民办 | back to 民议 (failed, or an objection upheld) | 未通过
 民办 办理中 → 民评
 民评 评价中 → 已办结 | reopened to 民办
 
@@ -72,7 +72,7 @@ TRANSITIONS: Mapping[Stage, frozenset[Stage]] = {
     Stage.WITHDRAWN: frozenset(),
     Stage.DELIBERATING: frozenset({Stage.DECIDING}),
     Stage.DECIDING: frozenset({Stage.PUBLICIZING, Stage.DELIBERATING, Stage.NOT_PASSED}),
-    Stage.PUBLICIZING: frozenset({Stage.IMPLEMENTING}),
+    Stage.PUBLICIZING: frozenset({Stage.IMPLEMENTING, Stage.DELIBERATING}),
     Stage.NOT_PASSED: frozenset(),
     Stage.IMPLEMENTING: frozenset({Stage.EVALUATING}),
     Stage.EVALUATING: frozenset({Stage.CLOSED, Stage.IMPLEMENTING}),
@@ -140,6 +140,8 @@ class Reason(StrEnum):
     DECISION_OPEN = "decision_still_open"
     PUBLICITY_NOT_OVER = "publicity_not_over"
     OBJECTIONS_OPEN = "objections_open"
+    OBJECTION_UPHELD = "objection_upheld"
+    NO_OBJECTION_UPHELD = "no_objection_upheld"
     TASKS_OPEN = "tasks_open"
     EVALUATION_OPEN = "evaluation_window_open"
     SATISFACTION_TOO_LOW = "satisfaction_too_low"
@@ -169,6 +171,7 @@ class IssueFacts:
     decision_passed: bool = False
     publicity_ends_at: datetime | None = None
     open_objections: int = 0
+    upheld_objections: int = 0
     open_tasks: int = 0
     evaluation_ends_at: datetime | None = None
     satisfaction_ok: bool = True
@@ -195,10 +198,18 @@ def _guard(current: Stage, target: Stage, f: IssueFacts) -> Reason | None:
             if not f.decision_closed:
                 return Reason.DECISION_OPEN
             return None if not f.decision_passed else Reason.DECISION_PASSED
-        case (Stage.PUBLICIZING, Stage.IMPLEMENTING):
+        case (Stage.DECIDING, Stage.DELIBERATING):
+            if not f.decision_closed:
+                return Reason.DECISION_OPEN
+            return None if not f.decision_passed else Reason.DECISION_PASSED
+        case (Stage.PUBLICIZING, Stage.IMPLEMENTING | Stage.DELIBERATING):
             if f.publicity_ends_at is None or f.now < f.publicity_ends_at:
                 return Reason.PUBLICITY_NOT_OVER
-            return None if f.open_objections == 0 else Reason.OBJECTIONS_OPEN
+            if f.open_objections:
+                return Reason.OBJECTIONS_OPEN
+            if target == Stage.IMPLEMENTING:
+                return None if f.upheld_objections == 0 else Reason.OBJECTION_UPHELD
+            return None if f.upheld_objections > 0 else Reason.NO_OBJECTION_UPHELD
         case (Stage.IMPLEMENTING, Stage.EVALUATING):
             return None if f.open_tasks == 0 else Reason.TASKS_OPEN
         case (Stage.EVALUATING, Stage.CLOSED):

@@ -55,6 +55,15 @@ class Stance(StrEnum):
     NEUTRAL = "neutral"  # 中立
 
 
+# The Issue column that counts visible comments of each stance.
+STANCE_COUNT_COLUMN = {
+    Stance.SUPPORT: "support_count",
+    Stance.OPPOSE: "oppose_count",
+    Stance.SUGGEST: "suggest_count",
+    Stance.NEUTRAL: "neutral_count",
+}
+
+
 class Issue(SQLModel, table=True):
     __tablename__ = "issue"
     __table_args__ = (
@@ -79,6 +88,12 @@ class Issue(SQLModel, table=True):
     entered_by_id: int | None = Field(default=None, foreign_key="user.id")
     cosign_count: int = 0  # kept in step with the cosign rows in the same transaction
     comment_count: int = 0
+    # Visible (not hidden) comments per stance, kept in step by the comment service in the
+    # same transaction (add, hide, restore): the issue page reads them instead of counting.
+    support_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    oppose_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    suggest_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    neutral_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=clock.now, index=True)
     stage_changed_at: datetime = Field(default_factory=clock.now)
     review_due_at: datetime | None = None
@@ -145,7 +160,9 @@ class Comment(SQLModel, table=True):
     __tablename__ = "comment"
     __table_args__ = (
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
-        sa.Index("ix_comment_issue_thread", "issue_id", "parent_id", "id"),
+        # Every comment query names the hall, the issue and the thread level (and reads in id
+        # order): led by hall_id, SQLite picks this index over the hall_id one without stats.
+        sa.Index("ix_comment_issue_thread", "hall_id", "issue_id", "parent_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

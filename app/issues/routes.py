@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,10 +19,19 @@ from app.halls.policies import HallAccess
 from app.issues import labels, lifecycle, policies, queries, schemas, service
 from app.issues.deps import CommentDep, Id, IssueDep
 from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
-from app.issues.models import Category, Issue, Scope, Source, Stance
+from app.issues.models import (
+    Category,
+    Comment,
+    ConsultationOpinion,
+    Issue,
+    Scope,
+    Source,
+    Stance,
+)
+from app.voting.publicity_routes import issue_decision_context
 from app.web.deps import CurrentUser, SessionDep
 from app.web.htmx import field_errors, is_partial, redirect, render
-from app.web.i18n import _
+from app.web.i18n import N_, _
 from app.web.messages import message
 from app.web.templating import env
 
@@ -102,6 +111,10 @@ def list_page(
         "next_url": next_url,
         "can_propose": policies.can_propose(access),
         "can_review": policies.can_review(access),
+        # Translated once here, not once per row.
+        "stage_names": labels.translated(labels.STAGE_LABELS),
+        "category_names": labels.translated(labels.CATEGORY_LABELS),
+        "counts_text": _("附议 %(n)s · 评论 %(c)s"),
     }
     if is_partial(request):
         return render(request, "issues/_results.html", context)
@@ -271,9 +284,16 @@ def _comment_flags(access: HallAccess, issue: Issue) -> dict[str, Any]:
         "can_comment": take_part and lifecycle.is_allowed(issue.stage, Action.COMMENT),
         "can_report": take_part,
         "can_moderate": policies.can_moderate(access),
-        "now": clock.now(),
-        "edit_window": policies.EDIT_WINDOW,
+        "stance_names": labels.translated(labels.STANCE_LABELS),
+        "error_thread": None,
+        "thread_errors": [],
+        "open_form": None,
     }
+
+
+def _created(comment: Comment) -> datetime:
+    created = comment.created_at
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
 def _editable(access: HallAccess, rows: list[queries.CommentRow]) -> set[int]:
@@ -283,28 +303,30 @@ def _editable(access: HallAccess, rows: list[queries.CommentRow]) -> set[int]:
     for row in rows:
         for item in [row, *row.replies]:
             c = item.comment
-            created = c.created_at if c.created_at.tzinfo else c.created_at.replace(tzinfo=UTC)
             if c.id and policies.can_edit_comment(
-                access, author_id=c.author_id, created_at=created, now=now
+                access, author_id=c.author_id, created_at=_created(c), now=now
             ):
                 found.add(c.id)
     return found
 
 
 def _stage_context(
-    session: Session, hall: Hall, access: HallAccess, issue: Issue
+    session: Session, hall: Hall, access: HallAccess, issue_id: int
 ) -> dict[str, Any]:
-    """Everything the stage panel shows: timeline, co-sign progress, the buttons that work."""
-    assert issue.id is not None
-    header = queries.get_issue_header(session, hall_id=access.hall_id, issue_id=issue.id)
-    assert header is not None
-    issue = header.issue
-    cosigned = queries.has_cosigned(
-        session, hall_id=access.hall_id, issue_id=issue.id or 0, user_id=access.user_id
+    """Everything the stage panel shows: timeline, co-sign progress, the buttons that work;
+    and the 协商意见, read by the same query."""
+    page = queries.get_issue_page(
+        session,
+        hall_id=access.hall_id,
+        issue_id=issue_id,
+        user_id=access.user_id,
+        membership_id=access.membership_id,
     )
-    place = queries.member_place(
-        session, hall_id=access.hall_id, membership_id=access.membership_id
-    )
+    if page is None:
+        raise NotFound("not_found")
+    issue = page.issue
+    cosigned = page.cosigned
+    in_scope = queries.in_scope(issue, page.place)
     allows = lifecycle.is_allowed
     review = policies.can_review(access) and allows(issue.stage, Action.REVIEW)
     phase = PHASE_OF[issue.stage]
@@ -312,9 +334,10 @@ def _stage_context(
         "hall": hall,
         "access": access,
         "issue": issue,
-        "proposer_name": header.proposer_name,
-        "merged_into": header.merged_into,
-        "events": queries.list_events(session, hall_id=access.hall_id, issue_id=issue.id or 0),
+        "proposer_name": page.proposer_name,
+        "merged_into": page.merged_into,
+        "opinion": page.opinion,
+        "events": queries.list_events(session, hall_id=access.hall_id, issue_id=issue_id),
         "phases": PHASES,
         "phase_index": PHASES.index(phase),
         "terminal": issue.stage in lifecycle.TERMINAL,
@@ -322,12 +345,12 @@ def _stage_context(
         "progress": min(issue.cosign_count, hall.cosign_threshold),
         "collecting": allows(issue.stage, Action.COSIGN),
         "cosigned": cosigned,
-        "in_scope": queries.in_scope(issue, place),
+        "in_scope": in_scope,
         "can_cosign": policies.can_cosign(
             access,
             stage_allows=allows(issue.stage, Action.COSIGN),
             is_proposer=issue.proposer_id == access.user_id,
-            in_scope=queries.in_scope(issue, place),
+            in_scope=in_scope,
             cosigned=cosigned,
         ),
         "can_withdraw_cosign": cosigned and allows(issue.stage, Action.WITHDRAW_COSIGN),
@@ -336,7 +359,7 @@ def _stage_context(
         ),
         "can_review": review,
         "merge_targets": queries.list_merge_targets(
-            session, hall_id=access.hall_id, exclude_id=issue.id or 0
+            session, hall_id=access.hall_id, exclude_id=issue_id
         )
         if review
         else [],
@@ -363,9 +386,7 @@ def _comments_context(
         "comments": page.rows,
         "next_before": page.next_before,
         "stances": list(Stance),
-        "stance_counts": queries.stance_counts(
-            session, hall_id=access.hall_id, issue_id=issue.id or 0
-        ),
+        "stance_counts": queries.stance_counts(issue),
         "comment_errors": {},
         "comment_form": {},
         "editable": _editable(access, page.rows),
@@ -373,12 +394,14 @@ def _comments_context(
     }
 
 
-def _solutions_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
+def _solutions_context(
+    session: Session, access: HallAccess, issue: Issue, opinion: ConsultationOpinion | None
+) -> dict[str, Any]:
     return {
         "solutions": queries.list_solutions(
             session, hall_id=access.hall_id, issue_id=issue.id or 0
         ),
-        "opinion": queries.get_opinion(session, hall_id=access.hall_id, issue_id=issue.id or 0),
+        "opinion": opinion,
         "can_add_solution": policies.can_take_part(access)
         and lifecycle.is_allowed(issue.stage, Action.ADD_SOLUTION),
         "solution_errors": {},
@@ -386,15 +409,27 @@ def _solutions_context(session: Session, access: HallAccess, issue: Issue) -> di
     }
 
 
-def _page_context(session: Session, hall: Hall, access: HallAccess, issue: Issue) -> dict[str, Any]:
-    context = _stage_context(session, hall, access, issue)
+def _page_context(
+    session: Session, hall: Hall, access: HallAccess, issue_id: int, *, before: int | None = None
+) -> dict[str, Any]:
+    """The whole issue page: a fixed number of queries, whatever the number of comments."""
+    context = _stage_context(session, hall, access, issue_id)
     issue = context["issue"]
-    context |= _comments_context(session, access, issue)
-    context |= _solutions_context(session, access, issue)
+    context |= _comments_context(session, access, issue, before=before)
+    context |= _solutions_context(session, access, issue, context["opinion"])
     context["photo_ids"] = queries.list_photo_ids(
-        session, hall_id=access.hall_id, issue_id=issue.id or 0
+        session, hall_id=access.hall_id, issue_id=issue_id
     )
+    context |= _decision_context(session, access, issue)
     return context
+
+
+def _decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
+    """The 民决 card (voting/_issue_decision.html), once an issue has left 民提 (an issue sent
+    back to 民议 keeps showing its earlier ballots)."""
+    if PHASE_OF[issue.stage] == Phase.PROPOSE:
+        return {"ballots": [], "resolution": None, "can_manage": False}
+    return issue_decision_context(session, access, issue)
 
 
 @router.get("/halls/{hall_id}/issues/{issue_id}", name="issues.detail")
@@ -403,17 +438,19 @@ def detail(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    issue: IssueDep,
+    issue_id: Id,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     if before is not None and is_partial(request):
         # "更多评论": the next page of comments, appended by htmx.
+        issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
+        if issue is None:
+            raise NotFound("not_found")
         context = {"hall": hall, "access": access, "issue": issue}
         context |= _comments_context(session, access, issue, before=before)
         return render(request, "issues/_comment_page.html", context)
-    context = _page_context(session, hall, access, issue)
-    if before is not None:
-        context |= _comments_context(session, access, issue, before=before)
+    # The issue is read with its header (not by IssueDep): one query fewer on the busiest page.
+    context = _page_context(session, hall, access, issue_id, before=before)
     return render(request, "issues/detail.html", context)
 
 
@@ -467,7 +504,7 @@ def _respond(
     if issue is None:
         raise NotFound("not_found")
     if not is_partial(request):  # a plain form with a field error: the whole page, 422
-        context = _page_context(session, hall, access, issue)
+        context = _page_context(session, hall, access, issue_id)
         _put_errors(context, part, errors, form, thread_id)
         return render(request, "issues/detail.html", context, status_code=422)
     context = {
@@ -477,10 +514,11 @@ def _respond(
         "notice": done if not errors else None,
     }
     if part == "stage":
-        context |= _stage_context(session, hall, access, issue)
+        context |= _stage_context(session, hall, access, issue_id)
         template = "issues/_stage_panel.html"
     elif part == "solutions":
-        context |= _solutions_context(session, access, issue)
+        opinion = queries.get_opinion(session, hall_id=access.hall_id, issue_id=issue_id)
+        context |= _solutions_context(session, access, issue, opinion)
         template = "issues/_solutions.html"
     elif part == "thread" and thread_id is not None:
         row = queries.get_thread(session, hall_id=access.hall_id, comment_id=thread_id)
@@ -510,6 +548,18 @@ _ANCHORS = {
 }
 
 
+# The field each per-comment form sends (and where its error is shown).
+_ACTION_FIELD = {"reply": "body", "edit": "body", "report": "reason", "hide": "reason"}
+
+
+def _comment_form_of(form: dict[str, Any]) -> tuple[str, int | None]:
+    """Which per-comment form was sent, and for which comment."""
+    for kind in ("edit", "report", "hide"):
+        if form.get(f"{kind}_id"):
+            return kind, form[f"{kind}_id"]
+    return "reply", form.get("parent_id")
+
+
 def _put_errors(
     context: dict[str, Any],
     part: str,
@@ -524,6 +574,19 @@ def _put_errors(
     elif part in {"comments", "thread"}:
         context["comment_errors"], context["comment_form"] = errors, form or {}
         context["error_thread"] = thread_id
+        if thread_id is None:
+            return  # the comment form at the top shows its own errors
+        kind, comment_id = _comment_form_of(form or {})
+        field = _ACTION_FIELD[kind]
+        shown = field if field in errors else None
+        if shown:  # the form opens again in its comment, the message next to the field
+            context["open_form"] = {
+                "kind": kind,
+                "id": comment_id,
+                "errors": errors,
+                "value": (form or {}).get(field) or "",
+            }
+        context["thread_errors"] = [text for key, text in errors.items() if key != shown]
     else:
         context["stage_errors"] = errors
 
@@ -752,6 +815,93 @@ def solution(
 
 
 # --- comments -------------------------------------------------------------------------------
+
+_ACTION_HEADINGS = {
+    "reply": N_("回复评论"),
+    "edit": N_("修改评论"),
+    "report": N_("举报评论"),
+    "hide": N_("隐藏评论"),
+}
+
+
+def _issue_of(session: Session, access: HallAccess, row: queries.CommentRow) -> Issue:
+    issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=row.comment.issue_id)
+    if issue is None:
+        raise NotFound("not_found")
+    return issue
+
+
+def _action_page(
+    request: Request,
+    hall: Hall,
+    access: HallAccess,
+    issue: Issue,
+    row: queries.CommentRow,
+    kind: str,
+    closed: str | None = None,
+) -> Response:
+    """The form for one action on one comment: loaded into the comment by htmx, or a page of
+    its own without JavaScript. `closed` says why the action cannot be taken any more."""
+    context = {
+        "hall": hall,
+        "access": access,
+        "issue": issue,
+        "item": row,
+        "kind": kind,
+        "thread_id": row.comment.parent_id or row.comment.id,
+        "heading": _(_ACTION_HEADINGS[kind]),
+        "stance_names": labels.translated(labels.STANCE_LABELS),
+        "closed": closed,
+    }
+    if is_partial(request):
+        return render(request, "issues/_comment_action.html", context)
+    return render(request, "issues/comment_action.html", context)
+
+
+@router.get("/halls/{hall_id}/comments/{comment_id}/reply", name="issues.reply_form")
+def reply_form(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, row: CommentDep
+) -> Response:
+    _require(policies.can_take_part(access) and row.comment.hidden_at is None)
+    issue = _issue_of(session, access, row)
+    closed = (
+        None
+        if lifecycle.is_allowed(issue.stage, Action.COMMENT)
+        else message("stage_action_not_allowed")
+    )
+    return _action_page(request, hall, access, issue, row, "reply", closed)
+
+
+@router.get("/halls/{hall_id}/comments/{comment_id}/edit", name="issues.edit_comment_form")
+def edit_comment_form(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, row: CommentDep
+) -> Response:
+    c = row.comment
+    _require(access.user_id == c.author_id and c.hidden_at is None)
+    still = policies.can_edit_comment(
+        access, author_id=c.author_id, created_at=_created(c), now=clock.now()
+    )
+    closed = None if still else message("edit_window_over")
+    return _action_page(request, hall, access, _issue_of(session, access, row), row, "edit", closed)
+
+
+@router.get("/halls/{hall_id}/comments/{comment_id}/report", name="issues.report_comment_form")
+def report_comment_form(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, row: CommentDep
+) -> Response:
+    c = row.comment
+    _require(
+        policies.can_take_part(access) and c.author_id != access.user_id and c.hidden_at is None
+    )
+    return _action_page(request, hall, access, _issue_of(session, access, row), row, "report")
+
+
+@router.get("/halls/{hall_id}/comments/{comment_id}/hide", name="issues.hide_comment_form")
+def hide_comment_form(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, row: CommentDep
+) -> Response:
+    _require(policies.can_moderate(access) and row.comment.hidden_at is None)
+    return _action_page(request, hall, access, _issue_of(session, access, row), row, "hide")
 
 
 def _comment_action(

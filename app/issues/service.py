@@ -7,7 +7,7 @@ that assigns `Issue.stage`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete, update
@@ -32,6 +32,7 @@ from app.halls.policies import HallAccess
 from app.issues import lifecycle, photos, policies, schemas, search
 from app.issues.lifecycle import Action, InvalidTransition, IssueFacts, Stage
 from app.issues.models import (
+    STANCE_COUNT_COLUMN,
     Comment,
     CommentReport,
     ConsultationOpinion,
@@ -43,6 +44,7 @@ from app.issues.models import (
     Solution,
     Source,
     StageEvent,
+    Stance,
 )
 
 
@@ -617,6 +619,12 @@ def merge_issue(
 # --- 民议 -----------------------------------------------------------------------------------
 
 
+def _stance_count(stance: Stance, delta: int) -> dict[str, object]:
+    """UPDATE values moving the issue's count of visible `stance` comments by `delta` (in SQL)."""
+    column = STANCE_COUNT_COLUMN[stance]
+    return {column: getattr(Issue, column) + delta}
+
+
 def add_comment(
     *, session: Session, access: HallAccess, actor: User, issue_id: int, form: schemas.CommentForm
 ) -> Comment:
@@ -654,7 +662,9 @@ def add_comment(
     )
     session.add(comment)
     session.exec(
-        update(Issue).where(col(Issue.id) == issue.id).values(comment_count=Issue.comment_count + 1)
+        update(Issue)
+        .where(col(Issue.id) == issue.id)
+        .values(comment_count=Issue.comment_count + 1, **_stance_count(form.stance, 1))
     )
     session.flush()
     if answered:
@@ -672,10 +682,12 @@ def add_comment(
     return comment
 
 
-def _comment(session: Session, access: HallAccess, comment_id: int) -> Comment:
-    comment = session.exec(
-        select(Comment).where(Comment.id == comment_id, Comment.hall_id == access.hall_id)
-    ).first()
+def _comment(
+    session: Session, access: HallAccess, comment_id: int, *, lock: bool = False
+) -> Comment:
+    """The hall's comment; `lock` holds its row (PostgreSQL) so hidden-or-not stays true."""
+    query = select(Comment).where(Comment.id == comment_id, Comment.hall_id == access.hall_id)
+    comment = session.exec(query.with_for_update() if lock else query).first()
     if comment is None:
         raise NotFound("not_found")
     return comment
@@ -752,8 +764,18 @@ def report_comment(
 def _moderate(
     session: Session, comment: Comment, *, actor: User, reason: str | None, action: str
 ) -> None:
-    """Hide (with a reason) or show a comment; either way its open reports are resolved."""
+    """Hide (with a reason) or show a comment; either way its open reports are resolved.
+
+    Hiding a visible comment or showing a hidden one moves the issue's stance count with it.
+    """
     now = clock.now()
+    hide = reason is not None
+    if hide == (comment.hidden_at is None):
+        session.exec(
+            update(Issue)
+            .where(col(Issue.id) == comment.issue_id)
+            .values(**_stance_count(comment.stance, -1 if hide else 1))
+        )
     comment.hidden_at = now if reason is not None else None
     comment.hidden_reason = reason
     comment.hidden_by_id = actor.id if reason is not None else None
@@ -785,7 +807,7 @@ def hide_comment(
     _require(policies.can_review(access))
     if problem := schemas.text_problem(form.reason, maximum=schemas.REASON_MAX):
         raise ValidationFailed({"reason": problem})
-    comment = _comment(session, access, comment_id)
+    comment = _comment(session, access, comment_id, lock=True)
     _moderate(
         session, comment, actor=actor, reason=form.reason.strip(), action="issues.hide_comment"
     )
@@ -798,7 +820,7 @@ def restore_comment(
 ) -> Comment:
     """The chair shows a hidden comment again, or dismisses the reports on a visible one."""
     _require(policies.can_review(access))
-    comment = _comment(session, access, comment_id)
+    comment = _comment(session, access, comment_id, lock=True)
     _moderate(session, comment, actor=actor, reason=None, action="issues.restore_comment")
     session.commit()
     return comment
@@ -908,3 +930,34 @@ def mark_notifications_read(*, session: Session, user: User, hall_id: int | None
     count = session.exec(query.values(read_at=clock.now())).rowcount
     session.commit()
     return int(count)
+
+
+# --- hooks for 民决 (app.voting.service owns those transactions) --------------------------------
+
+
+def advance_for_decision(
+    session: Session,
+    *,
+    issue: Issue,
+    target: Stage,
+    actor_id: int | None,
+    note: str = "",
+    facts: Mapping[str, object],
+) -> None:
+    """Move an issue on after a decision, 公示 or 异议 (no commit: the caller's transaction)."""
+    _advance_stage(
+        session,
+        issue=issue,
+        target=target,
+        actor_id=actor_id,
+        facts=_facts(session, issue, _hall(session, issue.hall_id), **facts),
+        note=note,
+    )
+
+
+def notify_chairs(session: Session, issue: Issue, *, kind: str, exclude: int | None = None) -> None:
+    _notify(session, issue, _chairs(session, issue.hall_id), kind=kind, exclude=exclude)
+
+
+def notify_users(session: Session, issue: Issue, user_ids: Iterable[int], *, kind: str) -> None:
+    _notify(session, issue, user_ids, kind=kind)

@@ -76,7 +76,7 @@ def load_auth(request: Request, db: DbDep, settings: SettingsDep) -> Auth:
     if sid:
         with db.session(read_only=True) as session:
             found = accounts.authenticate(session=session, settings=settings, token=sid)
-        if found is not None:
+        if found is not None and accounts.session_needs_touch(found[1]):
             with db.session() as session:
                 accounts.touch_session(session=session, user_session=found[1])
     auth = Auth(

@@ -313,7 +313,9 @@ def test_an_issue_goes_from_proposal_to_the_decision(
     chair_page.reload()
     target = chair_page.locator(f"#{abusive_id}")
     mark_document(chair_page)
-    target.locator("summary", has_text="隐藏").click()
+    # The action is a plain link; htmx loads its form into the comment's slot.
+    target.locator(".comment-actions").get_by_role("link", name="隐藏", exact=True).click()
+    expect(target.locator(".comment-slot form")).to_be_visible()
     target.get_by_label("隐藏原因（所有人可见）").fill("人身攻击")
     target.get_by_role("button", name="隐藏评论").click()
     expect(target.locator(".hidden-note")).to_contain_text("已隐藏")

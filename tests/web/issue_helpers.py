@@ -11,6 +11,10 @@ from app.db import Database
 from app.halls import queries as hall_queries
 from app.issues import schemas, service
 from app.issues.models import Category, Comment, Issue, Solution, Stance
+from app.voting import schemas as vote_schemas
+from app.voting import service as vote_service
+from app.voting.models import Ballot
+from app.voting.rules import RuleKind
 from tests.factories import HallWorld
 
 
@@ -132,3 +136,81 @@ def photo_id(db: Database, issue_id: int) -> int:
         found = session.exec(select(IssuePhoto.id).where(IssuePhoto.issue_id == issue_id)).first()
         assert found is not None
         return found
+
+
+# --- 民决 ---------------------------------------------------------------------------------------
+
+
+def close_deliberation(
+    db: Database, world: HallWorld, chair: User, issue_id: int, solution_id: int
+) -> Issue:
+    with db.session() as session:
+        return service.close_deliberation(
+            session=session,
+            access=_access(db, world, chair),
+            actor=chair,
+            issue_id=issue_id,
+            form=schemas.CloseForm(
+                agreements="共识", disagreements="分歧与回应", solution_ids=[solution_id]
+            ),
+        )
+
+
+def ballot(
+    db: Database,
+    world: HallWorld,
+    chair: User,
+    issue_id: int,
+    *,
+    rule: str = "residents_meeting",
+    opened: bool = True,
+) -> Ballot:
+    """A ballot for the whole hall, by person (residents' meeting) unless told otherwise."""
+    with db.session() as session:
+        made = vote_service.create_ballot(
+            session=session,
+            access=_access(db, world, chair),
+            actor=chair,
+            issue_id=issue_id,
+            form=vote_schemas.BallotForm(title="表决", rule=RuleKind(rule)),
+        )
+    if not opened:
+        return made
+    with db.session() as session:
+        return vote_service.open_ballot(
+            session=session, access=_access(db, world, chair), actor=chair, ballot_id=made.id or 0
+        )
+
+
+def close_ballot(db: Database, world: HallWorld, chair: User, ballot_id: int) -> None:
+    with db.session() as session:
+        vote_service.close_ballot(
+            session=session, access=_access(db, world, chair), actor=chair, ballot_id=ballot_id
+        )
+
+
+def publicize(db: Database, world: HallWorld, chair: User, issue_id: int) -> Ballot:
+    """A 协商一致 recorded as passed: the issue is in 公示 (its consensus ballot is returned)."""
+    made = ballot(db, world, chair, issue_id, rule="consensus", opened=False)
+    with db.session() as session:
+        vote_service.record_consensus(
+            session=session,
+            access=_access(db, world, chair),
+            actor=chair,
+            ballot_id=made.id or 0,
+            form=vote_schemas.ConsensusForm(passed=True, text="协商一致：采用方案"),
+        )
+    return made
+
+
+def objection(db: Database, world: HallWorld, user: User, issue_id: int) -> int:
+    """An 异议 raised by `user` against the issue's 决议 in 公示; returns its id."""
+    with db.session() as session:
+        made = vote_service.file_objection(
+            session=session,
+            access=_access(db, world, user),
+            actor=user,
+            issue_id=issue_id,
+            form=vote_schemas.ObjectionForm(body="分摊不公平"),
+        )
+    return made.id or 0

@@ -29,6 +29,9 @@ from app.core.privacy import mask_phone, mask_room
 from app.db import Database
 from app.halls import queries, schemas, service
 from app.halls.models import Entrance, Household, Membership
+from app.voting import schemas as vote_schemas
+from app.voting import service as vote_service
+from app.voting.rules import RuleKind
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -40,7 +43,8 @@ from tests.factories import (
     unique_phone,
 )
 from tests.web import issue_helpers as ih
-from tests.web.test_route_inventory import EXTRA_QUERIES, ROUTES, STATIC_SAMPLE
+from tests.web import voting_helpers as vh
+from tests.web.test_route_inventory import CRAWL_FINISHED, EXTRA_QUERIES, ROUTES, STATIC_SAMPLE
 
 # A full mainland mobile number, not part of a longer token (hex, base64) around it.
 PHONE_RE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
@@ -185,10 +189,52 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
     said = ih.comment(db, hall, neighbour, talked.id or 0, body="我家门口也堆了")
     ih.comment(db, hall, resident, talked.id or 0, body="同意", parent_id=said.id)
     ih.solution(db, hall, resident, talked.id or 0)
+    # 民决: a household ballot with the resident as 计票人, the neighbour's phone vote, an
+    # in-person vote, printed paper ballots and a reading; a finished ballot; a 公示 with the
+    # neighbour's objection.
+    standing = vh.open_ballot(
+        db,
+        hall,
+        chair,
+        rule=RuleKind.RESIDENTS_MEETING,
+        voter_unit="household",
+        counters=(resident,),
+        live_results=True,
+    )
+    with db.session() as session:
+        service_access = queries.hall_access(session, user=neighbour, hall=hall.hall)
+        vote_service.cast_vote(
+            session=session,
+            access=service_access,
+            actor=neighbour,
+            ballot_id=standing.id or 0,
+            form=vote_schemas.VoteForm(option="yes", submission_id=vh.sid()),
+        )
+    vh.issue_papers(db, hall, chair, standing)
+    rows = vh.roll(db, standing)
+    unvoted = next(r for r in rows if r.vote_id is None)
+    vh.in_person(db, hall, chair, standing, unvoted.entry.id or 0, "no")
+    # The resident, as 计票人, enters the neighbour's paper ballot: the desk shows whose it is.
+    neighbours_flat = "".join(_address(db, hall.households[5]))
+    code = next(c for c, entry in vh.papers(db, standing) if entry.label == neighbours_flat)
+    reading = vh.enter_paper(db, hall, resident, standing, code)
+    voted = next(r.vote_id for r in vh.roll(db, standing) if r.vote_id is not None)
+    finished = vh.open_ballot(db, hall, chair)  # owners' ballot, closed with no votes
+    ih.close_ballot(db, hall, chair, finished.id or 0)
+    publicized = ih.deliberating(db, hall, chair, title="公示中的议题")
+    plan = ih.solution(db, hall, chair, publicized.id or 0)
+    ih.close_deliberation(db, hall, chair, publicized.id or 0, plan.id or 0)
+    ih.publicize(db, hall, chair, publicized.id or 0)
+    objected = ih.objection(db, hall, neighbour, publicized.id or 0)
     issue_params = {
         "issue_id": issue.id or 0,
         "photo_id": ih.photo_id(db, issue.id or 0),
         "comment_id": said.id or 0,
+        "ballot_id": standing.id or 0,
+        "closed_ballot_id": finished.id or 0,
+        "vote_id": voted or 0,
+        "entry_id": reading.id or 0,
+        "objection_id": objected,
     }
     yield World(
         db,
@@ -223,8 +269,9 @@ def crawl(w: World, role: str) -> Iterator[tuple[str, Any]]:
         method, template = key
         if method not in {"GET", "MOUNT"}:
             continue
-        base = STATIC_SAMPLE if method == "MOUNT" else template.format(**params)
-        for url in [base] + [f"{base}?{q.format(**params)}" for q in EXTRA_QUERIES.get(key, [])]:
+        here = params | ({"ballot_id": params["closed_ballot_id"]} if key in CRAWL_FINISHED else {})
+        base = STATIC_SAMPLE if method == "MOUNT" else template.format(**here)
+        for url in [base] + [f"{base}?{q.format(**here)}" for q in EXTRA_QUERIES.get(key, [])]:
             for headers in ({}, {"HX-Request": "true"}):
                 response = client.get(url, headers=headers, follow_redirects=False)
                 assert response.status_code < 500, f"{role} GET {url}: {response.status_code}"
@@ -337,6 +384,20 @@ def test_chair_sees_full_phones_and_rooms(world: World) -> None:
         assert person.address is not None
         assert by_phone[person.phone]["address"]["room"] == person.address[2]
     assert world.people["stranger"].phone not in by_phone  # another hall's member
+
+
+def test_paper_desk_shows_officers_masked_rooms_and_the_chair_full_ones(world: World) -> None:
+    """The 计票人 checks a reading by its code and a masked address; the chair sees it whole."""
+    neighbour = world.people["neighbour"]
+    assert neighbour.address is not None
+    building, entrance, room = neighbour.address
+    url = f"/halls/{world.hall_id}/ballots/{world.issue_params['ballot_id']}/paper"
+    counter = world.clients["resident"].get(url)
+    assert counter.status_code == 200
+    assert f"{building}{entrance}{mask_room(room)}" in counter.text
+    assert f"{building}{entrance}{room}" not in counter.text
+    chair = world.clients["chair"].get(url)
+    assert f"{building}{entrance}{room}" in chair.text
 
 
 def test_street_admin_sees_masked_phones_and_rooms(world: World) -> None:

@@ -19,6 +19,7 @@ Roles used against hall A:
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,8 +32,10 @@ from starlette.routing import Mount
 
 from app.accounts.models import User
 from app.db import Database
+from app.halls import queries as hall_queries
 from app.halls import schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
+from app.voting.rules import RuleKind
 from app.web.deps import current_user, protect
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
@@ -46,6 +49,7 @@ from tests.factories import (
     unique_phone,
 )
 from tests.web import issue_helpers as ih
+from tests.web import voting_helpers as vh
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -262,6 +266,157 @@ def _close(w: World) -> dict[str, Any]:
     }
 
 
+# --- ballots (民决) ----------------------------------------------------------------------------
+
+
+def _deciding(w: World) -> dict[str, int]:
+    """A fresh issue in 表决中 (a 协商意见 sent one 方案 to the decision)."""
+    params = _closable(w)
+    ih.close_deliberation(w.db, w.a, w.users["chair"], params["issue_id"], w.extra["solution_id"])
+    return params
+
+
+def _ballot(w: World, *, rule: str = "residents_meeting", opened: bool = True) -> dict[str, int]:
+    params = _deciding(w)
+    ballot = ih.ballot(w.db, w.a, w.users["chair"], params["issue_id"], rule=rule, opened=opened)
+    return {**params, "ballot_id": ballot.id or 0}
+
+
+def _draft_ballot(w: World) -> dict[str, int]:
+    return _ballot(w, opened=False)
+
+
+def _open_ballot(w: World) -> dict[str, int]:
+    return _ballot(w)
+
+
+def _consensus_draft(w: World) -> dict[str, int]:
+    return _ballot(w, rule="consensus", opened=False)
+
+
+def _closed_ballot(w: World) -> dict[str, int]:
+    """Closed with no votes: it failed, and waits for the chair's choice."""
+    params = _ballot(w)
+    ih.close_ballot(w.db, w.a, w.users["chair"], params["ballot_id"])
+    return params
+
+
+def _publicizing(w: World) -> dict[str, int]:
+    """A fresh issue in 公示 (a 协商一致 recorded as passed)."""
+    params = _deciding(w)
+    ih.publicize(w.db, w.a, w.users["chair"], params["issue_id"])
+    return params
+
+
+def _objected(w: World) -> dict[str, int]:
+    """An issue in 公示 with an unanswered 异议 by a neighbour (not a client)."""
+    params = _publicizing(w)
+    objection_id = ih.objection(w.db, w.a, w.users["target"], params["issue_id"])
+    return {**params, "objection_id": objection_id}
+
+
+def _objection(w: World) -> dict[str, Any]:
+    return {"data": {"body": "分摊方案不公平"}}
+
+
+def _answer(w: World) -> dict[str, Any]:
+    return {"data": {"answer": "已调整分摊方案", "upheld": "on"}}
+
+
+def _ballot_form(w: World) -> dict[str, Any]:
+    return {
+        "data": {"title": unique("表决"), "rule": "residents_meeting", "voter_unit": "household"}
+    }
+
+
+def _vote(w: World) -> dict[str, Any]:
+    return {"data": {"option": "yes", "submission_id": str(uuid.uuid4())}}
+
+
+def _council_ballot(w: World) -> dict[str, int]:
+    """An open 议事会 ballot whose roll holds both the resident and the chair (the API answers
+    403 not_on_roll to a member off the roll, where the page redirects with a warning)."""
+    if "council" not in w.extra:
+        chair = w.users["chair"]
+        with w.db.session() as session:
+            access = hall_queries.hall_access(session, user=chair, hall=w.a.hall)
+            for role, roles in (("chair", ["chair", "council"]), ("resident", ["council"])):
+                membership = session.exec(
+                    sa.select(Membership).where(
+                        Membership.hall_id == w.a.hall.id,
+                        Membership.user_id == w.users[role].id,
+                    )
+                ).scalar_one()
+                service.set_member_roles(
+                    session=session,
+                    access=access,
+                    actor=chair,
+                    membership_id=membership.id or 0,
+                    form=schemas.RolesForm(roles=roles),
+                )
+        w.extra["council"] = True
+    return _ballot(w, rule="council_majority")
+
+
+def _consensus(w: World) -> dict[str, Any]:
+    return {"data": {"passed": "yes", "text": "协商一致通过"}}
+
+
+def _settle(w: World) -> dict[str, Any]:
+    return {"data": {"outcome": "deliberate"}}
+
+
+# --- ballots: the roll, in-person votes and paper ballots ------------------------------------
+
+
+def _paper_ballot(w: World) -> dict[str, int]:
+    """A fresh open ballot by 户 (every flat on the roll) with its paper ballots printed and the
+    neighbour (not a client) as its 计票人."""
+    ballot = vh.open_ballot(
+        w.db,
+        w.a,
+        w.users["chair"],
+        rule=RuleKind.RESIDENTS_MEETING,
+        voter_unit="household",
+        counters=(w.users["target"],),
+    )
+    vh.issue_papers(w.db, w.a, w.users["chair"], ballot)
+    w.extra["paper_ballot"] = ballot
+    w.extra["roll_id"] = vh.roll(w.db, ballot)[0].entry.id
+    return {"ballot_id": ballot.id or 0}
+
+
+def _current_vote(w: World) -> dict[str, int]:
+    """An in-person vote on a fresh paper ballot, to void."""
+    params = _paper_ballot(w)
+    ballot = w.extra["paper_ballot"]
+    vh.in_person(w.db, w.a, w.users["chair"], ballot, w.extra["roll_id"], "no")
+    vote_id = next(r.vote_id for r in vh.roll(w.db, ballot) if r.vote_id is not None)
+    return {**params, "vote_id": vote_id}
+
+
+def _pending_entry(w: World) -> dict[str, int]:
+    """A paper reading by the 计票人, waiting for the chair (a different officer) to decide."""
+    params = _paper_ballot(w)
+    ballot = w.extra["paper_ballot"]
+    entry = vh.enter_paper(w.db, w.a, w.users["target"], ballot, vh.free_code(w.db, ballot))
+    return {**params, "entry_id": entry.id or 0}
+
+
+def _in_person(w: World) -> dict[str, Any]:
+    roll_id = str(w.extra["roll_id"])
+    return {"data": {"roll_id": roll_id, "option": "yes", "submission_id": vh.sid()}}
+
+
+def _attendance(w: World) -> dict[str, Any]:
+    return {"data": {"present_ids": [str(w.extra["roll_id"])]}}
+
+
+def _paper_entry(w: World) -> dict[str, Any]:
+    code = vh.free_code(w.db, w.extra["paper_ballot"])
+    return {"data": {"code": code, "result": "vote", "option": "no", "submission_id": vh.sid()}}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -384,6 +539,14 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/halls/{hall_id}/issues/{issue_id}/close"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_closable, body=_close
     ),
+    # the forms for one comment (in place with htmx, a page of their own without JavaScript)
+    ("GET", "/halls/{hall_id}/comments/{comment_id}/reply"): Entry(Access.PARTICIPANT),
+    ("GET", "/halls/{hall_id}/comments/{comment_id}/report"): Entry(Access.PARTICIPANT),
+    ("GET", "/halls/{hall_id}/comments/{comment_id}/edit"): Entry(
+        Access.CHAIR,
+        prepare=_chairs_comment,  # the author, within the 10 minutes
+    ),
+    ("GET", "/halls/{hall_id}/comments/{comment_id}/hide"): Entry(Access.CHAIR),
     ("POST", "/halls/{hall_id}/comments/{comment_id}/edit"): Entry(
         Access.CHAIR,
         writes=True,
@@ -438,6 +601,95 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/halls/{hall_id}/comments/{comment_id}/hide"): Entry(
         Access.CHAIR, writes=True, prepare=_neighbours_comment, body=_as_json(_reason)
+    ),
+    # ballots (民决)
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/ballots/new"): Entry(
+        Access.CHAIR, prepare=_deciding
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/ballots"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_deciding, body=_ballot_form
+    ),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}"): Entry(Access.MEMBER, prepare=_open_ballot),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/tally"): Entry(
+        Access.MEMBER, prepare=_open_ballot
+    ),
+    # a finished ballot's stream sends the final tally and ends (an open one streams on)
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/live"): Entry(
+        Access.MEMBER, prepare=_closed_ballot
+    ),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/board"): Entry(
+        Access.MEMBER, prepare=_open_ballot
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/open"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_draft_ballot
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/close"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_open_ballot
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/consensus"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_consensus_draft, body=_consensus
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/settle"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_closed_ballot, body=_settle
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/votes"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_open_ballot, body=_vote
+    ),
+    # the frozen roll, in-person votes, attendance and voids: the chair's; the paper desk also
+    # opens to the ballot's 计票人 and 监票人 (tests/web/test_voting_paper.py), who are no role here
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/roll"): Entry(
+        Access.CHAIR, prepare=_current_vote
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/in-person"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_paper_ballot, body=_in_person
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/attendance"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_paper_ballot, body=_attendance
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/votes/{vote_id}/void"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_current_vote, body=_reason
+    ),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/paper"): Entry(
+        Access.CHAIR, prepare=_pending_entry
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/paper/issue"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_paper_ballot
+    ),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/paper/print"): Entry(
+        Access.CHAIR, prepare=_paper_ballot
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/paper/entries"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_paper_ballot, body=_paper_entry
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/paper/entries/{entry_id}/confirm"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_pending_entry
+    ),
+    ("POST", "/halls/{hall_id}/ballots/{ballot_id}/paper/entries/{entry_id}/reject"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_pending_entry
+    ),
+    # the ballot API: the same services as the pages
+    ("GET", "/api/v1/halls/{hall_id}/ballots/{ballot_id}"): Entry(
+        Access.MEMBER, prepare=_open_ballot
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/ballots/{ballot_id}/votes"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, prepare=_council_ballot, body=_as_json(_vote)
+    ),
+    # 决议 and 公示
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/publicity"): Entry(
+        Access.MEMBER, prepare=_publicizing
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/publicity/print"): Entry(
+        Access.MEMBER, prepare=_publicizing
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/objections"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_publicizing, body=_objection
+    ),
+    ("POST", "/halls/{hall_id}/objections/{objection_id}/answer"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_objected, body=_answer
+    ),
+    # before the period is over the chair is refused: PRG with the reason as a warning flash
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/publicity/end"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_publicizing
     ),
 }
 
@@ -581,10 +833,42 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     )
     talked = ih.deliberating(db, a, chair, title="有评论的议题")
     said = ih.comment(db, a, target_user, talked.id or 0)
+    deciding = ih.deliberating(db, a, chair, title="表决中的议题")
+    plan = ih.solution(db, a, chair, deciding.id or 0)
+    ih.close_deliberation(db, a, chair, deciding.id or 0, plan.id or 0)
+    standing = ih.ballot(db, a, chair, deciding.id or 0)
+    publicized = ih.deliberating(db, a, chair, title="公示中的议题")
+    plan = ih.solution(db, a, chair, publicized.id or 0)
+    ih.close_deliberation(db, a, chair, publicized.id or 0, plan.id or 0)
+    ih.publicize(db, a, chair, publicized.id or 0)
+    objected = ih.objection(db, a, target_user, publicized.id or 0)
+    # A finished ballot for the crawl of the live stream (an open ballot's stream never ends).
+    finished = ih.deliberating(db, a, chair, title="已截止表决的议题")
+    plan = ih.solution(db, a, chair, finished.id or 0)
+    ih.close_deliberation(db, a, chair, finished.id or 0, plan.id or 0)
+    closed = ih.ballot(db, a, chair, finished.id or 0)
+    ih.close_ballot(db, a, chair, closed.id or 0)
+    # A vote to void and a paper reading to confirm, on a ballot with its paper ballots printed.
+    papers = vh.open_ballot(
+        db,
+        a,
+        chair,
+        rule=RuleKind.RESIDENTS_MEETING,
+        voter_unit="household",
+        counters=(target_user,),
+    )
+    vh.issue_papers(db, a, chair, papers)
+    vh.in_person(db, a, chair, papers, vh.roll(db, papers)[0].entry.id or 0, "yes")
+    reading = vh.enter_paper(db, a, target_user, papers, vh.free_code(db, papers))
     issue_params = {
         "issue_id": with_photo.id or 0,
         "photo_id": ih.photo_id(db, with_photo.id or 0),
         "comment_id": said.id or 0,
+        "ballot_id": standing.id or 0,
+        "objection_id": objected,
+        "vote_id": next(r.vote_id for r in vh.roll(db, papers) if r.vote_id is not None),
+        "entry_id": reading.id or 0,
+        "closed_ballot_id": closed.id or 0,
     }
     world = World(
         db=db,
@@ -943,6 +1227,10 @@ def test_public_routes(world: World, app: FastAPI) -> None:
 # --- 4. CSRF-03 and default deny for writes ---------------------------------------------------
 
 
+# Crawled with a finished ballot: an open ballot's live stream goes on until the client leaves.
+CRAWL_FINISHED = {("GET", "/halls/{hall_id}/ballots/{ballot_id}/live")}
+
+
 def crawl_urls(w: World, template: str, key: tuple[str, str]) -> list[str]:
     params = {
         "hall_id": w.a.hall.id,
@@ -952,6 +1240,8 @@ def crawl_urls(w: World, template: str, key: tuple[str, str]) -> list[str]:
         "entrance_id": w.entrance_id,
         **w.issue_params,
     }
+    if key in CRAWL_FINISHED:
+        params["ballot_id"] = w.issue_params["closed_ballot_id"]
     base = STATIC_SAMPLE if key[0] == "MOUNT" else fill(template, **params)
     return [base] + [f"{base}?{fill(q, **params)}" for q in EXTRA_QUERIES.get(key, [])]
 
@@ -1026,4 +1316,8 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "issue_id",
             "comment_id",
             "photo_id",
+            "ballot_id",
+            "vote_id",
+            "entry_id",
+            "objection_id",
         }, path

@@ -47,6 +47,17 @@
     bar.hidden = false;
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   });
+  // 取消 on a form loaded into a comment (回复 / 修改 / 举报 / 隐藏): empty the comment's slot
+  // and give the focus back to the comment's links.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-dismiss]") : null;
+    var slot = button && button.closest(button.getAttribute("data-dismiss"));
+    if (!slot) return;
+    var actions = slot.previousElementSibling;
+    slot.textContent = "";
+    var link = actions && actions.querySelector("a");
+    if (link) link.focus();
+  });
   // Print buttons (no inline handlers: the CSP forbids them).
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("[data-print]") : null;

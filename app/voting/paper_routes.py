@@ -1,0 +1,554 @@
+"""The channels besides the phone: the frozen roll with in-person votes, attendance and voids
+(the chair), and paper ballots — print them (the chair), enter them (计票人), confirm them
+(a different 监票人), and reconcile them before the close.
+
+Every form works as a plain POST with Post/Redirect/Get; with htmx it swaps its own card and
+refreshes the counts out of band. A field error is 422 with the message next to the field; a
+conflict is 409 (htmx) or a warning flash.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall
+from app.halls.policies import HallAccess
+from app.issues.deps import Id
+from app.voting import policies, queries, schemas, service
+from app.voting.deps import BallotDep
+from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
+from app.voting.routes import _require, ballot_url
+from app.web import qr
+from app.web.csrf import expected_origin
+from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.i18n import _
+from app.web.messages import message
+
+router = APIRouter(tags=["voting"])
+
+SEARCH_MAX = 40  # the roll's search box
+# Cards refreshed out of band after an action on another card.
+ROLL_SUMMARY = "voting/_roll_summary.html"
+PAPER_COUNTS = "voting/_paper_counts.html"
+PAPER_PENDING = "voting/_paper_pending.html"
+
+
+def roll_url(ballot: Ballot) -> str:
+    return f"{ballot_url(ballot)}/roll"
+
+
+def paper_url(ballot: Ballot) -> str:
+    return f"{ballot_url(ballot)}/paper"
+
+
+def _new_submission_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _digits(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
+
+
+def _clean_code(raw: str) -> str:
+    """A code from the query string (the QR on the paper) to prefill the entry form."""
+    return "".join(c for c in raw.upper() if c.isascii() and (c.isalnum() or c == "-"))[:16]
+
+
+@dataclass
+class _Outcome:
+    status: int  # 200, 409 (a conflict) or 422 (a field)
+    errors: dict[str, str] = field(default_factory=dict)
+    result: Any = None
+
+
+def _attempt(session: Session, run: Callable[[], object]) -> _Outcome:
+    """Run one service call; a refusal rolls back and becomes messages for the page."""
+    try:
+        return _Outcome(200, result=run())
+    except ValidationFailed as exc:
+        session.rollback()
+        return _Outcome(422, field_errors(exc.errors))
+    except (Conflict, NotAllowed) as exc:
+        session.rollback()
+        return _Outcome(409, {"_": message(exc.code)})
+
+
+def _fresh(session: Session, hall: Hall, ballot: Ballot) -> Ballot:
+    current = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
+    if current is None:
+        raise NotFound("not_found")
+    return current
+
+
+def _prg(request: Request, outcome: _Outcome, url: str, done: str | None) -> Response | None:
+    """Without htmx: success and conflicts redirect (PRG); a field error renders the page."""
+    if is_partial(request) or outcome.status == 422:
+        return None
+    if outcome.status == 200:
+        return redirect(request, url, flash_text=done)
+    return redirect(request, url, flash_text=outcome.errors["_"], kind="warn")
+
+
+# --- the roll (the chair) ---------------------------------------------------------------------
+
+
+def _roll_context(
+    session: Session, hall: Hall, access: HallAccess, ballot: Ballot, *, q: str = ""
+) -> dict[str, Any]:
+    rows = queries.roll_rows(session, ballot)
+    options = queries.option_codes(session, ballot.id or 0)
+    needle = q.strip().upper()
+    shown = (
+        [r for r in rows if needle in r.entry.label.upper() or needle in (r.paper_code or "")]
+        if needle
+        else rows
+    )
+    return {
+        "hall": hall,
+        "access": access,
+        "ballot": ballot,
+        "rows": shown,
+        "all_rows": rows,
+        "q": q,
+        "summary": queries.summarise_roll(rows),
+        "options": options,
+        "option_labels": dict(options),
+        "by_area": ballot.voter_unit == "owner",
+        "meeting_rule": ballot.rule in service.MEETING_RULES,
+        "can_record": ballot.status == BallotStatus.OPEN,
+        "frozen": ballot.status != BallotStatus.DRAFT,
+        "new_submission_id": _new_submission_id,
+        "row_errors": {},
+        "attendance_errors": {},
+        "page_error": None,
+        "notice": None,
+        "oob": False,
+        "oob_parts": (),
+    }
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/roll", name="ballots.roll")
+def roll(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    ballot: BallotDep,
+    q: str = "",
+) -> Response:
+    """The frozen roll as cards: each voter's current vote, channel and paper code."""
+    _require(policies.can_manage(access))
+    context = _roll_context(session, hall, access, ballot, q=q[:SEARCH_MAX])
+    return render(request, "voting/roll.html", context)
+
+
+def _roll_answer(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    ballot: Ballot,
+    outcome: _Outcome,
+    *,
+    roll_id: int | None,
+    done: Callable[[queries.RollRow, dict[str, str]], str],
+) -> Response:
+    """The row's card (htmx, with the summary out of band) or PRG back to the row."""
+    context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
+    row = next((r for r in context["all_rows"] if r.entry.id == roll_id), None)
+    ok = outcome.status == 200 and row is not None
+    notice = done(row, context["option_labels"]) if ok and row is not None else None
+    anchor = f"#roll-{roll_id}" if row is not None else ""
+    if (prg := _prg(request, outcome, roll_url(ballot) + anchor, notice)) is not None:
+        return prg
+    if row is None:
+        # Not a voter of this roll: nothing to show in place; say so where the page shows news.
+        problem = outcome.errors.get("roll_id") or next(iter(outcome.errors.values()), "")
+        context["page_error"] = problem or message("roll_entry_required")
+        status = outcome.status if outcome.status != 200 else 422
+        if not is_partial(request):
+            return render(request, "voting/roll.html", context, status_code=status)
+        response = render(request, "voting/_paper_flash.html", context, status_code=status)
+        response.headers["HX-Reswap"] = "none"
+        return response
+    context["row_errors"] = {roll_id: outcome.errors}
+    if not is_partial(request):
+        return render(request, "voting/roll.html", context, status_code=outcome.status)
+    context |= {"row": row, "notice": notice, "oob_parts": (ROLL_SUMMARY,)}
+    return render(request, "voting/_roll_row.html", context, status_code=outcome.status)
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/in-person", name="ballots.in_person")
+def in_person(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    roll_id: Annotated[str, Form()] = "",
+    option: Annotated[str, Form()] = "",
+    submission_id: Annotated[str, Form()] = "",
+) -> Response:
+    """The chair records one voter's vote given at the meeting (a show of hands, a spoken vote)."""
+    _require(policies.can_manage(access))
+    form = schemas.InPersonForm(
+        roll_id=_digits(roll_id), option=option, submission_id=submission_id
+    )
+    outcome = _attempt(
+        session,
+        lambda: service.record_in_person(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+        ),
+    )
+
+    def done(row: queries.RollRow, labels: dict[str, str]) -> str:
+        return _("已记录 %(label)s 的现场表决：%(choice)s，回执码 %(code)s") % {
+            "label": row.entry.label,
+            "choice": labels.get(option, option),
+            "code": outcome.result.receipt,
+        }
+
+    return _roll_answer(
+        request, session, hall, access, ballot, outcome, roll_id=form.roll_id, done=done
+    )
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/votes/{vote_id}/void", name="ballots.void")
+def void(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    vote_id: Id,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """The chair voids a current vote entered in error, with the reason; the voter may vote
+    again. The vote stays in the ledger, marked void."""
+    _require(policies.can_manage(access))
+    roll_id = queries.vote_roll_id(session, ballot.id or 0, vote_id)
+    if roll_id is None:
+        raise NotFound("not_found")
+    form = schemas.VoidForm(reason=reason)
+    outcome = _attempt(
+        session,
+        lambda: service.void_vote(
+            session=session,
+            access=access,
+            actor=user,
+            ballot_id=ballot.id or 0,
+            vote_id=vote_id,
+            form=form,
+        ),
+    )
+
+    def done(row: queries.RollRow, labels: dict[str, str]) -> str:
+        del labels
+        return _("已作废 %(label)s 的投票，可重新投票") % {"label": row.entry.label}
+
+    return _roll_answer(request, session, hall, access, ballot, outcome, roll_id=roll_id, done=done)
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/attendance", name="ballots.attendance")
+def attendance(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    present_ids: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """The chair records who is at the meeting (实到); voters who voted count as present."""
+    _require(policies.can_manage(access))
+    ids = [n for n in (_digits(raw) for raw in present_ids or []) if n is not None]
+    form = schemas.AttendanceForm(present_ids=ids)
+    outcome = _attempt(
+        session,
+        lambda: service.record_attendance(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+        ),
+    )
+    done = _("出席已保存：实到 %(n)s 人") % {"n": outcome.result} if outcome.status == 200 else None
+    anchor = f"#ballot-{ballot.id}-attendance"
+    if (prg := _prg(request, outcome, roll_url(ballot) + anchor, done)) is not None:
+        return prg
+    context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
+    context |= {"attendance_errors": outcome.errors, "notice": done, "oob_parts": (ROLL_SUMMARY,)}
+    if not is_partial(request):
+        return render(request, "voting/roll.html", context, status_code=outcome.status)
+    return render(request, "voting/_roll_attendance.html", context, status_code=outcome.status)
+
+
+# --- paper ballots (the chair, 计票人, 监票人) ----------------------------------------------------
+
+
+def _paper_context(
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    ballot: Ballot,
+    duties: frozenset[Duty],
+    *,
+    code: str = "",
+) -> dict[str, Any]:
+    is_open = ballot.status == BallotStatus.OPEN
+    options = queries.option_codes(session, ballot.id or 0)
+    entries = queries.pending_entries(
+        session, ballot.id or 0, full_labels=policies.sees_full_roll(access)
+    )
+    return {
+        "hall": hall,
+        "access": access,
+        "ballot": ballot,
+        "duties": duties,
+        "recon": queries.reconciliation(session, ballot.id or 0),
+        "entries": entries,
+        "confirmable": {
+            row.entry.id
+            for row in entries
+            if is_open
+            and policies.can_confirm_paper(access, duties, entered_by=row.entry.entered_by_id)
+        },
+        "can_issue": is_open and policies.can_manage(access),
+        "can_print": policies.can_manage(access),
+        "can_enter": is_open and policies.can_enter_paper(access, duties),
+        "is_open": is_open,
+        "options": options,
+        "option_labels": dict(options),
+        "results": list(PaperResult),
+        "officers": queries.officers(session, ballot.id or 0),
+        "form": {"code": code, "result": PaperResult.VOTE.value, "option": ""},
+        "submission_id": _new_submission_id(),
+        "entry_errors": {},
+        "pending_errors": {},
+        "counts_errors": {},
+        "entry_notice": None,
+        "pending_notice": None,
+        "counts_notice": None,
+        "oob": False,
+        "oob_parts": (),
+    }
+
+
+def _duties(session: Session, access: HallAccess, ballot: Ballot) -> frozenset[Duty]:
+    return queries.duties(session, ballot.id or 0, access.user_id)
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/paper", name="ballots.paper")
+def paper(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    ballot: BallotDep,
+    code: str = "",
+) -> Response:
+    """The paper desk: the reconciliation, the 计票人's entry form (prefilled from the QR on the
+    paper) and the entries waiting for a 监票人."""
+    duties = _duties(session, access, ballot)
+    _require(policies.can_see_paper(access, duties))
+    context = _paper_context(session, hall, access, ballot, duties, code=_clean_code(code))
+    return render(request, "voting/paper.html", context)
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/paper/issue", name="ballots.paper_issue")
+def issue_papers(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+) -> Response:
+    """The chair issues a coded paper ballot to every voter of the roll who has none yet."""
+    _require(policies.can_manage(access))
+    outcome = _attempt(
+        session,
+        lambda: service.issue_paper_ballots(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0
+        ),
+    )
+    done = None
+    if outcome.status == 200:
+        done = (
+            _("已生成 %(n)s 张纸质票，请打印后发给投票人") % {"n": outcome.result}
+            if outcome.result
+            else _("每位投票人都已有纸质票")
+        )
+    if (prg := _prg(request, outcome, paper_url(ballot), done)) is not None:
+        return prg
+    fresh = _fresh(session, hall, ballot)
+    context = _paper_context(session, hall, access, fresh, _duties(session, access, fresh))
+    context |= {"counts_errors": outcome.errors, "counts_notice": done}
+    template = "voting/_paper_counts.html" if is_partial(request) else "voting/paper.html"
+    return render(request, template, context, status_code=outcome.status)
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/paper/print", name="ballots.paper_print")
+def print_papers(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hall: HallDep,
+    access: AccessDep,
+    ballot: BallotDep,
+) -> Response:
+    """Printable A4 ballots, one per voter: the code in big letters and as a QR code that opens
+    the entry form with the code filled in."""
+    _require(policies.can_manage(access))
+    entry_url = expected_origin(request, settings) + paper_url(ballot)
+    sheets = [
+        (paper, roll, qr.path(f"{entry_url}?code={paper.code}"))
+        for paper, roll in queries.paper_ballots(session, ballot.id or 0)
+    ]
+    context = {
+        "hall": hall,
+        "access": access,
+        "ballot": ballot,
+        "sheets": sheets,
+        "options": queries.option_codes(session, ballot.id or 0),
+        "by_area": ballot.voter_unit == "owner",
+    }
+    return render(request, "voting/paper_print.html", context)
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/paper/entries", name="ballots.paper_enter")
+def enter_paper(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    code: Annotated[str, Form()] = "",
+    result: Annotated[str, Form()] = "",
+    option: Annotated[str, Form()] = "",
+    submission_id: Annotated[str, Form()] = "",
+) -> Response:
+    """A 计票人 enters a returned paper ballot by its code; it counts once a 监票人 confirms."""
+    duties = _duties(session, access, ballot)
+    _require(policies.can_enter_paper(access, duties))
+    raw = {"code": code[:32], "result": result, "option": option}
+    if result not in PaperResult._value2member_map_:
+        outcome = _Outcome(422, field_errors({"result": "paper_result_required"}))
+    else:
+        form = schemas.PaperEntryForm(
+            code=code, result=PaperResult(result), option=option, submission_id=submission_id
+        )
+        outcome = _attempt(
+            session,
+            lambda: service.enter_paper(
+                session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+            ),
+        )
+    done = None
+    if outcome.status == 200:
+        done = _("已录入 %(code)s，请另一位监票人确认") % {"code": service.normalise_code(code)}
+    if (
+        prg := _prg(request, outcome, paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry", done)
+    ) is not None:
+        return prg
+    fresh = _fresh(session, hall, ballot)
+    context = _paper_context(session, hall, access, fresh, duties)
+    context |= {"entry_errors": outcome.errors, "entry_notice": done}
+    if outcome.status != 200:
+        context["form"] = raw  # keep what was typed, to correct it
+    if not is_partial(request):
+        return render(request, "voting/paper.html", context, status_code=outcome.status)
+    context["oob_parts"] = (PAPER_COUNTS, PAPER_PENDING)
+    return render(request, "voting/_paper_entry.html", context, status_code=outcome.status)
+
+
+def _decide(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    user: User,
+    ballot: Ballot,
+    entry_id: int,
+    *,
+    agree: bool,
+) -> Response:
+    duties = _duties(session, access, ballot)
+    _require(policies.can_see_paper(access, duties))
+    outcome = _attempt(
+        session,
+        lambda: service.confirm_paper(
+            session=session,
+            access=access,
+            actor=user,
+            ballot_id=ballot.id or 0,
+            entry_id=entry_id,
+            agree=agree,
+        ),
+    )
+    done = None
+    if outcome.status == 200:
+        if not agree:
+            done = _("已退回，请计票人重新录入这张票")
+        elif outcome.result is not None:
+            done = _("已确认，计入表决，回执码 %(code)s") % {"code": outcome.result.receipt}
+        else:
+            done = _("已确认，计入纸质票清点")
+    if (
+        prg := _prg(
+            request, outcome, paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending", done
+        )
+    ) is not None:
+        return prg
+    fresh = _fresh(session, hall, ballot)
+    context = _paper_context(session, hall, access, fresh, duties)
+    context |= {"pending_errors": outcome.errors, "pending_notice": done}
+    if not is_partial(request):
+        return render(request, "voting/paper.html", context, status_code=outcome.status)
+    context["oob_parts"] = (PAPER_COUNTS,)
+    return render(request, "voting/_paper_pending.html", context, status_code=outcome.status)
+
+
+@router.post(
+    "/halls/{hall_id}/ballots/{ballot_id}/paper/entries/{entry_id}/confirm",
+    name="ballots.paper_confirm",
+)
+def confirm_entry(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    entry_id: Id,
+) -> Response:
+    """A 监票人 (not the one who entered it) confirms a paper entry: a choice becomes a vote."""
+    return _decide(request, session, hall, access, user, ballot, entry_id, agree=True)
+
+
+@router.post(
+    "/halls/{hall_id}/ballots/{ballot_id}/paper/entries/{entry_id}/reject",
+    name="ballots.paper_reject",
+)
+def reject_entry(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    entry_id: Id,
+) -> Response:
+    """A 监票人 disagrees with the reading: the paper may be entered again."""
+    return _decide(request, session, hall, access, user, ballot, entry_id, agree=False)

@@ -1,0 +1,48 @@
+"""Who may do what with a ballot. Pure predicates over HallAccess and plain values."""
+
+from __future__ import annotations
+
+from app.halls.policies import HallAccess
+from app.voting.models import Duty
+
+
+def can_manage(access: HallAccess) -> bool:
+    """Draft, open, close a ballot; record in-person votes, attendance, consensus; void; answer
+    objections: the chair."""
+    return access.is_chair or access.is_platform_admin
+
+
+def can_see_paper(access: HallAccess, duties: frozenset[Duty]) -> bool:
+    """The paper desk (counts, entries waiting): the chair and the ballot's 计票人 and 监票人."""
+    return can_manage(access) or (access.is_verified and bool(duties))
+
+
+def sees_full_roll(access: HallAccess) -> bool:
+    """The frozen roll with full room numbers: the chair; the officers see them masked
+    (PRIV-02: a room in full only to its owner and the chair)."""
+    return access.is_chair
+
+
+def can_enter_paper(access: HallAccess, duties: frozenset[Duty]) -> bool:
+    """计票人 (or the chair) enter returned paper ballots."""
+    return access.is_verified and (Duty.COUNTER in duties or access.is_chair)
+
+
+def can_confirm_paper(access: HallAccess, duties: frozenset[Duty], *, entered_by: int) -> bool:
+    """A different person — a 监票人 or the chair — confirms each entry."""
+    return (
+        access.is_verified
+        and access.user_id != entered_by
+        and (Duty.SCRUTINEER in duties or access.is_chair)
+    )
+
+
+def can_object(access: HallAccess) -> bool:
+    return access.is_verified
+
+
+def sees_split(access: HallAccess, *, live_results: bool, finished: bool) -> bool:
+    """The split of the votes: after close for everyone; while open only on a live ballot.
+    Turnout is always shown. The chair sees no more than residents while a ballot is open."""
+    del access
+    return live_results or finished

@@ -1,0 +1,418 @@
+"""决议 and 公示: the online 公示 with its 异议 and answers, the printable A4 notice (DOMAIN.md
+§6.2), and the 民决 card of the issue page.
+
+Personal data on a 公示 is masked (DOMAIN.md §8): the proposer and the objectors by name (张**)
+except for the chair and the objector themselves, the chair's phone always on the printed
+notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from sqlmodel import Session
+
+from app.core import clock
+from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.privacy import mask_name, mask_phone
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall
+from app.halls.policies import HallAccess, can_see_contact
+from app.issues import queries as issue_queries
+from app.issues.deps import Id, IssueDep
+from app.issues.lifecycle import Stage
+from app.issues.models import Issue, Source
+from app.voting import policies, queries, schemas, service
+from app.voting.models import Ballot, BallotStatus, Resolution, VoterUnit
+from app.voting.rules import RuleKind
+from app.web import flash, qr
+from app.web.csrf import expected_origin
+from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.i18n import _
+from app.web.messages import message
+from app.web.templating import BEIJING, env
+
+router = APIRouter(tags=["voting"])
+
+
+def _cn_date(value: datetime | None) -> str:
+    """2026年11月25日, in Beijing time (the date printed on a notice)."""
+    if value is None:
+        return ""
+    return value.astimezone(BEIJING).strftime("%Y年%m月%d日")
+
+
+env.filters["cn_date"] = _cn_date
+
+# Stages an issue can be in once its 决议 went to 公示 (and after).
+_AFTER_PUBLICITY = frozenset({Stage.IMPLEMENTING, Stage.EVALUATING, Stage.CLOSED})
+
+
+def _require(allowed: bool) -> None:
+    # Inside a hall the caller can see, what they may not do is reported as missing (AUTHZ-03).
+    if not allowed:
+        raise NotFound("not_found")
+
+
+def publicity_url(hall_id: int, issue_id: int) -> str:
+    return f"/halls/{hall_id}/issues/{issue_id}/publicity"
+
+
+def card_id(issue: Issue) -> str:
+    return f"issue-{issue.id}-objections"
+
+
+def issuer_of(hall: Hall) -> str:
+    """青年湖社区议事厅 → 青年湖社区居民委员会 (the 公示 is issued by the 居委会)."""
+    name = hall.name.strip().removesuffix("议事厅").strip()
+    return name + ("居民委员会" if name.endswith("社区") else "社区居民委员会")
+
+
+# --- the issue page's 民决 card ---------------------------------------------------------------
+
+
+def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
+    """What voting/_issue_decision.html needs on the issue page: the ballots (a draft only for
+    the chair), the latest 决议 and whether it went to 公示, and whether the chair may start a
+    ballot now (表决中 and none open)."""
+    can_manage = policies.can_manage(access)
+    decision = queries.issue_decision(
+        session, hall_id=access.hall_id, issue_id=issue.id or 0, include_drafts=can_manage
+    )
+    ballots, resolution = decision.ballots, decision.resolution
+    return {
+        "ballots": ballots,
+        "resolution": resolution,
+        "can_manage": can_manage,
+        "can_start_ballot": can_manage
+        and issue.stage == Stage.DECIDING
+        and not any(b.status == BallotStatus.OPEN for b in ballots),
+        "publicity_link": publicity_url(access.hall_id, issue.id or 0)
+        if resolution is not None and resolution.publicity_starts_at is not None
+        else None,
+    }
+
+
+# --- the 公示 ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectionView:
+    row: queries.ObjectionRow
+    author: str  # the full name for the chair and the objector, else 张**
+    mine: bool
+
+
+def _publicized(session: Session, access: HallAccess, issue: Issue) -> tuple[Resolution, Ballot]:
+    resolution = queries.get_publicized_resolution(
+        session, hall_id=access.hall_id, issue_id=issue.id or 0
+    )
+    if resolution is None:
+        raise NotFound("not_found")
+    ballot = queries.get_ballot(session, hall_id=access.hall_id, ballot_id=resolution.ballot_id)
+    assert ballot is not None  # a composite foreign key holds it in the hall
+    return resolution, ballot
+
+
+def _state(issue: Issue, resolution: Resolution, *, now: datetime, upheld: bool) -> str:
+    ends = resolution.publicity_ends_at
+    if issue.stage == Stage.PUBLICIZING:
+        if ends is not None and now >= ends:
+            return _("公示期已满，等待居委会处理")
+        return _("公示中")
+    if issue.stage in _AFTER_PUBLICITY:
+        return _("公示期满，已转入办理")
+    return _("异议被采纳，已退回协商") if upheld else _("公示已结束")
+
+
+def _proposer(issue: Issue, proposer_name: str) -> str:
+    """How the topic arose, without naming anyone: 居民张**提出 / 12345 热线工单."""
+    if issue.source == Source.RESIDENT:
+        return _("居民%(name)s提出") % {"name": mask_name(proposer_name)}
+    return {
+        Source.PAPER: _("居民书面反映，由居委会登记"),
+        Source.PHONE: _("居民电话反映，由居委会登记"),
+        Source.HOTLINE: _("12345 热线工单转办，由居委会登记"),
+    }[issue.source]
+
+
+def _publicity_context(
+    session: Session, hall: Hall, access: HallAccess, issue: Issue
+) -> dict[str, Any]:
+    resolution, ballot = _publicized(session, access, issue)
+    now = clock.now()
+    header = issue_queries.get_issue_header(session, hall_id=access.hall_id, issue_id=issue.id or 0)
+    assert header is not None
+    result = queries.stored_result(ballot) or {}
+    labels = dict(queries.option_codes(session, ballot.id or 0))
+    frozen_counts: dict[str, int] = result.get("counts") or {}
+    rows = queries.list_objections(
+        session, hall_id=access.hall_id, resolution_id=resolution.id or 0
+    )
+    objections = [
+        ObjectionView(
+            row=row,
+            author=row.author_name
+            if can_see_contact(access, owner_user_id=row.objection.author_id)
+            else mask_name(row.author_name),
+            mine=access.user_id == row.objection.author_id,
+        )
+        for row in rows
+    ]
+    upheld = any(o.row.objection.upheld for o in objections)
+    unanswered = sum(1 for o in objections if o.row.objection.answered_at is None)
+    publicizing = issue.stage == Stage.PUBLICIZING
+    ends = resolution.publicity_ends_at
+    period_over = ends is not None and now >= ends
+    can_manage = policies.can_manage(access)
+    contact = queries.publicity_contact(
+        session, hall_id=access.hall_id, prefer_user_id=ballot.created_by_id
+    )
+    return {
+        "hall": hall,
+        "access": access,
+        "issue": issue,
+        "resolution": resolution,
+        "ballot": ballot,
+        "result": result,
+        "counts": [(label, frozen_counts.get(code, 0)) for code, label in labels.items()],
+        "winner": labels.get(result.get("winner") or "", result.get("winner")),
+        "voted": ballot.rule != RuleKind.CONSENSUS,
+        "owners": ballot.voter_unit == VoterUnit.OWNER,
+        "attendance": queries.attendance(session, ballot),
+        "proposer": _proposer(issue, header.proposer_name),
+        "issuer": issuer_of(hall),
+        "contact": contact,
+        "state": _state(issue, resolution, now=now, upheld=upheld),
+        "publicizing": publicizing,
+        "objections": objections,
+        "unanswered": unanswered,
+        "upheld": upheld,
+        "period_over": period_over,
+        # The chair answers 异议 rather than raising them: no form for them (the route allows it).
+        "can_object": policies.can_object(access)
+        and not can_manage
+        and publicizing
+        and not period_over,
+        "can_answer": can_manage and publicizing,
+        "can_end": can_manage and publicizing,
+        "card_id": card_id(issue),
+        "publicity_url": publicity_url(access.hall_id, issue.id or 0),
+        "board_url": f"/halls/{access.hall_id}/ballots/{ballot.id}/board",
+        "ballot_url": f"/halls/{access.hall_id}/ballots/{ballot.id}",
+        # Filled in when an action comes back with a problem:
+        "objection_form": {},
+        "objection_errors": {},
+        "answer_for": None,
+        "answer_form": {},
+        "answer_errors": {},
+        "card_error": None,
+        "end_error": None,
+        "notice": None,
+        "oob": False,
+    }
+
+
+@router.get("/halls/{hall_id}/issues/{issue_id}/publicity", name="publicity.detail")
+def detail(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, issue: IssueDep
+) -> Response:
+    """The online 公示: how the topic arose, the vote and every check, the 决议, the period,
+    how to object, and the 异议 with the chair's answers."""
+    return render(
+        request, "voting/publicity.html", _publicity_context(session, hall, access, issue)
+    )
+
+
+@router.get("/halls/{hall_id}/issues/{issue_id}/publicity/print", name="publicity.print")
+def print_notice(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hall: HallDep,
+    access: AccessDep,
+    issue: IssueDep,
+) -> Response:
+    """The A4 notice for the 居务公开栏 (DOMAIN.md §6.2): the chair's phone masked, the online
+    link as text and as a QR code, a seal box, the ledger head printed in full."""
+    context = _publicity_context(session, hall, access, issue)
+    link = expected_origin(request, settings) + context["publicity_url"]
+    contact = context["contact"]
+    context |= {
+        "online_url": link,
+        "qr_src": qr.data_uri(link),
+        "contact_phone": mask_phone(contact.phone) if contact and contact.phone else None,
+    }
+    return render(request, "voting/publicity_print.html", context)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def _act(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    issue_id: int,
+    *,
+    run: Callable[[], object],
+    done: str | Callable[[Any], str],
+    put_errors: Callable[[dict[str, Any], dict[str, str]], None],
+    leave_to: str | None = None,
+    conflict_at: str = "card_error",
+) -> Response:
+    """Run one service call. Without JS: PRG to the 公示 (or `leave_to`), a 409 as a warning
+    flash, a 422 as the whole page with the message next to the field. With htmx: the 异议
+    card again (200, 409 or 422), or a full redirect when the issue has moved on."""
+    errors: dict[str, str] = {}
+    status = 200
+    text = ""
+    try:
+        outcome = run()
+        text = done(outcome) if callable(done) else done
+    except ValidationFailed as exc:
+        session.rollback()
+        errors, status = field_errors(exc.errors), 422
+    except (Conflict, NotAllowed) as exc:
+        session.rollback()
+        errors, status = {"_": message(exc.code)}, 409
+    url = publicity_url(access.hall_id, issue_id)
+    anchor = f"#issue-{issue_id}-objections"
+    if status == 200 and leave_to is not None:
+        if not is_partial(request):
+            return redirect(request, leave_to, flash_text=text)
+        # The whole page is out of date (the issue moved on): htmx loads the next one.
+        response = Response(status_code=200, headers={"HX-Redirect": leave_to})
+        flash.set_flash(response, request.app.state.settings, text)
+        return response
+    if not is_partial(request) and status == 200:
+        return redirect(request, url + anchor, flash_text=text)
+    if not is_partial(request) and status == 409:
+        return redirect(request, url + anchor, flash_text=errors["_"], kind="warn")
+    issue = issue_queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
+    if issue is None:
+        raise NotFound("not_found")
+    context = _publicity_context(session, hall, access, issue)
+    if status == 409:
+        context[conflict_at] = errors["_"]
+    elif errors:
+        put_errors(context, errors)
+    else:
+        context["notice"] = text
+    if not is_partial(request):  # a plain form with a field error: the whole page, 422
+        return render(request, "voting/publicity.html", context, status_code=status)
+    context["oob"] = True
+    return render(request, "voting/_objections.html", context, status_code=status)
+
+
+@router.post("/halls/{hall_id}/issues/{issue_id}/objections", name="publicity.object")
+def file_objection(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    issue: IssueDep,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """A verified member raises an 异议 during the 公示 period."""
+    _require(policies.can_object(access))
+    form = schemas.ObjectionForm(body=body)
+
+    def put_errors(context: dict[str, Any], errors: dict[str, str]) -> None:
+        context |= {"objection_errors": errors, "objection_form": {"body": body}}
+
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        issue.id or 0,
+        run=lambda: service.file_objection(
+            session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
+        ),
+        done=_("异议已提交，居委会将在公示期内答复"),
+        put_errors=put_errors,
+    )
+
+
+@router.post("/halls/{hall_id}/objections/{objection_id}/answer", name="publicity.answer")
+def answer_objection(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    objection_id: Id,
+    answer: Annotated[str, Form()] = "",
+    upheld: Annotated[str, Form()] = "",
+) -> Response:
+    """The chair answers an 异议; 采纳 (upheld) sends the issue back to 民议 at the end."""
+    _require(policies.can_manage(access))
+    objection = queries.get_objection(session, hall_id=access.hall_id, objection_id=objection_id)
+    if objection is None:
+        raise NotFound("not_found")
+    form = schemas.AnswerForm(answer=answer, upheld=upheld in ("on", "true", "1"))
+
+    def put_errors(context: dict[str, Any], errors: dict[str, str]) -> None:
+        context |= {
+            "answer_for": objection_id,
+            "answer_errors": errors,
+            "answer_form": {"answer": answer, "upheld": form.upheld},
+        }
+
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        objection.issue_id,
+        run=lambda: service.answer_objection(
+            session=session, access=access, actor=user, objection_id=objection_id, form=form
+        ),
+        done=_("已答复异议"),
+        put_errors=put_errors,
+    )
+
+
+@router.post("/halls/{hall_id}/issues/{issue_id}/publicity/end", name="publicity.end")
+def end_publicity(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    issue: IssueDep,
+) -> Response:
+    """The chair ends the 公示: to 民办, or back to 民议 when an 异议 was upheld. Refused (409)
+    before the period is over or while an 异议 is unanswered."""
+    _require(policies.can_manage(access))
+
+    def moved_on(moved: Any) -> str:
+        if isinstance(moved, Issue) and moved.stage == Stage.IMPLEMENTING:
+            return _("公示期满，议题已转入办理")
+        return _("异议已被采纳，议题退回协商")
+
+    def no_fields(context: dict[str, Any], errors: dict[str, str]) -> None:
+        context["end_error"] = next(iter(errors.values()))
+
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        issue.id or 0,
+        run=lambda: service.end_publicity(
+            session=session, access=access, actor=user, issue_id=issue.id or 0
+        ),
+        done=moved_on,
+        put_errors=no_fields,
+        leave_to=f"/halls/{access.hall_id}/issues/{issue.id}",
+        conflict_at="end_error",
+    )

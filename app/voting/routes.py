@@ -1,0 +1,498 @@
+"""Ballot pages: draft, vote on the phone, the live tally, the result, the receipt board."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.halls import queries as hall_queries
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall
+from app.halls.policies import HallAccess
+from app.issues.deps import IssueDep
+from app.issues.lifecycle import Stage
+from app.issues.models import Issue, Scope
+from app.voting import labels, policies, queries, schemas, service
+from app.voting.deps import BallotDep
+from app.voting.models import Ballot, BallotStatus, OptionsKind, VoterUnit
+from app.voting.rules import RuleKind
+from app.web.deps import CurrentUser, DbDep, SessionDep
+from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.i18n import _
+from app.web.messages import message
+from app.web.templating import env
+
+router = APIRouter(tags=["voting"])
+
+env.globals.update(
+    rule_labels=labels.RULE_LABELS,
+    rule_explained=labels.RULE_EXPLAINED,
+    unit_labels=labels.UNIT_LABELS,
+    ballot_status_labels=labels.STATUS_LABELS,
+    channel_labels=labels.CHANNEL_LABELS,
+    duty_labels=labels.DUTY_LABELS,
+    paper_result_labels=labels.PAPER_RESULT_LABELS,
+    paper_status_labels=labels.PAPER_STATUS_LABELS,
+    ledger_labels=labels.LEDGER_LABELS,
+)
+
+LIVE_POLL_SECONDS = 0.25  # the live tally is at most this far behind the last vote
+LIVE_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
+FINISHED = frozenset({BallotStatus.CLOSED.value, BallotStatus.PUBLISHED.value})
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise NotFound("not_found")
+
+
+def ballot_url(ballot: Ballot) -> str:
+    return f"/halls/{ballot.hall_id}/ballots/{ballot.id}"
+
+
+# --- drafting -------------------------------------------------------------------------------
+
+
+def _new_context(
+    session: Session, hall: Hall, access: HallAccess, issue: Issue, form: dict[str, Any]
+) -> dict[str, Any]:
+    from app.issues import queries as issue_queries
+
+    return {
+        "hall": hall,
+        "access": access,
+        "issue": issue,
+        "rules": list(RuleKind),
+        "units": list(VoterUnit),
+        "scopes": list(Scope),
+        "buildings": hall_queries.list_buildings(session, hall_id=hall.id or 0),
+        "entrances": hall_queries.list_all_entrances(session, hall_id=hall.id or 0),
+        "solutions": [
+            s
+            for s in issue_queries.list_solutions(
+                session, hall_id=hall.id or 0, issue_id=issue.id or 0
+            )
+            if s.solution.selected
+        ],
+        "members": hall_queries.list_verified_people(session, hall_id=hall.id or 0),
+        "form": form,
+        "errors": {},
+    }
+
+
+@router.get("/halls/{hall_id}/issues/{issue_id}/ballots/new", name="ballots.new")
+def new_ballot(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, issue: IssueDep
+) -> Response:
+    _require(policies.can_manage(access) and issue.stage == Stage.DECIDING)
+    form = {
+        "title": (_("是否同意「%(title)s」") % {"title": issue.title})[:80],
+        "scope": issue.scope.value,
+        "scope_building_id": issue.scope_building_id,
+        "scope_entrance_id": issue.scope_entrance_id,
+        "secret": True,
+    }
+    return render(request, "voting/new.html", _new_context(session, hall, access, issue, form))
+
+
+@router.post("/halls/{hall_id}/issues/{issue_id}/ballots", name="ballots.create")
+def create_ballot(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    issue: IssueDep,
+    title: Annotated[str, Form()] = "",
+    rule: Annotated[str, Form()] = "",
+    voter_unit: Annotated[str, Form()] = "",
+    subject_solution_id: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "hall",
+    scope_building_id: Annotated[str, Form()] = "",
+    scope_entrance_id: Annotated[str, Form()] = "",
+    secret: Annotated[str, Form()] = "",
+    live_results: Annotated[str, Form()] = "",
+    closes_in_hours: Annotated[str, Form()] = "",
+    quorum: Annotated[str, Form()] = "",
+    counter_ids: Annotated[list[int] | None, Form()] = None,
+    scrutineer_ids: Annotated[list[int] | None, Form()] = None,
+    meeting_note: Annotated[str, Form()] = "",
+) -> Response:
+    _require(policies.can_manage(access))
+    raw: dict[str, Any] = {
+        "title": title,
+        "rule": rule,
+        "voter_unit": voter_unit,
+        "subject_solution_id": subject_solution_id,
+        "scope": scope,
+        "scope_building_id": scope_building_id,
+        "scope_entrance_id": scope_entrance_id,
+        "secret": secret in ("on", "true"),
+        "live_results": live_results in ("on", "true"),
+        "closes_in_hours": closes_in_hours,
+        "quorum": quorum,
+        "counter_ids": counter_ids or [],
+        "scrutineer_ids": scrutineer_ids or [],
+        "meeting_note": meeting_note,
+    }
+    errors: dict[str, str] = {}
+    try:
+        form = schemas.BallotForm(
+            title=title,
+            rule=RuleKind(rule) if rule in RuleKind._value2member_map_ else None,
+            voter_unit=VoterUnit(voter_unit)
+            if voter_unit in VoterUnit._value2member_map_
+            else None,
+            options_kind=OptionsKind.SOLUTIONS
+            if rule == RuleKind.PLURALITY
+            else OptionsKind.YES_NO,
+            subject_solution_id=int(subject_solution_id) if subject_solution_id.isdigit() else None,
+            scope=Scope(scope) if scope in Scope._value2member_map_ else Scope.HALL,
+            scope_building_id=int(scope_building_id) if scope_building_id.isdigit() else None,
+            scope_entrance_id=int(scope_entrance_id) if scope_entrance_id.isdigit() else None,
+            secret=raw["secret"],
+            live_results=raw["live_results"],
+            closes_in_hours=closes_in_hours,
+            quorum=quorum,
+            counter_ids=counter_ids or [],
+            scrutineer_ids=scrutineer_ids or [],
+            meeting_note=meeting_note,
+        )
+        ballot = service.create_ballot(
+            session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        errors = field_errors(exc.errors)
+    except Conflict as exc:
+        session.rollback()
+        return redirect(
+            request,
+            f"/halls/{hall.id}/issues/{issue.id}",
+            flash_text=message(exc.code),
+            kind="warn",
+        )
+    if errors:
+        context = _new_context(session, hall, access, issue, raw) | {"errors": errors}
+        return render(request, "voting/new.html", context, status_code=422)
+    return redirect(
+        request, ballot_url(ballot), flash_text=_("表决已创建（草稿），核对无误后开始投票")
+    )
+
+
+# --- the ballot page ------------------------------------------------------------------------
+
+
+def _tally_context(session: Session, access: HallAccess, ballot: Ballot) -> dict[str, Any]:
+    finished = queries.is_finished(ballot)
+    return {
+        "ballot": ballot,
+        "turnout": queries.turnout(session, ballot),
+        "options": queries.option_codes(session, ballot.id or 0),
+        "sees_split": policies.sees_split(
+            access, live_results=ballot.live_results, finished=finished
+        ),
+        "finished": finished,
+    }
+
+
+def _page_context(
+    session: Session, hall: Hall, access: HallAccess, ballot: Ballot
+) -> dict[str, Any]:
+    from app.issues import queries as issue_queries
+
+    issue = issue_queries.get_issue(session, hall_id=hall.id or 0, issue_id=ballot.issue_id)
+    assert issue is not None
+    duties = queries.duties(session, ballot.id or 0, access.user_id)
+    return {
+        "hall": hall,
+        "access": access,
+        "issue": issue,
+        "mine": queries.my_vote(session, ballot, access.user_id),
+        "result": queries.stored_result(ballot),
+        "resolution": queries.get_resolution(session, hall_id=hall.id or 0, issue_id=issue.id or 0)
+        if queries.is_finished(ballot)
+        else None,
+        "can_manage": policies.can_manage(access),
+        "duties": duties,
+        "is_officer": bool(duties) or policies.can_manage(access),
+        "officers": queries.officers(session, ballot.id or 0),
+        "submission_id": str(uuid.uuid4()),
+        "vote_errors": {},
+        "manage_errors": {},
+        "meeting_rule": ballot.rule in service.MEETING_RULES,
+    } | _tally_context(session, access, ballot)
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}", name="ballots.detail")
+def detail(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, ballot: BallotDep
+) -> Response:
+    if ballot.status == BallotStatus.DRAFT:
+        _require(policies.can_manage(access))
+    return render(request, "voting/detail.html", _page_context(session, hall, access, ballot))
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/tally", name="ballots.tally")
+def tally(request: Request, session: SessionDep, access: AccessDep, ballot: BallotDep) -> Response:
+    _require(ballot.status != BallotStatus.DRAFT)
+    return render(request, "voting/_tally.html", _tally_context(session, access, ballot))
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/live", name="ballots.live")
+async def live(
+    request: Request, session: SessionDep, db: DbDep, access: AccessDep, ballot: BallotDep
+) -> Response:
+    """The live tally as server-sent events (htmx sse extension): a `tally` event with the
+    rendered fragment whenever the ledger moves; at most LIVE_POLL_SECONDS behind."""
+    _require(ballot.status != BallotStatus.DRAFT)
+    session.close()  # the stream reads fresh snapshots; hold no transaction open
+    ballot_id, hall_id = ballot.id or 0, ballot.hall_id
+    template = env.get_template("voting/_tally.html")
+
+    def snapshot(seen: tuple[int, str] | None) -> tuple[tuple[int, str], str | None]:
+        with db.session(read_only=True) as s:
+            current = queries.get_ballot(s, hall_id=hall_id, ballot_id=ballot_id)
+            assert current is not None
+            key = (current.height, current.status.value)
+            if key == seen:
+                return key, None
+            return key, template.render(_tally_context(s, access, current))
+
+    async def events() -> AsyncIterator[str]:
+        seen: tuple[int, str] | None = None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        quiet = 0.0
+        yield "retry: 2000\n\n"
+        while loop.time() - started < LIVE_MAX_SECONDS:
+            if await request.is_disconnected():
+                return
+            seen_now, fragment = await run_in_threadpool(snapshot, seen)
+            if fragment is not None:
+                seen, quiet = seen_now, 0.0
+                data = "\n".join(f"data: {line}" for line in fragment.splitlines())
+                yield f"event: tally\n{data}\n\n"
+                if seen_now[1] in FINISHED:
+                    # Nothing will change any more: the page's sse-close="closed" stops the
+                    # browser from reconnecting.
+                    yield "event: closed\ndata: closed\n\n"
+                    return
+            else:
+                quiet += LIVE_POLL_SECONDS
+                if quiet >= 15:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/board", name="ballots.board")
+def board(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, ballot: BallotDep
+) -> Response:
+    """The public receipt board: every ledger event's receipt, kind and time, no names."""
+    _require(ballot.status != BallotStatus.DRAFT)
+    return render(
+        request,
+        "voting/board.html",
+        {
+            "hall": hall,
+            "access": access,
+            "ballot": ballot,
+            "rows": queries.receipt_board(session, ballot),
+            "mine": queries.my_vote(session, ballot, access.user_id),
+        },
+    )
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def _act(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    ballot: Ballot,
+    *,
+    run: Callable[[], object],
+    done: str,
+    errors_key: str = "manage_errors",
+) -> Response:
+    """Run one service call; PRG to the ballot page, or the page again with the message
+    (422 for a field, 409 for a state conflict)."""
+    errors: dict[str, str] = {}
+    status = 200
+    try:
+        run()
+    except ValidationFailed as exc:
+        session.rollback()
+        errors, status = field_errors(exc.errors), 422
+    except (Conflict, NotAllowed) as exc:
+        session.rollback()
+        errors, status = {"_": message(exc.code)}, 409
+    url = ballot_url(ballot)
+    if status == 200:
+        return redirect(request, url, flash_text=done)
+    if not is_partial(request) and status == 409:
+        return redirect(request, url, flash_text=errors["_"], kind="warn")
+    fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
+    assert fresh is not None
+    context = _page_context(session, hall, access, fresh) | {errors_key: errors}
+    return render(request, "voting/detail.html", context, status_code=status)
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/open", name="ballots.open")
+def open_ballot(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+) -> Response:
+    _require(policies.can_manage(access))
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        ballot,
+        run=lambda: service.open_ballot(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0
+        ),
+        done=_("投票已开始，投票人名单已冻结"),
+    )
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/close", name="ballots.close")
+def close_ballot(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+) -> Response:
+    _require(policies.can_manage(access))
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        ballot,
+        run=lambda: service.close_ballot(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0
+        ),
+        done=_("投票已截止，结果已冻结"),
+    )
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/consensus", name="ballots.consensus")
+def consensus(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    passed: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    _require(policies.can_manage(access))
+    form = schemas.ConsensusForm(passed={"yes": True, "no": False}.get(passed), text=text)
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        ballot,
+        run=lambda: service.record_consensus(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+        ),
+        done=_("协商结果已记录"),
+    )
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/settle", name="ballots.settle")
+def settle(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    outcome: Annotated[str, Form()] = "",
+) -> Response:
+    _require(policies.can_manage(access))
+    form = schemas.FailedOutcomeForm(outcome=outcome)
+    return _act(
+        request,
+        session,
+        hall,
+        access,
+        ballot,
+        run=lambda: service.settle_failed(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+        ),
+        done=_("已按您的选择处理"),
+    )
+
+
+@router.post("/halls/{hall_id}/ballots/{ballot_id}/votes", name="ballots.vote")
+def vote(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    ballot: BallotDep,
+    option: Annotated[str, Form()] = "",
+    submission_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Vote on the phone. htmx gets the vote card with the receipt; without JS, PRG."""
+    _require(access.is_verified)  # street officials look on; for them voting does not exist
+    form = schemas.VoteForm(option=option, submission_id=submission_id)
+    errors: dict[str, str] = {}
+    status = 200
+    receipt = None
+    try:
+        receipt = service.cast_vote(
+            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        errors, status = field_errors(exc.errors), 422
+    except (Conflict, NotAllowed) as exc:
+        session.rollback()
+        errors, status = {"_": message(exc.code)}, 409
+    if receipt is not None and not is_partial(request):
+        return redirect(
+            request,
+            ballot_url(ballot),
+            flash_text=_("投票成功，回执码 %(code)s") % {"code": receipt.receipt},
+        )
+    if not is_partial(request) and status == 409:
+        return redirect(request, ballot_url(ballot), flash_text=errors["_"], kind="warn")
+    fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
+    assert fresh is not None
+    context = _page_context(session, hall, access, fresh) | {
+        "vote_errors": errors,
+        "just_voted": receipt,
+    }
+    template = "voting/_vote.html" if is_partial(request) else "voting/detail.html"
+    return render(request, template, context, status_code=status)

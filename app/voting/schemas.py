@@ -1,0 +1,111 @@
+"""Inputs for ballots. Strings stay raw so that bad input comes back to its field with a message."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from app.issues.models import Scope
+from app.voting.models import OptionsKind, PaperResult, VoterUnit
+from app.voting.rules import RuleKind
+
+TITLE_MAX = 80
+NOTE_MAX = 200
+BODY_MAX = 2000
+
+
+class BallotForm(BaseModel):
+    """The chair drafts a ballot for an issue in 民决."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str = ""
+    rule: RuleKind | None = None
+    voter_unit: VoterUnit | None = None
+    options_kind: OptionsKind = OptionsKind.YES_NO
+    subject_solution_id: int | None = None
+    scope: Scope = Scope.HALL
+    scope_building_id: int | None = None
+    scope_entrance_id: int | None = None
+    secret: bool = True
+    live_results: bool = False
+    closes_in_hours: str = ""  # optional planned close, in hours from opening
+    quorum: str = ""  # council / representatives: e.g. "2/3"
+    counter_ids: list[int] = []  # 计票人 (user ids)
+    scrutineer_ids: list[int] = []  # 监票人 (user ids)
+    meeting_note: str = ""
+
+
+class VoteForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    option: str = ""  # an option code: yes / no / abstain / s<solution id>
+    submission_id: str = ""  # a UUID4 from the form, so a double tap records one vote
+
+
+class InPersonForm(VoteForm):
+    """The chair records a spoken vote or a show of hands for one voter of the roll."""
+
+    roll_id: int | None = None
+
+
+class PaperEntryForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: str = ""  # the code printed on the paper ballot
+    result: PaperResult = PaperResult.VOTE
+    option: str = ""
+    submission_id: str = ""
+
+
+class AttendanceForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    present_ids: list[int] = []  # roll entries present at the meeting
+
+
+class VoidForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reason: str = ""
+
+
+class ConsensusForm(BaseModel):
+    """协商一致: no vote; the chair records the outcome."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    passed: bool | None = None
+    text: str = ""
+
+
+class FailedOutcomeForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    outcome: str = ""  # "not_passed" (未通过, closed) or "deliberate" (back to 民议)
+
+
+class ObjectionForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    body: str = ""
+
+
+class AnswerForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    answer: str = ""
+    upheld: bool = False
+
+
+def parse_quorum(raw: str) -> tuple[int, int] | None:
+    """'2/3' → (2, 3); None unless 0 < num ≤ den ≤ 100."""
+    num, sep, den = raw.strip().replace("／", "/").partition("/")
+    if not sep or not num.isascii() or not den.isascii() or not num.isdigit() or not den.isdigit():
+        return None
+    n, d = int(num), int(den)
+    return (n, d) if 0 < n <= d <= 100 else None
+
+
+def is_submission_id(value: str) -> bool:
+    """A client-made idempotency key: 8–36 characters of hex digits and dashes (a UUID4)."""
+    return 8 <= len(value) <= 36 and all(c in "0123456789abcdefABCDEF-" for c in value)
