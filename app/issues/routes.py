@@ -420,14 +420,16 @@ def _page_context(
     context["photo_ids"] = queries.list_photo_ids(
         session, hall_id=access.hall_id, issue_id=issue_id
     )
-    context |= _decision_context(session, access, issue)
+    context |= _decision_context(session, access, issue, context["events"])
     return context
 
 
-def _decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
-    """The 民决 card (voting/_issue_decision.html), once an issue has left 民提 (an issue sent
-    back to 民议 keeps showing its earlier ballots)."""
-    if PHASE_OF[issue.stage] == Phase.PROPOSE:
+def _decision_context(
+    session: Session, access: HallAccess, issue: Issue, events: list[queries.EventRow]
+) -> dict[str, Any]:
+    """The 民决 card (voting/_issue_decision.html), once an issue has reached 民决 (an issue
+    sent back to 民议 keeps showing its earlier ballots); its timeline says whether it has."""
+    if not any(PHASE_OF[row.event.to_stage] == Phase.DECIDE for row in events):
         return {"ballots": [], "resolution": None, "can_manage": False}
     return issue_decision_context(session, access, issue)
 

@@ -1043,8 +1043,8 @@ def close_ballot(
 ) -> Resolution:
     """Close voting, freeze the result and create the 决议 (VOTE-09, VOTE-11).
 
-    Rules: only an open ballot closes; the outcome is computed by app.voting.rules from the
-    frozen roll and the current votes; the close event carries the result, and its hash is the
+    Rules: only an open ballot closes, and not while a paper reading waits for its 监票人; the
+    outcome is computed by app.voting.rules from the frozen roll and the current votes; the close event carries the result, and its hash is the
     head printed on the 公示. A pass moves the issue to 公示 for the hall's 公示 days (the
     ballot is then published); a fail waits for the chair to choose 未通过 or back to 民议.
     """
@@ -1055,6 +1055,9 @@ def close_ballot(
     # A second ballot of the same issue cannot decide it again once it has left 表决中: its
     # 决议 would become the issue's latest and hijack the 公示 (objections, end of 公示).
     _deciding(issue)
+    # A reading still waiting for its 监票人 would silently not count: settle it first.
+    if queries.reconciliation(session, ballot.id or 0).pending:
+        raise Conflict("paper_pending")
     outcome = queries.tally(session, ballot)
     now = clock.now()
     ballot.status = BallotStatus.CLOSED

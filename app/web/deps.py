@@ -53,8 +53,18 @@ async def get_session(request: Request, db: DbDep) -> AsyncIterator[Session]:
     Async only so that FastAPI does not hop to a worker thread to create and close it:
     creating a Session does no I/O, and the route's queries run in the route's own thread.
     """
-    with db.session(read_only=request.method in csrf.SAFE_METHODS) as session:
-        yield session
+    read_only = request.method in csrf.SAFE_METHODS
+    with db.session(read_only=read_only) as session:
+        if not read_only:
+            yield session
+            return
+        # The page's bell count reads through it too (htmx.render), while it is open: an
+        # error page rendered after it closed must not reopen it (its connection would leak).
+        request.state.read_session = session
+        try:
+            yield session
+        finally:
+            request.state.read_session = None
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

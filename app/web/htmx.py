@@ -88,6 +88,11 @@ def _unread(request: Request, user_id: int | None) -> int:
     if user_id is None:
         return 0
     try:
+        # A GET page reads through its own session (no second connection); after a write,
+        # a fresh read session (the write session would take the write lock again).
+        session = getattr(request.state, "read_session", None)
+        if session is not None:
+            return issue_queries.count_unread(session, user_id=user_id)
         with request.app.state.db.session(read_only=True) as session:
             return issue_queries.count_unread(session, user_id=user_id)
     except SQLAlchemyError:  # an error page must still render when the database is down

@@ -95,6 +95,7 @@ MESSAGES: dict[str, str] = {
     "paper_already_entered": N_("这张纸质票已经录入过了"),
     "second_officer_required": N_("须由另一位监票人确认，录入人不能自己确认"),
     "paper_entry_decided": N_("这条录入已经处理过了"),
+    "paper_pending": N_("还有纸质票等待监票人确认，确认或退回后才能截止"),
     "paper_result_required": N_("请选择这张票是有效票、空白票还是无效票"),
     "publicity_over": N_("公示期已结束，不能再提出异议"),
     "objection_answered": N_("这条异议已经答复过了"),

@@ -351,6 +351,14 @@ def test_paper_needs_two_officers_and_the_later_vote_counts(
         1,
         0,
     )
+    # The count cannot be closed while a reading waits for its 监票人: it would not count.
+    with db.session() as s, pytest.raises(Conflict, match="paper_pending"):
+        service.close_ballot(
+            session=s,
+            access=f.chair_access(db, world, chair),
+            actor=chair,
+            ballot_id=ballot.id or 0,
+        )
     access = f.member_access(db, world, scrutineer)
     with db.session() as s:
         receipt = service.confirm_paper(

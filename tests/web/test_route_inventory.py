@@ -974,7 +974,7 @@ def test_side_effects_only_on_unsafe_methods(app: FastAPI) -> None:
 def test_every_route_has_its_guard(app: FastAPI) -> None:
     """AUTHZ-05: the CSRF/locale guard runs on every route; hall routes resolve the caller's
     standing in the hall; login routes require a user."""
-    from app.halls.deps import get_hall, hall_access
+    from app.halls.deps import hall_access, load_hall
 
     problems = []
     for ctx in route_contexts(app):
@@ -987,7 +987,7 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
                 continue  # unclassified: test_every_route_is_classified reports it
             if protect not in calls:
                 problems.append(f"{method} {ctx.path}: no app-level protect()")
-            if "{hall_id}" in ctx.path and not {get_hall, hall_access} <= calls:
+            if "{hall_id}" in ctx.path and not {load_hall, hall_access} <= calls:
                 problems.append(f"{method} {ctx.path}: hall in the path but no hall_access")
             if entry.access in HALL_SCOPED and "{hall_id}" not in ctx.path:
                 problems.append(f"{method} {ctx.path}: hall-scoped but no hall in the path")

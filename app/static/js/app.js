@@ -47,6 +47,17 @@
     bar.hidden = false;
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   });
+  // 回复 / 修改 / 举报 / 隐藏 under a comment: load the link's form into the comment's slot, as
+  // an htmx request (the server answers with the form alone). A click that asks for a new tab
+  // or window keeps the plain link.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest(".comment-actions a[href]") : null;
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var slot = link.parentElement.nextElementSibling;
+    if (!slot || !slot.classList.contains("comment-slot") || !window.htmx) return;
+    event.preventDefault();
+    window.htmx.ajax("GET", link.getAttribute("href"), { target: slot, swap: "innerHTML", source: link });
+  });
   // 取消 on a form loaded into a comment (回复 / 修改 / 举报 / 隐藏): empty the comment's slot
   // and give the focus back to the comment's links.
   document.addEventListener("click", function (event) {
