@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +26,9 @@ from app.halls.models import (
     Role,
 )
 from app.halls.policies import HallAccess
+
+if TYPE_CHECKING:
+    from app.issues.schemas import CloseForm, OnBehalfIssueForm, SolutionForm
 
 DEMO_PASSWORD = "yishiting2026"  # noqa: S105 - printed for the demo only, never in production
 
@@ -487,7 +491,6 @@ def _seed_votes(
     import uuid
 
     from app.issues import schemas as issue_schemas
-    from app.issues import service as issues
     from app.issues.models import Category, Issue, Scope, Source
     from app.voting import queries as vote_queries
     from app.voting import schemas as vote_schemas
@@ -520,11 +523,11 @@ def _seed_votes(
     by_phone = {u.phone: u for u in session.exec(select(User)).all()}
     counter, scrutineer = by_phone["13800000002"], by_phone["13800000006"]
 
-    elevator = issues.enter_issue_on_behalf(
-        session=session,
-        access=chair_access,
-        actor=chair,
-        form=issue_schemas.OnBehalfIssueForm(
+    elevator_id, plan_id = _to_decision(
+        session,
+        chair_access,
+        chair,
+        issue_schemas.OnBehalfIssueForm(
             title="3号楼1单元加装电梯",
             description="本单元六层，老人多，上下楼困难。单元居民联名来信，申请加装电梯。",
             category=Category.ELEVATOR,
@@ -533,35 +536,14 @@ def _seed_votes(
             scope_entrance_id=entrance.id,
             source=Source.PAPER,
         ),
-    )
-    elevator_id = elevator.id or 0
-    issues.accept_issue(
-        session=session,
-        access=chair_access,
-        actor=chair,
-        issue_id=elevator_id,
-        form=issue_schemas.AcceptForm(),
-    )
-    plan = issues.add_solution(
-        session=session,
-        access=chair_access,
-        actor=chair,
-        issue_id=elevator_id,
-        form=issue_schemas.SolutionForm(
+        issue_schemas.SolutionForm(
             title="加装外挂电梯，费用按楼层系数分摊",
             description="一层不出资，二层起按系数 0.3–1.2 分摊；申请老旧小区改造补贴。",
             estimated_cost="680000",
         ),
-    )
-    issues.close_deliberation(
-        session=session,
-        access=chair_access,
-        actor=chair,
-        issue_id=elevator_id,
-        form=issue_schemas.CloseForm(
+        issue_schemas.CloseForm(
             agreements="本单元多数业主支持加装；费用按楼层分摊。",
             disagreements="一层业主担心采光和噪音：设计避开一层窗户，施工期给予补偿。",
-            solution_ids=[plan.id or 0],
         ),
     )
     ballot = voting.create_ballot(
@@ -574,7 +556,7 @@ def _seed_votes(
             rule=RuleKind.OWNERS_MAJOR,
             scope=Scope.ENTRANCE,
             scope_entrance_id=entrance.id,
-            subject_solution_id=plan.id,
+            subject_solution_id=plan_id,
             secret=True,
             counter_ids=[counter.id or 0],
             scrutineer_ids=[scrutineer.id or 0],
@@ -685,7 +667,6 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
 
     from app.core import clock
     from app.issues import schemas as issue_schemas
-    from app.issues import service as issues
     from app.issues.models import Category, Source
     from app.voting import schemas as vote_schemas
     from app.voting import service as voting
@@ -694,38 +675,16 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
     chair_access = _access(session, chair, hall)
 
     def deciding(title: str, description: str, category: Category, plan: str) -> int:
-        issue = issues.enter_issue_on_behalf(
-            session=session,
-            access=chair_access,
-            actor=chair,
-            form=issue_schemas.OnBehalfIssueForm(
+        issue_id, _ = _to_decision(
+            session,
+            chair_access,
+            chair,
+            issue_schemas.OnBehalfIssueForm(
                 title=title, description=description, category=category, source=Source.PHONE
             ),
-        )
-        issue_id = issue.id or 0
-        issues.accept_issue(
-            session=session,
-            access=chair_access,
-            actor=chair,
-            issue_id=issue_id,
-            form=issue_schemas.AcceptForm(),
-        )
-        solution = issues.add_solution(
-            session=session,
-            access=chair_access,
-            actor=chair,
-            issue_id=issue_id,
-            form=issue_schemas.SolutionForm(title=plan, description=plan),
-        )
-        issues.close_deliberation(
-            session=session,
-            access=chair_access,
-            actor=chair,
-            issue_id=issue_id,
-            form=issue_schemas.CloseForm(
-                agreements="与会各方同意按方案办理。",
-                disagreements="无实质分歧。",
-                solution_ids=[solution.id or 0],
+            issue_schemas.SolutionForm(title=plan, description=plan),
+            issue_schemas.CloseForm(
+                agreements="与会各方同意按方案办理。", disagreements="无实质分歧。"
             ),
         )
         return issue_id
@@ -798,3 +757,37 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
         ballot_id=council.id or 0,
         form=vote_schemas.FailedOutcomeForm(outcome="not_passed"),
     )
+
+
+def _to_decision(
+    session: Session,
+    chair_access: HallAccess,
+    chair: User,
+    entered: OnBehalfIssueForm,
+    plan: SolutionForm,
+    opinion: CloseForm,
+) -> tuple[int, int]:
+    """An issue the chair enters, accepts, gives one 方案 and closes with a 协商意见 that sends
+    that 方案 to the decision: (issue id, 方案 id), the issue in 表决中."""
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issues
+
+    issue = issues.enter_issue_on_behalf(
+        session=session, access=chair_access, actor=chair, form=entered
+    )
+    issue_id = issue.id or 0
+    issues.accept_issue(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=issue_id,
+        form=issue_schemas.AcceptForm(),
+    )
+    solution = issues.add_solution(
+        session=session, access=chair_access, actor=chair, issue_id=issue_id, form=plan
+    )
+    opinion.solution_ids = [solution.id or 0]
+    issues.close_deliberation(
+        session=session, access=chair_access, actor=chair, issue_id=issue_id, form=opinion
+    )
+    return issue_id, solution.id or 0
