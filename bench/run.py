@@ -329,7 +329,7 @@ def main() -> int:
         if marker in text:
             head, _, rest = text.partition(marker)
             nxt = rest.find("\n## ")
-            text = head + section + (rest[nxt + 1 :] if nxt >= 0 else "")
+            text = head + section + (rest[nxt:] if nxt >= 0 else "")
         else:
             text = text.rstrip() + "\n\n" + section
         path.write_text(text, encoding="utf-8")
