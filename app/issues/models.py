@@ -69,6 +69,8 @@ class Issue(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("id", "hall_id"),
         sa.CheckConstraint("cosign_count >= 0", name="cosign_count_non_negative"),
+        # The hall home: counts per stage from the index alone, co-signable issues in id order.
+        sa.Index("ix_issue_hall_stage", "hall_id", "stage", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
