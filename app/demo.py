@@ -745,7 +745,9 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
             access=_access(session, voter, hall),
             actor=voter,
             ballot_id=council.id or 0,
-            form=vote_schemas.VoteForm(option=choice, submission_id=str(uuid.uuid4())),
+            form=vote_schemas.VoteForm(
+                option=choice, submission_id=str(uuid.uuid4()), consent=True
+            ),
         )
     voting.close_ballot(
         session=session, access=chair_access, actor=chair, ballot_id=council.id or 0

@@ -463,10 +463,11 @@ def vote(
     ballot: BallotDep,
     option: Annotated[str, Form()] = "",
     submission_id: Annotated[str, Form()] = "",
+    consent: Annotated[str, Form()] = "",
 ) -> Response:
     """Vote on the phone. htmx gets the vote card with the receipt; without JS, PRG."""
     _require(access.is_verified)  # street officials look on; for them voting does not exist
-    form = schemas.VoteForm(option=option, submission_id=submission_id)
+    form = schemas.VoteForm(option=option, submission_id=submission_id, consent=consent == "on")
     errors: dict[str, str] = {}
     status = 200
     receipt = None

@@ -40,6 +40,8 @@ class VoteForm(BaseModel):
 
     option: str = ""  # an option code: yes / no / abstain / s<solution id>
     submission_id: str = ""  # a UUID4 from the form, so a double tap records one vote
+    # 记名投票: the voter's separate consent to their choice being public (PIPL art. 25)
+    consent: bool = False
 
 
 class InPersonForm(VoteForm):

@@ -651,8 +651,9 @@ def cast_vote(
     """A voter votes on the phone. The later vote before close counts (re-voting allowed).
 
     Rules: verified members on the frozen roll only (for a 户 any of its members at open; for
-    owners any of the owners); idempotent by submission id; refused outside `open` or after the
-    planned close.
+    owners any of the owners); on a named (记名) ballot only with the voter's separate consent
+    to their choice being public (PIPL art. 25); idempotent by submission id; refused outside
+    `open` or after the planned close.
     Raises: NotFound, NotAllowed (not on the roll), Conflict (status), ValidationFailed.
     """
     _check_submission(form.submission_id)
@@ -671,6 +672,8 @@ def cast_vote(
     if roll is None:
         raise NotAllowed("not_on_roll")
     option = _option(session, ballot, form.option)
+    if not ballot.secret and not form.consent:
+        raise ValidationFailed({"consent": "named_vote_consent_required"})
     receipt = _record_vote(
         session,
         ballot,

@@ -14,6 +14,7 @@ MESSAGES: dict[str, str] = {
     "password_too_common": N_("这个密码太常见，容易被猜到，请换一个"),
     "password_wrong": N_("当前密码不正确"),
     "consent_required": N_("请阅读并同意个人信息保护说明"),
+    "named_vote_consent_required": N_("这是记名投票：请勾选同意公开您的选择，才能投票"),
     "login_failed": N_("手机号或密码不正确"),
     "too_many_attempts": N_("尝试次数过多，请{minutes}分钟后再试"),
     "invite_invalid": N_("邀请链接无效或已过期，请向居委会索取新的链接"),

@@ -211,6 +211,9 @@ def htmx_settled(page: Page) -> None:
 
 
 def pick_household(page: Page, *, building: str, entrance: str, room: str, relation: str) -> None:
+    # The picker may have just been swapped in (a boosted navigation): a change event sent
+    # before htmx has wired the select up would be lost (seen once under a full-suite load).
+    htmx_settled(page)
     page.select_option("#f-building", label=building)
     expect(page.locator("#f-entrance")).to_be_visible()
     htmx_settled(page)

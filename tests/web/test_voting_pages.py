@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from sqlmodel import select
+
 from app.accounts.models import User
 from app.db import Database
 from app.halls.models import Entrance, Household, Relation
-from app.voting.models import Ballot
+from app.voting.models import Ballot, Vote
+from app.voting.rules import RuleKind
 from tests import factories as f
 from tests.conftest import Client
+from tests.web import voting_helpers as vh
 
 
 def login(make_client: Callable[[], Client], user: User) -> Client:
@@ -151,3 +155,49 @@ def test_a_resident_of_another_hall_gets_404(
         ).status_code
         == 404
     )
+
+
+def test_a_named_ballot_takes_a_vote_only_with_the_voters_consent(
+    db: Database, make_client: Callable[[], Client]
+) -> None:
+    """记名投票 publishes each receipt's choice: the voter agrees separately (PIPL art. 25),
+    on the page (422 next to the box, nothing saved) and in the API alike."""
+    world = f.make_hall(db, buildings=1, entrances=1, rooms=3)
+    chair = f.make_chair(db, world)
+    owners = [
+        f.make_member(db, world, household_index=i, relation=Relation.OWNER, chair=chair)[0]
+        for i in range(2)
+    ]
+    ballot = vh.open_ballot(db, world, chair, rule=RuleKind.OWNERS_ORDINARY, secret=False)
+    url = f"/halls/{world.hall.id}/ballots/{ballot.id}"
+    voter = login(make_client, owners[0])
+    page = voter.get(url)
+    assert "记名投票" in page.text
+    assert page.text.index("记名投票") < page.text.index('name="option"')
+    assert 'name="consent"' in page.text
+    submission = re.search(r'name="submission_id" value="([^"]+)"', page.text)
+    assert submission
+    form = {"csrf_token": voter.csrf(url), "option": "yes", "submission_id": submission.group(1)}
+    refused = voter.post(f"{url}/votes", data=form, headers={"HX-Request": "true"})
+    assert refused.status_code == 422
+    assert 'id="e-consent"' in refused.text
+    assert "请勾选同意公开您的选择" in refused.text
+    with db.session(read_only=True) as s:
+        assert s.exec(select(Vote).where(Vote.ballot_id == ballot.id)).all() == []
+    taken = voter.post(
+        f"{url}/votes", data=form | {"consent": "on"}, headers={"HX-Request": "true"}
+    )
+    assert taken.status_code == 200
+    assert "当前有效：同意" in taken.text
+    # the JSON API asks the same
+    api = login(make_client, owners[1])
+    token = api.csrf(url)
+    path = f"/api/v1/halls/{world.hall.id}/ballots/{ballot.id}/votes"
+    body = {"option": "no", "submission_id": vh.sid()}
+    response = api.post(path, json=body, headers={"X-CSRF-Token": token})
+    assert response.status_code == 422
+    assert "consent" in response.text
+    response = api.post(path, json=body | {"consent": True}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 201
+    with db.session(read_only=True) as s:
+        assert len(s.exec(select(Vote).where(Vote.ballot_id == ballot.id)).all()) == 2
