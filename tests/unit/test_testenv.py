@@ -40,7 +40,8 @@ def test_database_urls_keep_the_test_servers_host_and_port() -> None:
 def test_a_missing_browser_path_falls_back_to_debians_chromium(tmp_path: Path) -> None:
     chosen, note = testenv.resolve_chromium(str(tmp_path / "nothing-here"))
     assert chosen == testenv.DEBIAN_CHROMIUM
-    assert note is not None and "nothing-here" in note
+    assert note is not None
+    assert "nothing-here" in note
     assert testenv.resolve_chromium(None) == (testenv.DEBIAN_CHROMIUM, None)
     browser = tmp_path / "chrome"
     browser.write_text("#!/bin/sh\n")
