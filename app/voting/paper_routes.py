@@ -28,10 +28,10 @@ from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
 from app.voting.routes import _require, ballot_url
 from app.web import qr
-from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
+from app.web.links import print_context, public_url
 from app.web.messages import message
 
 router = APIRouter(tags=["voting"])
@@ -410,7 +410,7 @@ def print_papers(
     """Printable A4 ballots, one per voter: the code in big letters and as a QR code that opens
     the entry form with the code filled in."""
     _require(policies.can_manage(access))
-    entry_url = expected_origin(request, settings) + paper_url(ballot)
+    entry_url = public_url(request, settings, paper_url(ballot))
     sheets = [
         (paper, roll, qr.path(f"{entry_url}?code={paper.code}"))
         for paper, roll in queries.paper_ballots(session, ballot.id or 0)
@@ -422,6 +422,7 @@ def print_papers(
         "sheets": sheets,
         "options": queries.option_codes(session, ballot.id or 0),
         "by_area": ballot.voter_unit == "owner",
+        **print_context(request, settings),
     }
     return render(request, "voting/paper_print.html", context)
 
