@@ -82,6 +82,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  http://127.0.0.1:{port}/ （本机）")
     if settings.public_origin:
         print(f"\n打印的二维码和链接使用 {settings.public_origin}（YST_PUBLIC_ORIGIN）")
+    elif Path("/.dockerenv").exists():
+        # A container's interfaces are its own, not the office Wi-Fi's: links follow the
+        # address the chair's browser used, and print views warn while that is loopback.
+        print("\n在容器中运行：请设置 YST_PUBLIC_ORIGIN 为手机能打开的地址，打印的二维码才能扫开")
     else:
         lan = pick_lan_origin(addresses, port, host=host, https=settings.https)
         if lan:
