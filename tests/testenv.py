@@ -284,6 +284,9 @@ def main(argv: Sequence[str]) -> int:
     except Stop as stop:
         say(str(stop))
         return 1
+    except KeyboardInterrupt as interrupt:
+        say(f"interrupted ({interrupt or 'Ctrl-C'})")
+        return 130
 
 
 if __name__ == "__main__":
