@@ -115,9 +115,13 @@ def install(packages: Sequence[str]) -> None:
     elif shutil.which("sudo") and _run_quietly(["sudo", "-n", "true"]):
         prefix = ["sudo", "-n"]
     else:
-        raise Stop(f"missing {' '.join(packages)}: run  sudo {' '.join(command)}  and then again")
+        raise Stop(
+            f"missing {' '.join(packages)}: run `sudo {' '.join(command)}`, then make test again"
+        )
     if shutil.which("apt-get") is None:
-        raise Stop(f"missing {' '.join(packages)} and no apt-get here: install them, then again")
+        raise Stop(
+            f"missing {' '.join(packages)} and no apt-get here: install them, then make test again"
+        )
     say(f"installing {' '.join(packages)} …")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for step in (["apt-get", "update", "-qq"], [*command[:3], "-qq", *command[3:]]):
