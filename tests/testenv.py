@@ -109,7 +109,7 @@ def missing_packages(chromium: str, need_server: bool) -> list[str]:
 
 
 def install(packages: Sequence[str]) -> None:
-    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    command = ["apt-get", "install", "-y", *packages]
     if os.geteuid() == 0:
         prefix: list[str] = []
     elif shutil.which("sudo") and _run_quietly(["sudo", "-n", "true"]):
