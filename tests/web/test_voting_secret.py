@@ -449,6 +449,9 @@ def test_a_named_ballot_still_shows_each_choice_on_the_roll_and_the_paper(
     printed = boss.get(f"{url}/paper/print").text
     assert entry.label in printed
     assert "投票人签名" in printed
+    signing = boss.get(f"{url}/paper/sign-sheet").text  # the 领票登记 sheet serves both kinds
+    assert entry.label in signing
+    assert "投票人还须在纸质票上签名" in signing
     board = boss.get(f"{url}/board").text
     assert receipt in board
     assert in_person.receipt in board
