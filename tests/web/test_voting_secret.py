@@ -460,3 +460,67 @@ def test_a_named_ballot_still_shows_each_choice_on_the_roll_and_the_paper(
     ]
     assert audit
     assert audit[0].get("receipt") == in_person.receipt
+
+
+def test_the_answers_to_the_roll_and_desk_forms_tie_no_voter_to_a_choice(
+    secret: Secret,
+) -> None:
+    """The POST answers show votes too: a void, a refused in-person vote, a paper reading
+    entered and confirmed — as pages (PRG followed) and as htmx fragments."""
+    w = secret
+    answers: list[tuple[str, str, str]] = []
+    chair = w.clients["chair"]
+    token = chair.csrf(f"{w.url}/roll")
+    rows = {r.entry.id: r for r in vh.roll(w.db, w.ballot)}
+    phone = next(r for r in rows.values() if r.entry.label == w.voters[0].label)
+    for headers in (HX, {}):
+        refused = chair.post(
+            f"{w.url}/in-person",
+            data={
+                "csrf_token": token,
+                "roll_id": str(phone.entry.id),
+                "option": "abstain",
+                "submission_id": vh.sid(),
+            },
+            headers=headers,
+        )
+        answers.append(("chair", "in-person", refused.text))
+    voided = chair.post(
+        f"{w.url}/votes/{phone.vote_id}/void",
+        data={"csrf_token": token, "reason": "录错"},
+        headers=HX,
+    )
+    assert voided.status_code == 200
+    assert "未参与" in voided.text
+    answers.append(("chair", "void", voided.text))
+    # A fresh paper for the phone voter (their code), entered and confirmed.
+    code = next(c for c, e in vh.papers(w.db, w.ballot) if e.id == phone.entry.id)
+    counter = w.clients["counter"]
+    page = counter.get(f"{w.url}/paper").text
+    submission = re.search(r'name="submission_id" value="([^"]+)"', page)
+    assert submission
+    entered = counter.post(
+        f"{w.url}/paper/entries",
+        data={
+            "csrf_token": counter.csrf(f"{w.url}/paper"),
+            "code": code,
+            "result": "vote",
+            "option": "abstain",
+            "submission_id": submission.group(1),
+        },
+        headers=HX,
+    )
+    assert entered.status_code == 200
+    answers.append(("counter", "enter", entered.text))
+    entry_id = vh.pending_entry_ids(w.db, w.ballot)[-1]
+    watching = w.clients["scrutineer"]
+    confirmed = watching.post(
+        f"{w.url}/paper/entries/{entry_id}/confirm",
+        data={"csrf_token": watching.csrf(f"{w.url}/paper")},
+        follow_redirects=True,
+    )
+    assert confirmed.status_code == 200
+    answers.append(("scrutineer", "confirm", confirmed.text))
+    answers.append(("chair", "roll after", chair.get(f"{w.url}/roll").text))
+    problems = [p for role, where, body in answers for p in _links(w, role, where, body)]
+    assert not problems, "\n".join(problems)
