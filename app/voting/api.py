@@ -19,8 +19,15 @@ from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import CurrentUser, SessionDep
+from app.web.openapi import errors
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
+# Every operation is in a hall; casting may also answer 409 (the ballot is not open).
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    dependencies=[Depends(session_cookie)],
+    responses=errors(401, 403, 404, 422),
+)
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -150,6 +157,7 @@ def ballot_detail(
     name="api.cast_vote",
     response_model=ReceiptPublic,
     status_code=201,
+    responses=errors(409),
 )
 def cast_vote(
     session: SessionDep,
