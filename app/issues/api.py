@@ -16,6 +16,8 @@ from app.issues import policies, queries, schemas, service
 from app.issues.deps import IssueDep
 from app.issues.lifecycle import PHASE_OF, Phase, Stage
 from app.issues.models import Category, Comment, Issue, Scope, Solution, Source, Stance
+from app.voting import policies as voting_policies
+from app.voting import queries as voting_queries
 from app.web.deps import CurrentUser, SessionDep
 from app.web.openapi import errors
 
@@ -135,6 +137,7 @@ class IssueDetailPublic(BaseModel):
     solutions: list[SolutionPublic]
     comments: list[CommentPublic]
     next_comments_before: int | None
+    ballot_ids: list[int]  # its ballots, oldest first: GET /api/v1/halls/{hall_id}/ballots/{id}
 
 
 @router.get("/issues", name="api.issues", response_model=IssueListPublic)
@@ -188,6 +191,12 @@ def issue_detail(
         ],
         comments=comments,
         next_comments_before=page.next_before,
+        ballot_ids=voting_queries.ballot_ids(
+            session,
+            hall_id=access.hall_id,
+            issue_id=issue.id or 0,
+            include_drafts=voting_policies.can_manage(access),
+        ),
     )
 
 
