@@ -164,7 +164,9 @@ def members(
     return result
 
 
-@router.get("/join/{token}", name="api.invite", response_model=InvitePublic, responses=errors(404))
+@router.get(
+    "/join/{token}", name="api.invite", response_model=InvitePublic, responses=errors(404, 422)
+)
 def invite(
     session: SessionDep, _user: CurrentUser, token: Annotated[str, Path(max_length=100)]
 ) -> InvitePublic:

@@ -83,6 +83,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = STATUS_CODES.get(
         exc.status_code, "not_found" if exc.status_code == 404 else "validation_failed"
     )
+    if exc.status_code == 400:
+        # The framework could not read the body (bytes that are not UTF-8 JSON, a broken
+        # multipart): invalid input, like a body that is not JSON at all, which is a 422.
+        return error_response(request, 422, "validation_failed", {"body": "validation_failed"})
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         code = "not_found"
