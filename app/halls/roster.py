@@ -173,7 +173,10 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        return [list(row) for row in csv.reader(io.StringIO(text))]
+        try:
+            return [list(row) for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # e.g. a bare carriage return inside a field
+            raise ValueError("file_unreadable") from exc
     raise ValueError("file_unreadable")
 
 

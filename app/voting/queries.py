@@ -76,6 +76,41 @@ def issue_decision(
     )
 
 
+BALLOT_PAGE = 50
+
+
+def list_ballots(
+    session: Session,
+    *,
+    hall_id: int,
+    include_drafts: bool,
+    issue_id: int | None = None,
+    status: BallotStatus | None = None,
+    before: int | None = None,
+    limit: int = BALLOT_PAGE,
+) -> list[Ballot]:
+    """The hall's ballots, newest first (cursor `before` on id), optionally of one issue and
+    in one status; drafts only for those who manage ballots. One query."""
+    query = select(Ballot).where(Ballot.hall_id == hall_id)
+    if not include_drafts:
+        query = query.where(Ballot.status != BallotStatus.DRAFT)
+    if issue_id is not None:
+        query = query.where(Ballot.issue_id == issue_id)
+    if status is not None:
+        query = query.where(Ballot.status == status)
+    if before is not None:
+        query = query.where(col(Ballot.id) < before)
+    return list(session.exec(query.order_by(col(Ballot.id).desc()).limit(limit)).all())
+
+
+def ballot_ids(session: Session, *, hall_id: int, issue_id: int, include_drafts: bool) -> list[int]:
+    """The ids of an issue's ballots, oldest first (drafts only for those who manage them)."""
+    query = select(Ballot.id).where(Ballot.hall_id == hall_id, Ballot.issue_id == issue_id)
+    if not include_drafts:
+        query = query.where(Ballot.status != BallotStatus.DRAFT)
+    return [i for i in session.exec(query.order_by(col(Ballot.id))).all() if i is not None]
+
+
 def option_codes(session: Session, ballot_id: int) -> list[tuple[str, str]]:
     return [
         (code, label)

@@ -672,6 +672,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, ok=303, prepare=_pending_entry
     ),
     # the ballot API: the same services as the pages
+    ("GET", "/api/v1/halls/{hall_id}/ballots"): Entry(Access.MEMBER, prepare=_open_ballot),
     ("GET", "/api/v1/halls/{hall_id}/ballots/{ballot_id}"): Entry(
         Access.MEMBER, prepare=_open_ballot
     ),
