@@ -1,10 +1,15 @@
-"""Display names for ballots (for translation)."""
+"""Display names for ballots (for translation), and the wording of a result's checks."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.voting import rules
 from app.voting.models import BallotStatus, Channel, Duty, PaperResult, PaperStatus, VoterUnit
 from app.voting.rules import RuleKind
-from app.web.i18n import N_
+from app.web.i18n import N_, gettext
 
 RULE_LABELS = {
     RuleKind.CONSENSUS: N_("协商一致（不投票，由主持人记录结果）"),
@@ -74,3 +79,94 @@ LEDGER_LABELS = {
     "void": N_("作废"),
     "close": N_("截止计票"),
 }
+
+# The labels of checks (app.voting.rules), for the catalog: a check is shown with its label
+# translated.
+CHECK_LABELS = (
+    N_("参与表决专有部分面积"),
+    N_("总面积"),
+    N_("参与表决业主人数"),
+    N_("业主总人数"),
+    N_("同意的专有部分面积"),
+    N_("参与表决面积"),
+    N_("同意的业主人数"),
+    N_("参与表决人数"),
+    N_("同意的利害关系业主"),
+    N_("利害关系业主总数"),
+    N_("参与人数"),
+    N_("应参与人数"),
+    N_("实到人数"),
+    N_("应到人数"),
+    N_("同意人数"),
+)
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    id: str  # the check's stable id ("" for a stored line that could not be read)
+    passed: bool
+    text: str
+
+
+def check_line(check: rules.Check, *, households: bool = False) -> str:
+    """One check in words a resident reads the right way: the value, its share of the base
+    (rounded toward the result), what was needed in the same unit, by how much it was missed or
+    met, and 达到 / 未达到. E.g. "同意的专有部分面积 224.99㎡，占参与表决面积 300.00㎡的 74.99%；
+    需 ≥ 225.00㎡（3/4 及以上），差 0.01㎡，未达到"."""
+
+    def amount(n: int) -> str:
+        if check.unit == rules.Unit.AREA:
+            return rules.format_area(n)
+        return (gettext("%(n)s 户") if households else gettext("%(n)s 人")) % {"n": n}
+
+    fraction = check.share.fraction
+    if fraction == 1:
+        rule = gettext("全体")
+    elif check.share.inclusive:
+        rule = gettext("%(threshold)s 及以上") % {"threshold": check.threshold}
+    else:
+        rule = gettext("超过 %(threshold)s") % {"threshold": check.threshold}
+    if not check.passed:
+        verdict = gettext("差 %(amount)s，未达到") % {"amount": amount(-check.margin)}
+    elif check.margin:
+        verdict = gettext("超出 %(amount)s，达到") % {"amount": amount(check.margin)}
+    else:
+        verdict = gettext("恰好达到")
+    values = {
+        "label": gettext(check.label),
+        "value": amount(check.value),
+        "base": gettext(check.base_label),
+        "whole": amount(check.whole),
+        "percent": rules.format_percent(check.shown_basis_points()),
+        "needed": amount(check.needed),
+        "rule": rule,
+        "verdict": verdict,
+    }
+    if check.whole <= 0:
+        return (
+            gettext("%(label)s %(value)s（%(base)s %(whole)s）；需 ≥ %(needed)s，%(verdict)s")
+            % values
+        )
+    return (
+        gettext(
+            "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 ≥ %(needed)s（%(rule)s），%(verdict)s"
+        )
+        % values
+    )
+
+
+def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[CheckLine]:
+    """The checks of a frozen result (app.voting.queries.result_data) in words; a stored line
+    that cannot be read back is shown as it was frozen."""
+    households = voter_unit == VoterUnit.HOUSEHOLD
+    lines = []
+    for data in (result or {}).get("checks") or ():
+        check = rules.check_from_data(data)
+        if check is None:
+            raw = str(data)
+            lines.append(CheckLine("", raw.endswith("✓"), raw))
+        else:
+            lines.append(
+                CheckLine(check.id, check.passed, check_line(check, households=households))
+            )
+    return lines
