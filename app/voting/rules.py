@@ -25,7 +25,7 @@ Check ids, per rule kind:
 - "过半数" is strictly more than half: compared with >.
 - Areas are integers in hundredths of m²; shares are compared by cross-multiplication of
   integers, never floats.
-- A percentage, where one is shown, is rounded toward the result (`Check.shown_basis_points`):
+- A percentage, where one is shown, never reads the other way (`Check.shown_basis_points`):
   a check that fails never shows a percentage that reaches its threshold, one that passes never
   shows one short of it.
 """
@@ -163,25 +163,45 @@ class Check:
         return ">=" if self.share.inclusive else ">"
 
     def shown_basis_points(self) -> int | None:
-        """value/whole in hundredths of a percent, rounded toward the result, or None (no base).
-
-        A met check rounds up, an unmet one down; and where the threshold's own percentage
-        (rounded half up, as a reader would work it out: 2/3 → 66.67 %, 5/6 → 83.33 %) would
-        read the other way, the shown value steps one hundredth of a percent past it. So the
-        shown percentage compared with the threshold, exact or rounded, always agrees with
-        `passed`, and is within 0.02 % of the exact share."""
+        """value/whole in hundredths of a percent, or None (no base), never reading the other
+        way. Rounded half up as usual, unless that would put it on the wrong side of the
+        threshold, exact or as a reader rounds it (2/3 reads as 66.67 %, 3/4 as 75.00 %), or
+        show an unmet share, or one just over an exact threshold, as the threshold itself;
+        then rounded toward the result (up for a met check, down for an unmet one), one
+        hundredth of a percent past the threshold's percentage where needed: 224.99 of 300
+        (≥ 3/4) shows 74.99 %, 1,000.01 of 2,000 (> 1/2) 50.01 %, 999.99 of 2,000 49.99 %.
+        So the shown percentage always agrees with `passed`; it is within 0.02 % of the exact
+        share."""
         if self.whole <= 0:
             return None
         p, q = self.share.fraction.numerator, self.share.fraction.denominator
-        exact_threshold_x2q = p * 20000  # threshold in basis points, times 2q
-        threshold_shown = (exact_threshold_x2q + q) // (2 * q)  # rounded half up
+        threshold_x2q = p * 20000  # the threshold in basis points, times 2q
+        threshold_shown = (threshold_x2q + q) // (2 * q)  # rounded half up
+        on_threshold = self.value * q == p * self.whole
+
+        def agrees(shown: int) -> bool:
+            exact = shown * 2 * q  # against threshold_x2q
+            if on_threshold:  # met for ≥, not met for >: equal may show equal
+                if self.passed:
+                    return exact >= threshold_x2q and shown >= threshold_shown
+                return exact <= threshold_x2q and shown <= threshold_shown
+            if self.passed:  # 66.67 % may show a share just over 2/3, 75.00 % not one over 3/4
+                reaches = (
+                    shown >= threshold_shown if self.share.inclusive else shown > threshold_shown
+                )
+                return exact > threshold_x2q and reaches
+            return exact < threshold_x2q and shown < threshold_shown
+
+        rounded = (self.value * 20000 + self.whole) // (2 * self.whole)
+        if agrees(rounded):
+            return rounded
+        up = -(-self.value * 10000 // self.whole)
+        down = self.value * 10000 // self.whole
+        if on_threshold:
+            return up if self.passed else down
         if self.passed:
-            shown = -(-self.value * 10000 // self.whole)
-            floor = threshold_shown if self.share.inclusive else threshold_shown + 1
-            return max(shown, floor)
-        shown = self.value * 10000 // self.whole
-        ceiling = threshold_shown - 1 if self.share.inclusive else threshold_shown
-        return min(shown, ceiling)
+            return max(up, threshold_shown if self.share.inclusive else threshold_shown + 1)
+        return min(down, threshold_shown - 1)
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,10 @@ def assert_percent_agrees(share: Share, value: int, whole: int) -> None:
         assert reads_met == check.passed, (shown, threshold, check)
     assert abs(shown - Fraction(value * 10000, whole)) < 2  # off by under 0.02 %
     assert 0 <= shown <= 10000
+    if Fraction(value, whole) < share.fraction:  # never shows an unmet share as the threshold
+        assert shown < rounded_bp
+    if Fraction(value, whole) > share.fraction:  # nor one over it as exactly the threshold
+        assert shown > exact_bp
 
 
 @settings(max_examples=3000, deadline=None)
@@ -137,8 +141,14 @@ def test_a_shown_percentage_never_contradicts_the_result(
         (LEGAL[0], 200000, 100000, 5000),  # exactly half is not more than half
         (LEGAL[1], 1000000, 666650, 6666),  # 6,666.50 of 10,000.00 ≥ 2/3: was 66.67% ✗
         (LEGAL[1], 1000000, 666667, 6667),
+        (LEGAL[1], 1000000, 666668, 6667),  # 66.6668 %: 66.67 % is over 2/3 = 66.666… %
+        (LEGAL[2], 30000, 22501, 7501),  # 75.0033 %: not 75.00 %
+        (LEGAL[2], 30000, 22500, 7500),  # exactly 3/4
+        (LEGAL[0], 200000, 99999, 4999),  # 49.9995 %: not 50.00 %
         (LEGAL[0], 432, 3, 69),  # 实到 3 of 432 > 1/2
         (Share(Fraction(5, 6), inclusive=True), 300000, 249999, 8332),  # not 83.33 % = 5/6
+        (LEGAL[1], 18, 15, 8333),  # far from the threshold: rounded as usual (83.333 %)
+        (LEGAL[1], 150880, 123980, 8217),  # 82.171 %
     ],
 )
 def test_the_percentages_of_the_issue(share: Share, whole: int, value: int, shown: int) -> None:
@@ -263,7 +273,7 @@ def test_the_line_says_what_was_needed_and_by_how_much_in_the_unit(
             218,
             432,
             Unit.HEADS,
-            "同意的专有部分面积 218 人，占参与表决面积 432 人的 50.47%；"
+            "同意的专有部分面积 218 人，占参与表决面积 432 人的 50.46%；"
             "需 ≥ 217 人（超过 1/2），超出 1 人，达到",
         ),
     ],
