@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from app.voting import rules
 from app.voting.models import BallotStatus, Channel, Duty, PaperResult, PaperStatus, VoterUnit
@@ -106,53 +108,80 @@ class CheckLine:
     id: str  # the check's stable id ("" for a stored line that could not be read)
     passed: bool
     text: str
+    html: Markup  # the same words, amounts kept on one line and the verdict in bold
 
 
-def check_line(check: rules.Check, *, households: bool = False) -> str:
-    """One check in words a resident reads the right way: the value, its share of the base
-    (rounded toward the result), what was needed in the same unit, by how much it was missed or
-    met, and 达到 / 未达到. E.g. "同意的专有部分面积 224.99㎡，占参与表决面积 300.00㎡的 74.99%；
-    需 ≥ 225.00㎡（3/4 及以上），差 0.01㎡，未达到"."""
-
+def _wording(check: rules.Check, households: bool, wrap: Callable[[str, str], str]) -> str:
     def amount(n: int) -> str:
         if check.unit == rules.Unit.AREA:
             return rules.format_area(n)
         return (gettext("%(n)s 户") if households else gettext("%(n)s 人")) % {"n": n}
 
-    fraction = check.share.fraction
-    if fraction == 1:
+    if check.share.fraction == 1:
         rule = gettext("全体")
     elif check.share.inclusive:
         rule = gettext("%(threshold)s 及以上") % {"threshold": check.threshold}
     else:
         rule = gettext("超过 %(threshold)s") % {"threshold": check.threshold}
     if not check.passed:
-        verdict = gettext("差 %(amount)s，未达到") % {"amount": amount(-check.margin)}
+        margin = gettext("差 %(amount)s") % {"amount": amount(-check.margin)}
+        verdict = gettext("未达到")
     elif check.margin:
-        verdict = gettext("超出 %(amount)s，达到") % {"amount": amount(check.margin)}
+        margin = gettext("超出 %(amount)s") % {"amount": amount(check.margin)}
+        verdict = gettext("达到")
     else:
-        verdict = gettext("恰好达到")
+        margin, verdict = "", gettext("恰好达到")
     values = {
-        "label": gettext(check.label),
-        "value": amount(check.value),
-        "base": gettext(check.base_label),
-        "whole": amount(check.whole),
-        "percent": rules.format_percent(check.shown_basis_points()),
-        "needed": amount(check.needed),
-        "rule": rule,
-        "verdict": verdict,
+        "label": wrap("", gettext(check.label)),
+        "value": wrap("nowrap", amount(check.value)),
+        "base": wrap("", gettext(check.base_label)),
+        "whole": wrap("nowrap", amount(check.whole)),
+        "percent": wrap("nowrap", rules.format_percent(check.shown_basis_points())),
+        "needed": wrap("nowrap", f"≥ {amount(check.needed)}"),
+        "rule": wrap("", rule),
+        "margin": wrap("nowrap", margin),
+        "verdict": wrap("check-verdict", verdict),
     }
     if check.whole <= 0:
-        return (
-            gettext("%(label)s %(value)s（%(base)s %(whole)s）；需 ≥ %(needed)s，%(verdict)s")
-            % values
+        text = gettext(
+            "%(label)s %(value)s（%(base)s %(whole)s）；需 %(needed)s，%(margin)s，%(verdict)s"
         )
-    return (
-        gettext(
-            "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 ≥ %(needed)s（%(rule)s），%(verdict)s"
+    elif margin:
+        text = gettext(
+            "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 %(needed)s（%(rule)s），%(margin)s，%(verdict)s"
         )
-        % values
-    )
+    else:
+        text = gettext(
+            "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 %(needed)s（%(rule)s），%(verdict)s"
+        )
+    return wrap("", text) % values
+
+
+def _plain(_css: str, text: str) -> str:
+    return text
+
+
+def _marked(css: str, text: str) -> str:
+    if css == "check-verdict":
+        return Markup('<strong class="check-verdict">{}</strong>').format(text)
+    if css:
+        return Markup('<span class="nowrap">{}</span>').format(text)
+    return escape(text)
+
+
+def check_line(check: rules.Check, *, households: bool = False) -> str:
+    """One check in words a resident reads the right way: the value, its share of the base
+    (never rounded across the threshold), what was needed in the same unit, by how much it was
+    missed or met, and 达到 / 未达到. E.g. "同意的专有部分面积 224.99㎡，占参与表决面积
+    300.00㎡的 74.99%；需 ≥ 225.00㎡（3/4 及以上），差 0.01㎡，未达到"."""
+    return _wording(check, households, _plain)
+
+
+def check_html(check: rules.Check, *, households: bool = False) -> Markup:
+    """check_line as HTML: amounts never broken across lines, the verdict in bold."""
+    html = _wording(check, households, _marked)
+    assert isinstance(html, Markup)  # every value went through _marked
+    return html
 
 
 def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[CheckLine]:
@@ -164,9 +193,14 @@ def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[
         check = rules.check_from_data(data)
         if check is None:
             raw = str(data)
-            lines.append(CheckLine("", raw.endswith("✓"), raw))
+            lines.append(CheckLine("", raw.endswith("✓"), raw, escape(raw)))
         else:
             lines.append(
-                CheckLine(check.id, check.passed, check_line(check, households=households))
+                CheckLine(
+                    check.id,
+                    check.passed,
+                    check_line(check, households=households),
+                    check_html(check, households=households),
+                )
             )
     return lines

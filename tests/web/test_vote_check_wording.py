@@ -4,12 +4,13 @@ the issue's four examples; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 import pytest
-from markupsafe import escape
 
 from app.accounts.models import User
 from app.db import Database
@@ -137,8 +138,13 @@ def vote_in_person(
 
 
 def line_in_html(html: str, check_id: str, line: str, passed: bool) -> None:
+    """The check's <li> reads `line` (tags aside), marked ok or fail, with 达到 / 未达到 bold."""
     css = "ok" if passed else "fail"
-    assert f'<li class="{css}" data-check="{check_id}">{escape(line)}</li>' in html, line
+    found = re.findall(rf'<li class="{css}" data-check="{check_id}">(.*?)</li>', html)
+    assert len(found) == 1, (check_id, css, line)
+    assert unescape(re.sub(r"<[^>]+>", "", found[0])) == line
+    verdict = "未达到" if not passed else ("恰好达到" if line.endswith("恰好达到") else "达到")
+    assert found[0].endswith(f'<strong class="check-verdict">{verdict}</strong>')
 
 
 def api_check(client: Client, world: f.HallWorld, ballot: Ballot, check_id: str) -> dict[str, Any]:
