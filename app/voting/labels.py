@@ -103,6 +103,16 @@ CHECK_LABELS = (
 )
 
 
+# Counted by 户: the same checks, named by households.
+HOUSEHOLD_LABELS = {
+    "实到人数": N_("实到户数"),
+    "应到人数": N_("应到户数"),
+    "同意人数": N_("同意户数"),
+    "参与人数": N_("参与户数"),
+    "应参与人数": N_("应参与户数"),
+}
+
+
 @dataclass(frozen=True)
 class CheckLine:
     id: str  # the check's stable id ("" for a stored line that could not be read)
@@ -131,10 +141,14 @@ def _wording(check: rules.Check, households: bool, wrap: Callable[[str, str], st
         verdict = gettext("达到")
     else:
         margin, verdict = "", gettext("恰好达到")
+
+    def name(label: str) -> str:
+        return gettext(HOUSEHOLD_LABELS.get(label, label) if households else label)
+
     values = {
-        "label": wrap("", gettext(check.label)),
+        "label": wrap("", name(check.label)),
         "value": wrap("nowrap", amount(check.value)),
-        "base": wrap("", gettext(check.base_label)),
+        "base": wrap("", name(check.base_label)),
         "whole": wrap("nowrap", amount(check.whole)),
         "percent": wrap("nowrap", rules.format_percent(check.shown_basis_points())),
         "needed": wrap("nowrap", f"≥ {amount(check.needed)}"),

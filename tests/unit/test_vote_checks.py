@@ -287,7 +287,7 @@ def test_the_examples_of_the_issue_read_the_right_way(
 def test_households_are_counted_as_households() -> None:
     check = Check("attendance_heads", "实到人数", "应到人数", Unit.HEADS, 3, 432, LEGAL[0])
     assert check_line(check, households=True) == (
-        "实到人数 3 户，占应到人数 432 户的 0.69%；需 ≥ 217 户（超过 1/2），差 214 户，未达到"
+        "实到户数 3 户，占应到户数 432 户的 0.69%；需 ≥ 217 户（超过 1/2），差 214 户，未达到"
     )
 
 
