@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from app.core.errors import NotFound
 from app.halls.deps import AccessDep
 from app.halls.policies import HallAccess
 from app.issues import policies as issue_policies
-from app.voting import policies, queries, schemas, service
+from app.voting import labels, policies, queries, rules, schemas, service
 from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
@@ -59,6 +59,71 @@ class MyVotePublic(BaseModel):
     cast_at: datetime | None
 
 
+class CheckPublic(BaseModel):
+    """One condition of the rule (ids: app.voting.rules). Amounts are in `unit`: hundredths of
+    a m² ("area") or heads ("heads"). `needed` is the smallest value that meets the threshold;
+    `margin` = value - needed (negative: short by that much)."""
+
+    id: str
+    label: str
+    base_label: str
+    unit: rules.Unit
+    value: int
+    whole: int
+    threshold: str  # "3/4"
+    comparison: Literal[">=", ">"]
+    passed: bool
+    needed: int
+    margin: int
+    percent: str  # value/whole, rounded toward the result: never reads the other way
+    text: str  # the line shown on the page and the printed 公示
+
+
+class ResultPublic(BaseModel):
+    rule: str
+    passed: bool
+    checks: list[CheckPublic]
+    counts: dict[str, int]
+    winner: str | None
+
+
+def _result(ballot: Ballot) -> ResultPublic | None:
+    """The frozen result (also from before checks were stored as data)."""
+    stored = queries.stored_result(ballot)
+    if stored is None:
+        return None
+    households = ballot.voter_unit == VoterUnit.HOUSEHOLD
+    checks = []
+    for data in stored.get("checks") or ():
+        check = rules.check_from_data(data)
+        if check is None:
+            continue
+        checks.append(
+            CheckPublic(
+                id=check.id,
+                label=check.label,
+                base_label=check.base_label,
+                unit=check.unit,
+                value=check.value,
+                whole=check.whole,
+                threshold=check.threshold,
+                comparison=">=" if check.share.inclusive else ">",
+                passed=check.passed,
+                needed=check.needed,
+                margin=check.margin,
+                percent=rules.format_percent(check.shown_basis_points()),
+                text=labels.check_line(check, households=households),
+            )
+        )
+    return ResultPublic(
+        rule=str(stored.get("rule", ballot.rule.value)),
+        passed=bool(stored.get("passed")),
+        checks=checks,
+        counts=dict(stored.get("counts") or {}),
+        winner=stored.get("winner"),
+    )
+
+
 class BallotPublic(BaseModel):
     id: int
     hall_id: int
@@ -78,7 +143,7 @@ class BallotPublic(BaseModel):
     height: int
     head_hash: str | None
     turnout: TurnoutPublic | None
-    result: dict[str, Any] | None  # frozen at close (canonical JSON on the ballot)
+    result: ResultPublic | None  # frozen at close
     passed: bool | None
     my_vote: MyVotePublic | None  # the caller's place on the roll, and their current vote
 
@@ -201,7 +266,7 @@ def ballot_detail(
         height=ballot.height,
         head_hash=ballot.head_hash,
         turnout=None if ballot.status == BallotStatus.DRAFT else _turnout(session, access, ballot),
-        result=queries.stored_result(ballot) if queries.is_finished(ballot) else None,
+        result=_result(ballot) if queries.is_finished(ballot) else None,
         passed=ballot.passed if queries.is_finished(ballot) else None,
         my_vote=MyVotePublic(
             receipt=mine.receipt,

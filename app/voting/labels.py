@@ -1,10 +1,17 @@
-"""Display names for ballots (for translation)."""
+"""Display names for ballots (for translation), and the wording of a result's checks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from app.voting import rules
 from app.voting.models import BallotStatus, Channel, Duty, PaperResult, PaperStatus, VoterUnit
 from app.voting.rules import RuleKind
-from app.web.i18n import N_
+from app.web.i18n import N_, gettext
 
 RULE_LABELS = {
     RuleKind.CONSENSUS: N_("协商一致（不投票，由主持人记录结果）"),
@@ -74,3 +81,140 @@ LEDGER_LABELS = {
     "void": N_("作废"),
     "close": N_("截止计票"),
 }
+
+# The labels of checks (app.voting.rules), for the catalog: a check is shown with its label
+# translated.
+CHECK_LABELS = (
+    N_("参与表决专有部分面积"),
+    N_("总面积"),
+    N_("参与表决业主人数"),
+    N_("业主总人数"),
+    N_("同意的专有部分面积"),
+    N_("参与表决面积"),
+    N_("同意的业主人数"),
+    N_("参与表决人数"),
+    N_("同意的利害关系业主"),
+    N_("利害关系业主总数"),
+    N_("参与人数"),
+    N_("应参与人数"),
+    N_("实到人数"),
+    N_("应到人数"),
+    N_("同意人数"),
+)
+
+
+# Counted by 户: the same checks, named by households.
+HOUSEHOLD_LABELS = {
+    "实到人数": N_("实到户数"),
+    "应到人数": N_("应到户数"),
+    "同意人数": N_("同意户数"),
+    "参与人数": N_("参与户数"),
+    "应参与人数": N_("应参与户数"),
+}
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    id: str  # the check's stable id ("" for a stored line that could not be read)
+    passed: bool
+    text: str
+    html: Markup  # the same words, amounts kept on one line and the verdict in bold
+
+
+def _wording(check: rules.Check, households: bool, wrap: Callable[[str, str], str]) -> str:
+    def amount(n: int) -> str:
+        if check.unit == rules.Unit.AREA:
+            return rules.format_area(n)
+        return (gettext("%(n)s 户") if households else gettext("%(n)s 人")) % {"n": n}
+
+    if check.share.fraction == 1:
+        rule = gettext("全体")
+    elif check.share.inclusive:
+        rule = gettext("%(threshold)s 及以上") % {"threshold": check.threshold}
+    else:
+        rule = gettext("超过 %(threshold)s") % {"threshold": check.threshold}
+    if not check.passed:
+        margin = gettext("差 %(amount)s") % {"amount": amount(-check.margin)}
+        verdict = gettext("未达到")
+    elif check.margin:
+        margin = gettext("超出 %(amount)s") % {"amount": amount(check.margin)}
+        verdict = gettext("达到")
+    else:
+        margin, verdict = "", gettext("恰好达到")
+
+    def name(label: str) -> str:
+        return gettext(HOUSEHOLD_LABELS.get(label, label) if households else label)
+
+    values = {
+        "label": wrap("", name(check.label)),
+        "value": wrap("nowrap", amount(check.value)),
+        "base": wrap("", name(check.base_label)),
+        "whole": wrap("nowrap", amount(check.whole)),
+        "percent": wrap("nowrap", rules.format_percent(check.shown_basis_points())),
+        "needed": wrap("nowrap", f"≥ {amount(check.needed)}"),
+        "rule": wrap("", rule),
+        "margin": wrap("nowrap", margin),
+        "verdict": wrap("check-verdict", verdict),
+    }
+    if check.whole <= 0:
+        text = gettext(
+            "%(label)s %(value)s（%(base)s %(whole)s）；需 %(needed)s，%(margin)s，%(verdict)s"
+        )
+    elif margin:
+        text = gettext(
+            "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 %(needed)s（%(rule)s），%(margin)s，%(verdict)s"
+        )
+    else:
+        text = gettext(
+            "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 %(needed)s（%(rule)s），%(verdict)s"
+        )
+    return wrap("", text) % values
+
+
+def _plain(_css: str, text: str) -> str:
+    return text
+
+
+def _marked(css: str, text: str) -> str:
+    if css == "check-verdict":
+        return Markup('<strong class="check-verdict">{}</strong>').format(text)
+    if css:
+        return Markup('<span class="nowrap">{}</span>').format(text)
+    return escape(text)
+
+
+def check_line(check: rules.Check, *, households: bool = False) -> str:
+    """One check in words a resident reads the right way: the value, its share of the base
+    (never rounded across the threshold), what was needed in the same unit, by how much it was
+    missed or met, and 达到 / 未达到. E.g. "同意的专有部分面积 224.99㎡，占参与表决面积
+    300.00㎡的 74.99%；需 ≥ 225.00㎡（3/4 及以上），差 0.01㎡，未达到"."""
+    return _wording(check, households, _plain)
+
+
+def check_html(check: rules.Check, *, households: bool = False) -> Markup:
+    """check_line as HTML: amounts never broken across lines, the verdict in bold."""
+    html = _wording(check, households, _marked)
+    assert isinstance(html, Markup)  # every value went through _marked
+    return html
+
+
+def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[CheckLine]:
+    """The checks of a frozen result (app.voting.queries.result_data) in words; a stored line
+    that cannot be read back is shown as it was frozen."""
+    households = voter_unit == VoterUnit.HOUSEHOLD
+    lines = []
+    for data in (result or {}).get("checks") or ():
+        check = rules.check_from_data(data)
+        if check is None:
+            raw = str(data)
+            lines.append(CheckLine("", raw.endswith("✓"), raw, escape(raw)))
+        else:
+            lines.append(
+                CheckLine(
+                    check.id,
+                    check.passed,
+                    check_line(check, households=households),
+                    check_html(check, households=households),
+                )
+            )
+    return lines

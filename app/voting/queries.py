@@ -156,12 +156,15 @@ def tally(session: Session, ballot: Ballot) -> rules.Outcome:
     )
 
 
-def result_data(outcome: rules.Outcome) -> dict[str, Any]:
-    """The frozen form of an outcome: canonical JSON on the ballot and in the close event."""
+def result_data(outcome: rules.Outcome, *, legacy: bool = False) -> dict[str, Any]:
+    """The frozen form of an outcome: canonical JSON on the ballot and in the close event.
+
+    Checks are data (rules.check_data); `legacy` gives the one line of text per check of
+    results frozen before that, to recount their ledgers."""
     return {
         "rule": outcome.rule.value,
         "passed": outcome.passed,
-        "checks": [c.text for c in outcome.checks],
+        "checks": [rules.legacy_text(c) if legacy else rules.check_data(c) for c in outcome.checks],
         "counts": dict(sorted(outcome.counts.items())),
         "winner": outcome.winner,
     }
@@ -878,7 +881,9 @@ def _check_result(
     present = [key for _, key, _, here in roll if here] if ballot.rule in MEETING_KINDS else None
     votes = {key_of_ref[ref]: code for ref, code in replayed.items() if ref in key_of_ref}
     outcome = rules.decide(rule_of(ballot), electorate, votes, present=present)
-    recount = ledger.canonical(result_data(outcome))
+    stored = stored_result(ballot) or {}
+    legacy = any(isinstance(c, str) for c in stored.get("checks") or ())
+    recount = ledger.canonical(result_data(outcome, legacy=legacy))
     if recount != ballot.result:
         problems.append(f"按账本复算的结果与冻结的结果不一致：复算为 {recount}")
     if outcome.passed != ballot.passed:

@@ -42,6 +42,7 @@ env.globals.update(
     paper_result_labels=labels.PAPER_RESULT_LABELS,
     paper_status_labels=labels.PAPER_STATUS_LABELS,
     ledger_labels=labels.LEDGER_LABELS,
+    check_lines=labels.check_lines,
 )
 
 LIVE_POLL_SECONDS = 0.25  # the live tally is at most this far behind the last vote

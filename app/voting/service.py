@@ -40,6 +40,7 @@ from app.issues import service as issues
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Scope, Solution
 from app.voting import ledger, policies, queries, schemas
+from app.voting import roll as owner_roll
 from app.voting.models import (
     Ballot,
     BallotOfficer,
@@ -428,10 +429,9 @@ def _roll_entries(session: Session, ballot: Ballot) -> list[_Entry]:
 
 
 def _owner_entries(session: Session, ballot: Ballot, by_id: dict[int, _Flat]) -> list[_Entry]:
-    """Owners (民法典 278, 法释〔2009〕7号 art. 8–9): an owner of several units is one head with
-    the sum of their areas; a unit with several co-owners is one head. Owners and units linked
-    by ownership form one voter; a unit with no registered owner is a voter of its own (votes
-    on paper or in person)."""
+    """Owners (民法典 278): the flats in scope and their verified owners, merged into voters by
+    app.voting.roll (an owner of several flats is one head with the sum of their areas; a flat
+    with several co-owners is one head; a flat with no registered owner is a voter of its own)."""
     missing = [flat.label for flat in by_id.values() if not flat.household.area_centi_m2]
     if missing:
         raise ValidationFailed({"_": "area_missing"})
@@ -444,41 +444,24 @@ def _owner_entries(session: Session, ballot: Ballot, by_id: dict[int, _Flat]) ->
             col(UnitOwnership.household_id).in_(list(by_id)),
         )
     ).all()
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for hid in by_id:
-        find(f"h{hid}")
-    for hid, uid in owned:
-        parent[find(f"u{uid}")] = find(f"h{hid}")
-    groups: dict[str, tuple[list[int], set[int]]] = {}
-    for node in list(parent):
-        units, owners = groups.setdefault(find(node), ([], set()))
-        if node[0] == "h":
-            units.append(int(node[1:]))
-        else:
-            owners.add(int(node[1:]))
-    entries = []
-    for units, owners in groups.values():
-        units.sort(key=lambda hid: by_id[hid].sort_key)
-        first = units[0]
-        entries.append(
-            _Entry(
-                key=f"o:{first}",
-                label="、".join(by_id[h].label for h in units),
-                masked="、".join(by_id[h].masked for h in units),
-                sort_key=by_id[first].sort_key,
-                weight=sum(by_id[h].household.area_centi_m2 or 0 for h in units),
-                units=len(units),
-                casters=owners,
-            )
+    flats = [
+        owner_roll.Flat(
+            hid, flat.household.area_centi_m2 or 0, flat.label, flat.masked, flat.sort_key
         )
-    return entries
+        for hid, flat in by_id.items()
+    ]
+    return [
+        _Entry(
+            key=entry.key,
+            label=entry.label,
+            masked=entry.masked,
+            sort_key=entry.sort_key,
+            weight=entry.area_centi_m2,
+            units=len(entry.flats),
+            casters=set(entry.owners),
+        )
+        for entry in owner_roll.owner_entries(flats, owned)
+    ]
 
 
 def open_ballot(*, session: Session, access: HallAccess, actor: User, ballot_id: int) -> Ballot:

@@ -165,8 +165,8 @@ def test_owners_ballot_for_one_building_freezes_areas_and_passes_by_area_and_hea
         assert stored.passed
         data = queries.stored_result(stored)
         assert data is not None
-        assert data["checks"][0].startswith("参与表决专有部分面积")
-        assert "✓" in data["checks"][0]
+        assert data["checks"][0]["id"] == "participation_area"
+        assert data["checks"][0]["passed"] is True
         issue_now = s.get(Issue, issue.id)
         assert issue_now is not None
         assert issue_now.stage == Stage.PUBLICIZING

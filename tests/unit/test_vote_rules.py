@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.voting.labels import check_line
 from app.voting.rules import Choice, Rule, RuleKind, Voter, decide
 
 Y, N, A = Choice.YES.value, Choice.NO.value, Choice.ABSTAIN.value
@@ -27,7 +28,7 @@ def people(n: int) -> list[Voter]:
 def test_exactly_two_thirds_participation_is_enough() -> None:
     electorate = owners(100, 100, 100)  # 3 owners, equal areas
     outcome = decide(Rule.of(RuleKind.OWNERS_ORDINARY), electorate, {"o0": Y, "o1": Y})
-    assert [c.ok for c in outcome.checks[:2]] == [True, True]
+    assert [c.passed for c in outcome.checks[:2]] == [True, True]
     assert outcome.passed
 
 
@@ -35,10 +36,13 @@ def test_one_short_of_two_thirds_area_fails_even_with_enough_heads() -> None:
     # 3 of 4 heads take part (75 %) but only 6,666 of 10,000 hundredths of m² (66.66 %).
     electorate = [Voter("a", 2222), Voter("b", 2222), Voter("c", 2222), Voter("d", 3334)]
     outcome = decide(Rule.of(RuleKind.OWNERS_ORDINARY), electorate, {"a": Y, "b": Y, "c": Y})
-    assert not outcome.checks[0].ok
-    assert outcome.checks[1].ok
+    assert not outcome.checks[0].passed
+    assert outcome.checks[1].passed
     assert not outcome.passed
-    assert "66.66%" in outcome.checks[0].text
+    assert check_line(outcome.checks[0]) == (
+        "参与表决专有部分面积 66.66㎡，占总面积 100.00㎡的 66.66%；"
+        "需 ≥ 66.67㎡（2/3 及以上），差 0.01㎡，未达到"
+    )
 
 
 def test_exactly_half_of_participating_heads_does_not_pass() -> None:
@@ -46,14 +50,14 @@ def test_exactly_half_of_participating_heads_does_not_pass() -> None:
     outcome = decide(
         Rule.of(RuleKind.OWNERS_ORDINARY), electorate, {"o0": Y, "o1": Y, "o2": N, "o3": N}
     )
-    assert not outcome.checks[3].ok  # 2/4 is not more than half
+    assert not outcome.checks[3].passed  # 2/4 is not more than half
     assert not outcome.passed
 
 
 def test_abstaining_owners_have_taken_part() -> None:
     electorate = owners(100, 100, 100)
     outcome = decide(Rule.of(RuleKind.OWNERS_ORDINARY), electorate, {"o0": Y, "o1": A})
-    assert outcome.checks[1].part == 2  # both count toward participation
+    assert outcome.checks[1].value == 2  # both count toward participation
     assert not outcome.passed  # 1 yes of 2 participants is not more than half
 
 
@@ -69,9 +73,9 @@ def test_one_hundredth_of_a_square_metre_below_three_quarters_fails() -> None:
     # Participating area 10,000.00 m²; yes area 7,499.99 m² < 3/4, while 3 of 4 heads ≥ 3/4.
     electorate = [Voter("a", 249999), Voter("b", 250000), Voter("c", 250000), Voter("d", 250001)]
     outcome = decide(Rule.of(RuleKind.OWNERS_MAJOR), electorate, {"a": Y, "b": Y, "c": Y, "d": N})
-    assert (outcome.checks[2].part, outcome.checks[2].whole) == (749999, 1000000)
-    assert not outcome.checks[2].ok
-    assert outcome.checks[3].ok
+    assert (outcome.checks[2].value, outcome.checks[2].whole) == (749999, 1000000)
+    assert not outcome.checks[2].passed
+    assert outcome.checks[3].passed
     assert not outcome.passed
     one_more = [Voter("a", 250000), Voter("b", 250000), Voter("c", 250000), Voter("d", 250000)]
     assert decide(Rule.of(RuleKind.OWNERS_MAJOR), one_more, {"a": Y, "b": Y, "c": Y, "d": N}).passed
@@ -80,18 +84,18 @@ def test_one_hundredth_of_a_square_metre_below_three_quarters_fails() -> None:
 def test_decimal_areas_add_exactly() -> None:
     electorate = [Voter("a", 3333), Voter("b", 3334), Voter("c", 3333)]  # 33.33 + 33.34 + 33.33
     outcome = decide(Rule.of(RuleKind.OWNERS_ORDINARY), electorate, {"a": Y, "b": Y})
-    assert outcome.checks[0].part == 6667
+    assert outcome.checks[0].value == 6667
     assert outcome.checks[0].whole == 10000
-    assert outcome.checks[0].ok  # 66.67 % ≥ 2/3 (6667·3 = 20001 ≥ 20000)
-    assert "66.67㎡ / 总面积 100.00㎡" in outcome.checks[0].text
+    assert outcome.checks[0].passed  # 66.67 % ≥ 2/3 (6667·3 = 20001 ≥ 20000)
+    assert "66.67㎡，占总面积 100.00㎡" in check_line(outcome.checks[0])
 
 
 def test_check_texts_show_numbers_in_chinese() -> None:
     electorate = [Voter("a", 1400000), Voter("b", 300000), Voter("c", 300000)]
     outcome = decide(Rule.of(RuleKind.OWNERS_ORDINARY), electorate, {"a": Y, "b": N})
-    assert (
-        outcome.checks[0].text
-        == "参与表决专有部分面积 17,000.00㎡ / 总面积 20,000.00㎡ = 85.00% ≥ 2/3 ✓"
+    assert check_line(outcome.checks[0]) == (
+        "参与表决专有部分面积 17,000.00㎡，占总面积 20,000.00㎡的 85.00%；"
+        "需 ≥ 13,333.34㎡（2/3 及以上），超出 3,666.66㎡，达到"
     )
 
 
@@ -104,7 +108,7 @@ def test_residents_meeting_needs_more_than_half_present() -> None:
     outcome = decide(
         Rule.of(RuleKind.RESIDENTS_MEETING), electorate, dict.fromkeys(present, Y), present=present
     )
-    assert not outcome.checks[0].ok  # 5 of 10 is not more than half
+    assert not outcome.checks[0].passed  # 5 of 10 is not more than half
     present.append("p5")
     outcome = decide(
         Rule.of(RuleKind.RESIDENTS_MEETING),
@@ -112,7 +116,7 @@ def test_residents_meeting_needs_more_than_half_present() -> None:
         dict.fromkeys(present[:4], Y),
         present=present,
     )
-    assert outcome.checks[0].ok
+    assert outcome.checks[0].passed
     assert outcome.passed  # 4 of 6 present
 
 
@@ -160,7 +164,7 @@ def test_votes_from_outside_the_electorate_are_ignored() -> None:
     outcome = decide(
         Rule.of(RuleKind.OWNERS_ORDINARY), owners(100, 100, 100), {"o0": Y, "o1": Y, "stranger": Y}
     )
-    assert outcome.checks[1].part == 2
+    assert outcome.checks[1].value == 2
 
 
 def test_consensus_records_no_vote() -> None:
@@ -239,4 +243,4 @@ def test_every_rule_gives_an_outcome(kind: RuleKind) -> None:
         Rule.of(kind), people(3), {"p0": Y, "p1": Y, "p2": Y}, present=["p0", "p1", "p2"]
     )
     assert outcome.rule == kind
-    assert all(c.text.endswith(("✓", "✗")) for c in outcome.checks)
+    assert all(check_line(c).endswith("达到") for c in outcome.checks)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from markupsafe import escape
 
 from app.accounts.models import User
 from app.core import clock
@@ -21,7 +20,7 @@ from app.db import Database
 from app.halls.models import Relation
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
-from app.voting import publicity_routes, queries, schemas, service
+from app.voting import labels, publicity_routes, queries, schemas, service
 from app.voting.models import Ballot, Objection, Resolution
 from app.voting.rules import RuleKind
 from app.web.templating import env
@@ -125,8 +124,8 @@ def test_a_passed_vote_is_publicised_with_every_check_the_period_and_the_head_ha
     result = queries.stored_result(p.ballot)
     assert result is not None
     assert len(result["checks"]) == 4  # 民法典 278: area and heads, taking part and agreeing
-    for line in result["checks"]:
-        assert escape(line) in page.text
+    for line in labels.check_lines(result):
+        assert line.html in page.text
     assert "参与表决专有部分面积" in page.text
     # 应到 / 实到 with the areas (61.25 + 62.25 + 63.25 = 186.75 m²)
     assert "3 位业主，专有部分面积 186.75 ㎡" in page.text
@@ -348,8 +347,8 @@ def test_the_printed_notice_has_the_fields_of_a_publicity_and_masks_the_phone(
         assert part in text
     result = queries.stored_result(p.ballot)
     assert result is not None
-    for line in result["checks"]:
-        assert escape(line) in text
+    for line in labels.check_lines(result):
+        assert line.html in text
     assert "应到" in text
     assert "实到" in text
     assert p.resolution.text in text
