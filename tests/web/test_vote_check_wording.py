@@ -187,7 +187,7 @@ def test_a_check_at_its_boundary_reads_the_same_on_page_api_and_print(
 ) -> None:
     scene = SCENES[name]
     world, chair = hall_of_flats(db, scene.areas)
-    ballot = vh.open_ballot(db, world, chair, rule=scene.rule)
+    ballot = vh.open_ballot(db, world, chair, rule=scene.rule, secret=False)
     vote_in_person(db, world, chair, ballot, scene.options)
     close(db, world, chair, ballot)
     with db.session(read_only=True) as s:
@@ -221,7 +221,12 @@ def meeting(
     world = f.make_hall(db, buildings=1, entrances=1, rooms=households)
     chair = f.make_chair(db, world)
     ballot = vh.open_ballot(
-        db, world, chair, rule=RuleKind.RESIDENTS_MEETING, voter_unit=VoterUnit.HOUSEHOLD
+        db,
+        world,
+        chair,
+        rule=RuleKind.RESIDENTS_MEETING,
+        voter_unit=VoterUnit.HOUSEHOLD,
+        secret=False,
     )
     rows = vh.roll(db, ballot)
     for row in rows[:yes]:
@@ -302,7 +307,7 @@ def test_a_result_frozen_as_text_still_verifies_and_reads_the_new_way(
     page, the API and the print read their lines the new way."""
     scene = SCENES["yes_area_3_4_at"]
     world, chair = hall_of_flats(db, scene.areas)
-    ballot = vh.open_ballot(db, world, chair, rule=scene.rule)
+    ballot = vh.open_ballot(db, world, chair, rule=scene.rule, secret=False)
     vote_in_person(db, world, chair, ballot, scene.options)
     new_form = queries.result_data
     with monkeypatch.context() as m:
