@@ -63,6 +63,29 @@ def _upload(
     )
 
 
+def _token(page: str) -> str:
+    match = re.search(r'<input type="hidden" name="token" value="([A-Za-z0-9_-]+)">', page)
+    assert match, "no confirm form in the preview"
+    return match.group(1)
+
+
+def _confirm(client: Any, hall_id: int | None, token: str) -> Any:
+    return client.post(
+        f"/halls/{hall_id}/roster/confirm",
+        data={"csrf_token": client.csrf(f"/halls/{hall_id}/roster"), "token": token},
+    )
+
+
+def _import(
+    client: Any, hall_id: int | None, filename: str, data: bytes, content_type: str = CSV
+) -> Any:
+    """Upload, see the preview, confirm: the import as the chair does it."""
+    preview = _upload(client, hall_id, filename, data, content_type)
+    assert preview.status_code == 200, preview.text
+    assert 'id="roster-preview"' in preview.text
+    return _confirm(client, hall_id, _token(preview.text))
+
+
 def _csv(rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
     lines = [",".join(COLUMNS), *(",".join(r) for r in rows)]
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
@@ -164,7 +187,7 @@ def test_csv_import_creates_households_areas_and_verified_members(
         encoding="gbk",  # as Excel saves a CSV in China
     )
     events_before = len(_import_events(db, world.hall.id))  # make_hall imported the bare rooms
-    response = _upload(client, world.hall.id, "名册.csv", data)
+    response = _import(client, world.hall.id, "名册.csv", data)
     assert response.status_code == 200, response.text
     assert "导入完成" in response.text
     assert "5 行全部导入" in response.text
@@ -241,7 +264,7 @@ def test_xlsx_import_with_numeric_cells(db: Database, make_client: Any) -> None:
         ]
     )
     events_before = len(_import_events(db, world.hall.id))
-    response = _upload(client, world.hall.id, "名册.xlsx", data, XLSX)
+    response = _import(client, world.hall.id, "名册.xlsx", data, XLSX)
     assert response.status_code == 200, response.text
     assert _stats(response.text) == {
         "新建楼栋": 1,
@@ -385,12 +408,12 @@ def test_reimport_creates_no_duplicates_and_updates_a_changed_area(
         ["4号楼", "1单元", "302", "66", "", "", ""],
     ]
     events_before = len(_import_events(db, world.hall.id))
-    first = _upload(client, world.hall.id, "roster.csv", _csv(rows))
+    first = _import(client, world.hall.id, "roster.csv", _csv(rows))
     assert first.status_code == 200, first.text
     assert _stat(first.text, "新认证成员") == 2
     before = _table_counts(db)
 
-    again = _upload(client, world.hall.id, "roster.csv", _csv(rows))
+    again = _import(client, world.hall.id, "roster.csv", _csv(rows))
     assert again.status_code == 200, again.text
     assert _stats(again.text) == {
         "新建楼栋": 0,
@@ -403,7 +426,7 @@ def test_reimport_creates_no_duplicates_and_updates_a_changed_area(
     assert _table_counts(db) == before
 
     rows[2][3] = "66.5"
-    changed = _upload(client, world.hall.id, "roster.csv", _csv(rows))
+    changed = _import(client, world.hall.id, "roster.csv", _csv(rows))
     assert changed.status_code == 200, changed.text
     assert _stat(changed.text, "更新面积") == 1
     assert _stat(changed.text, "新建住户") == 0
@@ -418,7 +441,7 @@ def test_a_phone_with_an_account_links_to_that_person(db: Database, make_client:
     existing = make_user(db, name="周立新")
     users_before = _table_counts(db)["User"]
     data = _csv([["3号楼", "1单元", "201", "70", "周立新（名册）", existing.phone or "", "业主"]])
-    response = _upload(client, world.hall.id, "roster.csv", data)
+    response = _import(client, world.hall.id, "roster.csv", data)
     assert response.status_code == 200, response.text
     assert _stat(response.text, "新认证成员") == 1
     assert _table_counts(db)["User"] == users_before  # no second account for the same phone
@@ -448,7 +471,7 @@ def test_a_roster_person_claims_the_account_and_waits_for_the_chair_again(
     phone = unique_phone()
     name = unique("吴秀英")
     data = _csv([["2号楼", "1单元", "601", "95", name, phone, "业主"]])
-    assert _upload(client, world.hall.id, "roster.csv", data).status_code == 200
+    assert _import(client, world.hall.id, "roster.csv", data).status_code == 200
     membership, user = _members(db, world.hall.id)[name]
     assert membership.status == MembershipStatus.VERIFIED
     assert user.password_hash is None
