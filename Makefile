@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit messages bench clean
+.PHONY: run test test-deps lint typecheck unit messages bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app
 
-test: lint typecheck
-	$(BIN)/pytest
+# `make test` sees to what the suite needs (tests/testenv.py): Debian chromium, fonts-noto-cjk,
+# postgresql-client, and a PostgreSQL server: the one at YST_TEST_PG if it answers, else a
+# throwaway cluster under var/ for this run. A selection: make test PYTEST_ARGS="tests/x.py -k y"
+test: test-deps lint typecheck
+	$(BIN)/python -m tests.testenv run -- $(BIN)/pytest $(PYTEST_ARGS)
+
+test-deps: $(STAMP)
+	$(BIN)/python -m tests.testenv deps
 
 messages: $(STAMP)
 	$(BIN)/python -m app.web.catalog

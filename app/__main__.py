@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import socket
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from alembic.config import Config
 from sqlmodel import select
 
 from app.config import ROOT, get_settings
+from app.web.links import lan_addresses_in_order, pick_lan_origin
 
 
 def alembic_config(url: str) -> Config:
@@ -70,13 +72,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     port = args.port or settings.port
+    host = args.host or settings.host
     print("\n议事厅已启动。用同一 Wi-Fi 下的手机打开：")
-    addresses = _lan_addresses()
+    addresses = lan_addresses_in_order(_lan_addresses())
     for address in addresses:
         print(f"  http://{address}:{port}/")
     if not addresses:
         print("  （没有找到局域网地址：请确认电脑已连上 Wi-Fi）")
     print(f"  http://127.0.0.1:{port}/ （本机）")
+    if settings.public_origin:
+        print(f"\n打印的二维码和链接使用 {settings.public_origin}（YST_PUBLIC_ORIGIN）")
+    elif Path("/.dockerenv").exists():
+        # A container's interfaces are its own, not the office Wi-Fi's: links follow the
+        # address the chair's browser used, and print views warn while that is loopback.
+        print("\n在容器中运行：请设置 YST_PUBLIC_ORIGIN 为手机能打开的地址，打印的二维码才能扫开")
+    else:
+        lan = pick_lan_origin(addresses, port, host=host, https=settings.https)
+        if lan:
+            # The app (in this process or in each worker) reads it through get_settings().
+            os.environ["YST_LAN_ORIGIN"] = lan
+            get_settings.cache_clear()
+            print(f"\n打印的二维码和链接使用 {lan}（可用 YST_PUBLIC_ORIGIN 指定别的地址）")
+        else:
+            print("\n注意：手机连不上这个地址，打印的二维码和链接打不开；请设置 YST_PUBLIC_ORIGIN")
     if args.demo:
         print("\n演示账号（密码均为 " + demo.DEMO_PASSWORD + "）：")
         for phone, name, role in demo.DEMO_LOGINS:
@@ -85,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=args.host or settings.host,
+        host=host,
         port=port,
         workers=args.workers,
         log_level="info",

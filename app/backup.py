@@ -38,18 +38,12 @@ def backup(database_url: str, target: Path) -> Path:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise RuntimeError("pg_dump is not installed")
-    args = [
-        pg_dump,
-        "-Fc",
-        "-f",
-        str(target),
-        "-h",
-        url.host or "127.0.0.1",
-        "-p",
-        str(url.port or 5432),
-    ]
-    if url.username:
-        args += ["-U", url.username]
-    args.append(url.database or "")
-    subprocess.run(args, check=True)  # noqa: S603 - fixed argv, no shell
+    # The whole libpq URL as --dbname: host, port, user and query (e.g. `?host=/run/socket`)
+    # reach pg_dump as the app uses them; the password goes through the environment, not argv.
+    libpq = url.set(drivername="postgresql", password=None)
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    args = [pg_dump, "-Fc", "-f", str(target), "--dbname", libpq.render_as_string()]
+    subprocess.run(args, check=True, env=env)  # noqa: S603 - fixed argv, no shell
     return target

@@ -25,9 +25,13 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
     )
     secret_key: str = DEV_SECRET
-    # The public origin, e.g. "http://192.168.1.20:8000". Empty: taken from the Host header,
-    # which is what a LAN install wants (the chair's laptop has no fixed name).
+    # The public origin, e.g. "http://192.168.1.20:8000": printed QR codes and shared links
+    # use it (app/web/links.py), and CSRF checks Origin against it. Empty: CSRF takes the Host
+    # header (the chair's laptop has no fixed name), printed links take lan_origin.
     public_origin: str = ""
+    # Set by `python -m app serve` to the first LAN address it prints when public_origin is
+    # empty, so printed codes open on a phone even when the chair browses at 127.0.0.1.
+    lan_origin: str = ""
     # Cookies get Secure and the __Host- prefix only over HTTPS; a LAN install runs plain HTTP.
     https: bool = False
     host: str = "0.0.0.0"  # noqa: S104 - a LAN install must be reachable from phones

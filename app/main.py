@@ -54,14 +54,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Engines are created here, per app, never at import time (no connection crosses a fork).
     app.state.db = database or Database.connect(settings.database_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(pages.router)
-    app.include_router(accounts_routes.router)
-    app.include_router(halls_routes.router)
-    app.include_router(issues_routes.router)
-    app.include_router(voting_routes.router)
-    app.include_router(voting_paper_routes.router)
-    app.include_router(publicity_routes.router)
-    app.include_router(audit_routes.router)
+    # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
+    # so the OpenAPI document leaves them out; it describes /api/v1 only.
+    for page_router in (
+        pages.router,
+        accounts_routes.router,
+        halls_routes.router,
+        issues_routes.router,
+        voting_routes.router,
+        voting_paper_routes.router,
+        publicity_routes.router,
+        audit_routes.router,
+    ):
+        app.include_router(page_router, include_in_schema=False)
     app.include_router(accounts_api.router)
     app.include_router(halls_api.router)
     app.include_router(issues_api.router)

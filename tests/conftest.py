@@ -1,8 +1,10 @@
 """Test fixtures. Every database test runs twice: on SQLite and on PostgreSQL.
 
-PostgreSQL is the machine's server at 127.0.0.1:5432 (trust auth); each run creates its own
-database and drops it afterwards. Where no server answers, the PostgreSQL half is skipped
-with a loud message, except under CI=true, where that is a failure.
+PostgreSQL is the server at YST_TEST_PG (default: the machine's, 127.0.0.1:5432, trust auth;
+`make test` points it at a throwaway cluster on a Unix socket when nothing answers there). Each
+run creates its own databases on that server and drops them afterwards. Where no server
+answers, the PostgreSQL half is skipped with a loud message, except under CI=true or
+YST_REQUIRE_PG=1 (set by `make test`), where that is a failure.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from app.__main__ import migrate
 from app.config import Settings
@@ -27,6 +30,17 @@ PG_ADMIN = os.environ.get("YST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/t
 SECRET = "test-secret-" + "x" * 32
 ORIGIN = "http://testserver"
 _pg_skipped: list[str] = []
+
+
+def pg_database_url(name: str, admin: str = PG_ADMIN) -> str:
+    """The SQLAlchemy URL of database `name` on the test server: YST_TEST_PG's user, host,
+    port and query (e.g. `?host=/path/to/socket&port=…`), only the database changed."""
+    url = make_url(admin).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def _pg_required() -> bool:
+    return os.environ.get("CI") == "true" or os.environ.get("YST_REQUIRE_PG") == "1"
 
 
 def _pg_available() -> str | None:
@@ -49,8 +63,8 @@ def database_url(
         return
     problem = _pg_available()
     if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
+        if _pg_required():
+            pytest.fail(f"PostgreSQL is required here but unreachable at {PG_ADMIN}: {problem}")
         _pg_skipped.append(problem)
         pytest.skip(
             f"!!! PostgreSQL UNREACHABLE at {PG_ADMIN}: {problem} — PostgreSQL half NOT RUN !!!"
@@ -58,7 +72,7 @@ def database_url(
     name = f"yst_test_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    url = pg_database_url(name)
     migrate(url)
     yield url
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -164,7 +178,7 @@ def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     name = f"yst_fresh_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    url = pg_database_url(name)
     migrate(url)
     yield url
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:

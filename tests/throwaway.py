@@ -27,15 +27,14 @@ def throwaway_database(backend: str, directory: Path, *, migrated: bool = True) 
             migrate(url)
         yield url
         return
-    from tests.conftest import (
-        PG_ADMIN,
-    )  # here, so spawned children need not import pytest's conftest
+    # here, so spawned children need not import pytest's conftest
+    from tests.conftest import PG_ADMIN, pg_database_url
 
     name = f"yst_tmp_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        url = pg_database_url(name)
         if migrated:
             migrate(url)
         yield url

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from app.core.privacy import mask_phone
 from app.web import csrf
 from app.web.deps import AuthDep, CurrentUser, SettingsDep
+from app.web.openapi import errors
 
 # Declared so that OpenAPI shows how the API authenticates: the same session cookie as the
 # pages (plus the X-CSRF-Token header, from GET /api/v1/me, on every write).
@@ -16,7 +17,13 @@ session_cookie = APIKeyCookie(
     name="yst_sid", auto_error=False, description="Session cookie set at login"
 )
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
+# Every operation needs a login; any may answer 403 (CSRF on writes, a one-time password).
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    dependencies=[Depends(session_cookie)],
+    responses=errors(401, 403),
+)
 
 
 class MePublic(BaseModel):

@@ -16,8 +16,14 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.models import MembershipStatus, Relation, Role
 from app.halls.policies import HallAccess
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.openapi import errors
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    dependencies=[Depends(session_cookie)],
+    responses=errors(401, 403),
+)
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -155,7 +161,12 @@ def my_halls(session: SessionDep, user: CurrentUser) -> list[HallPublic]:
     ]
 
 
-@router.get("/halls/{hall_id}/members", name="api.members", response_model=list[MemberPublic])
+@router.get(
+    "/halls/{hall_id}/members",
+    name="api.members",
+    response_model=list[MemberPublic],
+    responses=errors(404, 422),
+)
 def members(
     session: SessionDep,
     hall: HallDep,
@@ -198,7 +209,9 @@ def members(
     return result
 
 
-@router.get("/join/{token}", name="api.invite", response_model=InvitePublic)
+@router.get(
+    "/join/{token}", name="api.invite", response_model=InvitePublic, responses=errors(404, 422)
+)
 def invite(
     session: SessionDep, _user: CurrentUser, token: Annotated[str, Path(max_length=100)]
 ) -> InvitePublic:
@@ -224,7 +237,13 @@ def invite(
     return InvitePublic(hall_id=hall_id, hall_name=hall.name, buildings=buildings)
 
 
-@router.post("/join/{token}", name="api.join", response_model=MembershipPublic, status_code=201)
+@router.post(
+    "/join/{token}",
+    name="api.join",
+    response_model=MembershipPublic,
+    status_code=201,
+    responses=errors(404, 409, 422),
+)
 def join(
     session: SessionDep,
     user: CurrentUser,
@@ -247,6 +266,7 @@ def _require_manager(access: HallAccess) -> None:
     "/halls/{hall_id}/members/{membership_id}/verify",
     name="api.verify",
     response_model=MembershipPublic,
+    responses=errors(404, 409, 422),
 )
 def verify(
     session: SessionDep, access: AccessDep, user: CurrentUser, membership_id: IdPath
@@ -263,6 +283,7 @@ def verify(
     "/halls/{hall_id}/members/{membership_id}/reject",
     name="api.reject",
     response_model=MembershipPublic,
+    responses=errors(404, 409, 422),
 )
 def reject(
     session: SessionDep,
@@ -279,7 +300,12 @@ def reject(
     return MembershipPublic(membership_id=m.id or 0, hall_id=m.hall_id, status=m.status)
 
 
-@router.post("/halls/{hall_id}/roster", name="api.roster", response_model=RosterPreviewPublic)
+@router.post(
+    "/halls/{hall_id}/roster",
+    name="api.roster",
+    response_model=RosterPreviewPublic,
+    responses=errors(404, 409, 422),
+)
 async def import_roster(
     session: SessionDep,
     settings: SettingsDep,
@@ -317,7 +343,10 @@ async def import_roster(
 
 
 @router.post(
-    "/halls/{hall_id}/roster/confirm", name="api.roster_confirm", response_model=ImportPublic
+    "/halls/{hall_id}/roster/confirm",
+    name="api.roster_confirm",
+    response_model=ImportPublic,
+    responses=errors(404, 409, 422),
 )
 def confirm_roster(
     session: SessionDep,

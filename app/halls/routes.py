@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from app.config import Settings
 from app.core import clock
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
@@ -19,10 +20,10 @@ from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
 from app.web import qr
-from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
+from app.web.links import print_context, public_url
 from app.web.messages import message
 
 router = APIRouter(tags=["halls"])
@@ -615,8 +616,8 @@ def update_settings(
 # --- invite -------------------------------------------------------------------------------
 
 
-def _invite_url(hall: Hall, origin: str) -> str:
-    return f"{origin}/join/{hall.invite_token}"
+def _invite_url(request: Request, settings: Settings, hall: Hall) -> str:
+    return public_url(request, settings, f"/join/{hall.invite_token}")
 
 
 @router.get("/halls/{hall_id}/invite", name="halls.invite")
@@ -630,7 +631,8 @@ def invite_page(
         {
             "hall": hall,
             "access": access,
-            "invite_url": _invite_url(hall, expected_origin(request, settings)),
+            "invite_url": _invite_url(request, settings, hall),
+            **print_context(request, settings),
         },
     )
 
@@ -640,9 +642,7 @@ def invite_qr(
     request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
 ) -> Response:
     _require(policies.can_manage_members(access))
-    return Response(
-        qr.png(_invite_url(hall, expected_origin(request, settings))), media_type="image/png"
-    )
+    return Response(qr.png(_invite_url(request, settings, hall)), media_type="image/png")
 
 
 @router.post("/halls/{hall_id}/invite/rotate", name="halls.rotate_invite")

@@ -16,10 +16,17 @@ from app.issues import policies, queries, schemas, service
 from app.issues.deps import IssueDep
 from app.issues.lifecycle import PHASE_OF, Phase, Stage
 from app.issues.models import Category, Comment, Issue, Scope, Solution, Source, Stance
+from app.voting import policies as voting_policies
+from app.voting import queries as voting_queries
 from app.web.deps import CurrentUser, SessionDep
+from app.web.openapi import errors
 
+# Every operation is in a hall; writes may also answer 409 (the issue's stage does not allow it).
 router = APIRouter(
-    prefix="/api/v1/halls/{hall_id}", tags=["api"], dependencies=[Depends(session_cookie)]
+    prefix="/api/v1/halls/{hall_id}",
+    tags=["api"],
+    dependencies=[Depends(session_cookie)],
+    responses=errors(401, 403, 404, 422),
 )
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -130,6 +137,7 @@ class IssueDetailPublic(BaseModel):
     solutions: list[SolutionPublic]
     comments: list[CommentPublic]
     next_comments_before: int | None
+    ballot_ids: list[int]  # its ballots, oldest first: GET /api/v1/halls/{hall_id}/ballots/{id}
 
 
 @router.get("/issues", name="api.issues", response_model=IssueListPublic)
@@ -183,10 +191,22 @@ def issue_detail(
         ],
         comments=comments,
         next_comments_before=page.next_before,
+        ballot_ids=voting_queries.ballot_ids(
+            session,
+            hall_id=access.hall_id,
+            issue_id=issue.id or 0,
+            include_drafts=voting_policies.can_manage(access),
+        ),
     )
 
 
-@router.post("/issues", name="api.propose_issue", response_model=IssuePublic, status_code=201)
+@router.post(
+    "/issues",
+    name="api.propose_issue",
+    response_model=IssuePublic,
+    status_code=201,
+    responses=errors(409),
+)
 async def propose(
     session: SessionDep,
     access: AccessDep,
@@ -203,7 +223,12 @@ async def propose(
     return IssuePublic.of(issue)
 
 
-@router.post("/issues/{issue_id}/cosign", name="api.cosign", response_model=IssuePublic)
+@router.post(
+    "/issues/{issue_id}/cosign",
+    name="api.cosign",
+    response_model=IssuePublic,
+    responses=errors(409),
+)
 def cosign(
     session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath
 ) -> IssuePublic:
@@ -215,7 +240,10 @@ def cosign(
 
 
 @router.post(
-    "/issues/{issue_id}/cosign/withdraw", name="api.withdraw_cosign", response_model=IssuePublic
+    "/issues/{issue_id}/cosign/withdraw",
+    name="api.withdraw_cosign",
+    response_model=IssuePublic,
+    responses=errors(409),
 )
 def withdraw_cosign(
     session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath
@@ -227,7 +255,12 @@ def withdraw_cosign(
     )
 
 
-@router.post("/issues/{issue_id}/withdraw", name="api.withdraw_issue", response_model=IssuePublic)
+@router.post(
+    "/issues/{issue_id}/withdraw",
+    name="api.withdraw_issue",
+    response_model=IssuePublic,
+    responses=errors(409),
+)
 def withdraw(
     session: SessionDep, access: AccessDep, user: CurrentUser, issue_id: IdPath, issue: IssueDep
 ) -> IssuePublic:
@@ -239,7 +272,12 @@ def withdraw(
     )
 
 
-@router.post("/issues/{issue_id}/accept", name="api.accept_issue", response_model=IssuePublic)
+@router.post(
+    "/issues/{issue_id}/accept",
+    name="api.accept_issue",
+    response_model=IssuePublic,
+    responses=errors(409),
+)
 def accept(
     session: SessionDep,
     access: AccessDep,
@@ -256,7 +294,12 @@ def accept(
     )
 
 
-@router.post("/issues/{issue_id}/reject", name="api.reject_issue", response_model=IssuePublic)
+@router.post(
+    "/issues/{issue_id}/reject",
+    name="api.reject_issue",
+    response_model=IssuePublic,
+    responses=errors(409),
+)
 def reject(
     session: SessionDep,
     access: AccessDep,
@@ -273,7 +316,12 @@ def reject(
     )
 
 
-@router.post("/issues/{issue_id}/merge", name="api.merge_issue", response_model=IssuePublic)
+@router.post(
+    "/issues/{issue_id}/merge",
+    name="api.merge_issue",
+    response_model=IssuePublic,
+    responses=errors(409),
+)
 def merge(
     session: SessionDep,
     access: AccessDep,
@@ -295,6 +343,7 @@ def merge(
     name="api.add_comment",
     response_model=CommentPublic,
     status_code=201,
+    responses=errors(409),
 )
 def add_comment(
     session: SessionDep,
@@ -312,7 +361,12 @@ def add_comment(
     )
 
 
-@router.post("/comments/{comment_id}/report", name="api.report_comment", status_code=204)
+@router.post(
+    "/comments/{comment_id}/report",
+    name="api.report_comment",
+    status_code=204,
+    responses=errors(409),
+)
 def report_comment(
     session: SessionDep,
     access: AccessDep,
@@ -327,7 +381,12 @@ def report_comment(
     )
 
 
-@router.post("/comments/{comment_id}/hide", name="api.hide_comment", response_model=CommentPublic)
+@router.post(
+    "/comments/{comment_id}/hide",
+    name="api.hide_comment",
+    response_model=CommentPublic,
+    responses=errors(409),
+)
 def hide_comment(
     session: SessionDep,
     access: AccessDep,
@@ -349,6 +408,7 @@ def hide_comment(
     name="api.add_solution",
     response_model=SolutionPublic,
     status_code=201,
+    responses=errors(409),
 )
 def add_solution(
     session: SessionDep,
@@ -366,7 +426,12 @@ def add_solution(
     )
 
 
-@router.post("/issues/{issue_id}/close", name="api.close_deliberation", response_model=IssuePublic)
+@router.post(
+    "/issues/{issue_id}/close",
+    name="api.close_deliberation",
+    response_model=IssuePublic,
+    responses=errors(409),
+)
 def close(
     session: SessionDep,
     access: AccessDep,

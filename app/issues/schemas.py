@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.issues.models import Category, Scope, Source, Stance
 
@@ -55,7 +57,7 @@ class CommentForm(BaseModel):
 
     body: str = ""
     stance: Stance = Stance.NEUTRAL
-    parent_id: int | None = None
+    parent_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None  # an id the DB can hold
 
 
 class EditCommentForm(BaseModel):
@@ -77,7 +79,7 @@ class CloseForm(BaseModel):
 
     agreements: str = ""
     disagreements: str = ""
-    solution_ids: list[int] = []
+    solution_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = []
 
 
 def text_problem(value: str, *, maximum: int, required: bool = True) -> str | None:

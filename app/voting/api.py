@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -19,8 +19,15 @@ from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import CurrentUser, SessionDep
+from app.web.openapi import errors
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(session_cookie)])
+# Every operation is in a hall; casting may also answer 409 (the ballot is not open).
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    dependencies=[Depends(session_cookie)],
+    responses=errors(401, 403, 404, 422),
+)
 
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -85,6 +92,41 @@ class ReceiptPublic(BaseModel):
     replaced: bool  # an earlier vote of the same voter was retired (re-vote)
 
 
+class BallotSummaryPublic(BaseModel):
+    id: int
+    issue_id: int
+    title: str
+    status: BallotStatus
+    rule: RuleKind
+    voter_unit: VoterUnit
+    secret: bool
+    opened_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+    passed: bool | None  # once closed
+
+    @classmethod
+    def of(cls, ballot: Ballot) -> BallotSummaryPublic:
+        return cls(
+            id=ballot.id or 0,
+            issue_id=ballot.issue_id,
+            title=ballot.title,
+            status=ballot.status,
+            rule=ballot.rule,
+            voter_unit=ballot.voter_unit,
+            secret=ballot.secret,
+            opened_at=ballot.opened_at,
+            closes_at=ballot.closes_at,
+            closed_at=ballot.closed_at,
+            passed=ballot.passed if queries.is_finished(ballot) else None,
+        )
+
+
+class BallotListPublic(BaseModel):
+    ballots: list[BallotSummaryPublic]
+    next_before: int | None  # pass as `before` for the next (older) page
+
+
 def _turnout(session: Session, access: HallAccess, ballot: Ballot) -> TurnoutPublic:
     counts = queries.turnout(session, ballot)
     split = policies.sees_split(
@@ -96,6 +138,33 @@ def _turnout(session: Session, access: HallAccess, ballot: Ballot) -> TurnoutPub
         area_voted_centi_m2=counts.area_voted,
         by_channel=counts.by_channel,
         by_option=counts.by_option if split else None,
+    )
+
+
+@router.get("/halls/{hall_id}/ballots", name="api.ballots", response_model=BallotListPublic)
+def list_ballots(
+    session: SessionDep,
+    access: AccessDep,
+    issue_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    status: Annotated[BallotStatus | None, Query()] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> BallotListPublic:
+    """The hall's ballots, newest first (cursor `before`), of one issue and in one status if
+    asked. Drafts are listed for the chair only, as they exist for the chair only."""
+    rows = queries.list_ballots(
+        session,
+        hall_id=access.hall_id,
+        include_drafts=policies.can_manage(access),
+        issue_id=issue_id,
+        status=status,
+        before=before,
+        limit=queries.BALLOT_PAGE + 1,
+    )
+    page = rows[: queries.BALLOT_PAGE]
+    more = len(rows) > queries.BALLOT_PAGE
+    return BallotListPublic(
+        ballots=[BallotSummaryPublic.of(b) for b in page],
+        next_before=page[-1].id if more else None,
     )
 
 
@@ -150,6 +219,7 @@ def ballot_detail(
     name="api.cast_vote",
     response_model=ReceiptPublic,
     status_code=201,
+    responses=errors(409),
 )
 def cast_vote(
     session: SessionDep,

@@ -28,10 +28,10 @@ from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
 from app.voting.routes import _require, ballot_url
 from app.web import qr
-from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
+from app.web.links import print_context, public_url
 from app.web.messages import message
 
 router = APIRouter(tags=["voting"])
@@ -308,7 +308,10 @@ def _paper_context(
     is_open = ballot.status == BallotStatus.OPEN
     options = queries.option_codes(session, ballot.id or 0)
     entries = queries.pending_entries(
-        session, ballot.id or 0, full_labels=policies.sees_full_roll(access)
+        session,
+        ballot.id or 0,
+        full_labels=policies.sees_full_roll(access),
+        secret=ballot.secret,
     )
     return {
         "hall": hall,
@@ -408,11 +411,13 @@ def print_papers(
     ballot: BallotDep,
 ) -> Response:
     """Printable A4 ballots, one per voter: the code in big letters and as a QR code that opens
-    the entry form with the code filled in."""
+    the entry form with the code filled in. A named (记名) ballot carries its voter and a
+    signature line; a 无记名 one only its code (the signature goes on the 领票登记 sheet), in
+    the order of that sheet."""
     _require(policies.can_manage(access))
-    entry_url = expected_origin(request, settings) + paper_url(ballot)
+    entry_url = public_url(request, settings, paper_url(ballot))
     sheets = [
-        (paper, roll, qr.path(f"{entry_url}?code={paper.code}"))
+        (paper, None if ballot.secret else roll, qr.path(f"{entry_url}?code={paper.code}"))
         for paper, roll in queries.paper_ballots(session, ballot.id or 0)
     ]
     context = {
@@ -422,8 +427,32 @@ def print_papers(
         "sheets": sheets,
         "options": queries.option_codes(session, ballot.id or 0),
         "by_area": ballot.voter_unit == "owner",
+        **print_context(request, settings),
     }
     return render(request, "voting/paper_print.html", context)
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/paper/sign-sheet", name="ballots.sign_sheet")
+def sign_sheet(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    ballot: BallotDep,
+) -> Response:
+    """领票登记表: the frozen roll in order, one line per voter with a column for the signature
+    given when taking a paper ballot. No ballot codes: the sheet records who took a ballot,
+    never which one."""
+    _require(policies.can_manage(access))
+    _require(ballot.status != BallotStatus.DRAFT)
+    context = {
+        "hall": hall,
+        "access": access,
+        "ballot": ballot,
+        "rows": queries.roll_labels(session, ballot.id or 0),
+        "by_area": ballot.voter_unit == "owner",
+    }
+    return render(request, "voting/paper_sign_sheet.html", context)
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/paper/entries", name="ballots.paper_enter")

@@ -30,10 +30,10 @@ from app.voting import policies, queries, schemas, service
 from app.voting.models import Ballot, BallotStatus, Resolution, VoterUnit
 from app.voting.rules import RuleKind
 from app.web import flash, qr
-from app.web.csrf import expected_origin
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
+from app.web.links import print_context, public_url
 from app.web.messages import message
 from app.web.templating import BEIJING, env
 
@@ -241,12 +241,13 @@ def print_notice(
     """The A4 notice for the 居务公开栏 (DOMAIN.md §6.2): the chair's phone masked, the online
     link as text and as a QR code, a seal box, the ledger head printed in full."""
     context = _publicity_context(session, hall, access, issue)
-    link = expected_origin(request, settings) + context["publicity_url"]
+    link = public_url(request, settings, context["publicity_url"])
     contact = context["contact"]
     context |= {
         "online_url": link,
         "qr_src": qr.data_uri(link),
         "contact_phone": mask_phone(contact.phone) if contact and contact.phone else None,
+        **print_context(request, settings),
     }
     return render(request, "voting/publicity_print.html", context)
 

@@ -76,6 +76,41 @@ def issue_decision(
     )
 
 
+BALLOT_PAGE = 50
+
+
+def list_ballots(
+    session: Session,
+    *,
+    hall_id: int,
+    include_drafts: bool,
+    issue_id: int | None = None,
+    status: BallotStatus | None = None,
+    before: int | None = None,
+    limit: int = BALLOT_PAGE,
+) -> list[Ballot]:
+    """The hall's ballots, newest first (cursor `before` on id), optionally of one issue and
+    in one status; drafts only for those who manage ballots. One query."""
+    query = select(Ballot).where(Ballot.hall_id == hall_id)
+    if not include_drafts:
+        query = query.where(Ballot.status != BallotStatus.DRAFT)
+    if issue_id is not None:
+        query = query.where(Ballot.issue_id == issue_id)
+    if status is not None:
+        query = query.where(Ballot.status == status)
+    if before is not None:
+        query = query.where(col(Ballot.id) < before)
+    return list(session.exec(query.order_by(col(Ballot.id).desc()).limit(limit)).all())
+
+
+def ballot_ids(session: Session, *, hall_id: int, issue_id: int, include_drafts: bool) -> list[int]:
+    """The ids of an issue's ballots, oldest first (drafts only for those who manage them)."""
+    query = select(Ballot.id).where(Ballot.hall_id == hall_id, Ballot.issue_id == issue_id)
+    if not include_drafts:
+        query = query.where(Ballot.status != BallotStatus.DRAFT)
+    return [i for i in session.exec(query.order_by(col(Ballot.id))).all() if i is not None]
+
+
 def option_codes(session: Session, ballot_id: int) -> list[tuple[str, str]]:
     return [
         (code, label)
@@ -237,8 +272,8 @@ class BoardRow:
 
 
 def receipt_board(session: Session, ballot: Ballot) -> list[BoardRow]:
-    """The public receipt board: receipts, kinds and times; no names, no weights (VOTE-08);
-    the choice only when the ballot is named (记名)."""
+    """The public receipt board of a named (记名) ballot: every ledger event's receipt, kind,
+    time and choice; no names, no weights (VOTE-08). A 无记名 ballot uses `secret_board`."""
     events = session.exec(
         select(LedgerEvent)
         .where(LedgerEvent.ballot_id == ballot.id)
@@ -251,6 +286,27 @@ def receipt_board(session: Session, ballot: Ballot) -> list[BoardRow]:
             option = json.loads(ev.body).get("option")
         rows.append(BoardRow(ev.height, ev.kind.value, ev.at, ev.receipt, option))
     return rows
+
+
+@dataclass(frozen=True)
+class SecretBoard:
+    """The board of a 无记名 ballot: how many votes count, and once the ballot is finished the
+    counted receipts with their choices, sorted by receipt. No heights, times or channels: the
+    order of the ledger would line receipts up with the order people voted in."""
+
+    counted: int
+    rows: list[tuple[str, str]]  # (receipt, option label), empty while the ballot is open
+
+
+def secret_board(session: Session, ballot: Ballot) -> SecretBoard:
+    rows = session.exec(
+        select(Vote.receipt, BallotOption.label)
+        .join(BallotOption, col(BallotOption.id) == Vote.option_id)
+        .where(Vote.ballot_id == ballot.id, col(Vote.is_current).is_(True))
+        .order_by(col(Vote.receipt))
+    ).all()
+    shown = [(r, label) for r, label in rows] if is_finished(ballot) else []
+    return SecretBoard(len(rows), shown)
 
 
 def ledger_events(session: Session, ballot_id: int) -> list[ledger.Stored]:
@@ -274,7 +330,10 @@ class RollRow:
 
 
 def roll_rows(session: Session, ballot: Ballot) -> list[RollRow]:
-    """The frozen roll with each voter's current vote and paper code (officers only)."""
+    """The frozen roll with each voter's current vote and paper code (the chair only).
+
+    On a 无记名 ballot a row says only whether and through which channel the voter took part:
+    no choice, and no paper code (the paper desk shows codes next to their readings)."""
     columns: tuple[Any, ...] = (
         RollEntry,
         BallotOption.code,
@@ -290,6 +349,8 @@ def roll_rows(session: Session, ballot: Ballot) -> list[RollRow]:
         .where(col(RollEntry.ballot_id) == ballot.id)
         .order_by(col(RollEntry.sort_key))
     ).all()
+    if ballot.secret:
+        return [RollRow(e, None, channel, vid, None) for e, _, channel, vid, _ in rows]
     return [RollRow(e, code, channel, vid, paper) for e, code, channel, vid, paper in rows]
 
 
@@ -441,9 +502,13 @@ class EntryRow:
     current_at: datetime | None = None
 
 
-def pending_entries(session: Session, ballot_id: int, *, full_labels: bool) -> list[EntryRow]:
+def pending_entries(
+    session: Session, ballot_id: int, *, full_labels: bool, secret: bool = False
+) -> list[EntryRow]:
     """Paper readings waiting for a 监票人, each with its voter's current vote (one query).
-    `full_labels`: the voters' rooms in full (the chair) or masked (the officers)."""
+    `full_labels`: the voters' rooms in full (the chair) or masked (the officers).
+    `secret` (无记名): a reading shows its code and choice but nothing of its voter — no room
+    and no earlier vote — so no one at the desk can tell whose choice it is."""
     current = sa.orm.aliased(Vote)
     columns: tuple[Any, ...] = (
         PaperEntry,
@@ -469,6 +534,8 @@ def pending_entries(session: Session, ballot_id: int, *, full_labels: bool) -> l
         )
         .order_by(col(PaperEntry.id))
     ).all()
+    if secret:
+        return [EntryRow(e, code, "", opt, name) for e, code, _, opt, name, _, _ in rows]
     return [
         EntryRow(e, code, label, opt, name, Channel(ch) if ch else None, at)
         for e, code, label, opt, name, ch, at in rows
@@ -482,9 +549,20 @@ def paper_ballots(session: Session, ballot_id: int) -> list[tuple[PaperBallot, R
             select(PaperBallot, RollEntry)
             .join(RollEntry, col(RollEntry.id) == PaperBallot.roll_id)
             .where(PaperBallot.ballot_id == ballot_id)
-            .order_by(col(RollEntry.sort_key))
+            .order_by(col(RollEntry.sort_key), col(RollEntry.id))  # the 领票登记 sheet's order
         ).all()
     ]
+
+
+def roll_labels(session: Session, ballot_id: int) -> list[RollEntry]:
+    """The frozen roll in its order (the 领票登记 sheet): entries only, no votes, no codes."""
+    return list(
+        session.exec(
+            select(RollEntry)
+            .where(RollEntry.ballot_id == ballot_id)
+            .order_by(col(RollEntry.sort_key), col(RollEntry.id))
+        ).all()
+    )
 
 
 def get_resolution(session: Session, *, hall_id: int, issue_id: int) -> Resolution | None:

@@ -304,8 +304,11 @@ async def live(
 def board(
     request: Request, session: SessionDep, hall: HallDep, access: AccessDep, ballot: BallotDep
 ) -> Response:
-    """The public receipt board: every ledger event's receipt, kind and time, no names."""
+    """The public receipt board, no names. Named (记名): every ledger event's receipt, kind,
+    time and choice. 无记名: once finished, the counted receipts and their choices sorted by
+    receipt (no order, time or channel to line them up with the roll)."""
     _require(ballot.status != BallotStatus.DRAFT)
+    secret = queries.secret_board(session, ballot) if ballot.secret else None
     return render(
         request,
         "voting/board.html",
@@ -313,7 +316,8 @@ def board(
             "hall": hall,
             "access": access,
             "ballot": ballot,
-            "rows": queries.receipt_board(session, ballot),
+            "rows": [] if ballot.secret else queries.receipt_board(session, ballot),
+            "secret": secret,
             "mine": queries.my_vote(session, ballot, access.user_id),
         },
     )

@@ -702,7 +702,9 @@ def record_in_person(
     """The chair records a voter's vote given in person (a show of hands, a spoken vote).
 
     Rules: the same one-current-vote rule as every channel (the later counts); the voter is
-    marked present; audited with the chair's name.
+    marked present; audited with the chair's name. Named (记名) ballots only: on a 无记名
+    ballot the chair would learn the choice, so a voter at the meeting takes a paper ballot
+    (signing the 领票登记 sheet) and puts it in the box (Conflict secret_in_person).
     """
     _require(policies.can_manage(access))
     _check_submission(form.submission_id)
@@ -712,6 +714,8 @@ def record_in_person(
         session.rollback()
         return again
     _open_for_votes(ballot)
+    if ballot.secret:
+        raise Conflict("secret_in_person")
     roll = _roll_entry(session, ballot, form.roll_id)
     option = _option(session, ballot, form.option)
     receipt = _record_vote(
@@ -819,7 +823,10 @@ def void_vote(
         hall_id=ballot.hall_id,
         subject_type="ballot",
         subject_id=ballot.id,
-        data={"receipt": vote.receipt, "reason": vote.void_reason},
+        # On a 无记名 ballot the receipt would tie this voter to a choice on the board.
+        data={"reason": vote.void_reason}
+        if ballot.secret
+        else {"receipt": vote.receipt, "reason": vote.void_reason},
     )
     session.commit()
 

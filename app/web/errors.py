@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from app.core.errors import DomainError, ValidationFailed
 from app.web.deps import NotAuthenticated, PasswordChangeRequired, load_auth
@@ -21,6 +22,7 @@ from app.web.middleware import add_security_headers
 
 log = logging.getLogger("yishiting")
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 STATUS_CODES = {401: "not_logged_in", 403: "not_allowed", 404: "not_found"}
 
 
@@ -81,9 +83,40 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = STATUS_CODES.get(
         exc.status_code, "not_found" if exc.status_code == 404 else "validation_failed"
     )
+    if exc.status_code == 400:
+        # The framework could not read the body (bytes that are not UTF-8 JSON, a broken
+        # multipart): invalid input, like a body that is not JSON at all, which is a 422.
+        return error_response(request, 422, "validation_failed", {"body": "validation_failed"})
+    headers = dict(exc.headers or {})
     if exc.status_code == 405:
         code = "not_found"
-    return error_response(request, exc.status_code, code)
+        # RFC 9110 §15.5.6: a 405 lists the methods the resource has. Starlette's router names
+        # only the first route that matched the path (a path served by two routes, GET and
+        # POST, would lose one) and StaticFiles names none: ask every route.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    response = error_response(request, exc.status_code, code)
+    response.headers.update(headers)
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route would answer on this path: each is tried on the app's router."""
+    # From inside a mount (the static files) the scope's root_path includes the mount's path.
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method, "root_path": root}
+        for route in request.app.router.routes:
+            match = route.matches(scope)[0]
+            if isinstance(route, Mount):
+                # A mount matches any method; the static files answer GET and HEAD only.
+                if match == Match.FULL and method in {"GET", "HEAD"}:
+                    allowed.append(method)
+                    break
+            elif match == Match.FULL:
+                allowed.append(method)
+                break
+    return allowed
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:

@@ -99,6 +99,9 @@ MESSAGES: dict[str, str] = {
     "submission_invalid": N_("页面已过期，请刷新后重新投票"),
     "roll_entry_required": N_("请选择名单中的投票人"),
     "attendance_not_used": N_("这项表决不按出席人数计算"),
+    "secret_in_person": N_(
+        "无记名表决不由主持人记录选择：请到场的投票人在领票登记表上签名、领取纸质票，投入票箱"
+    ),
     "paper_code_unknown": N_("没有找到这个票号，请核对纸质票上的编号"),
     "paper_already_entered": N_("这张纸质票已经录入过了"),
     "second_officer_required": N_("须由另一位监票人确认，录入人不能自己确认"),

@@ -1,12 +1,13 @@
 """Browser fixtures: the app served for real over HTTP, and Debian's chromium driven by Playwright.
 
-SECURITY.md §9.6: the system chromium (/usr/bin/chromium), never a downloaded one, with the
-flags that keep it off the network. The server is the same `create_app(settings, database=db)`
+SECURITY.md §9.6: the system chromium (/usr/bin/chromium, or YST_CHROMIUM, which `make test`
+resolves), never a downloaded one, with the flags that keep it off the network. The server is the same `create_app(settings, database=db)`
 as the TestClient tests, on both backends, listening on 127.0.0.1 with a free port.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -25,7 +26,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("YST_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -102,7 +103,9 @@ def live_server(settings: Settings, db: Database, backend: str) -> Iterator[Live
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    # Not skipped when chromium is missing: CI installs it, and a silent skip would hide that.
+    # Not skipped when chromium is missing: `make test` installs it, and a skip would hide that.
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no browser at {CHROMIUM}: run `make test`, or apt-get install chromium")
     return {
         "headless": True,
         **browser_type_launch_args,

@@ -490,6 +490,7 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/comments/{comment_id}/report"),
         ("post", "/api/v1/halls/{hall_id}/comments/{comment_id}/hide"),
         # ballots (民决)
+        ("get", "/api/v1/halls/{hall_id}/ballots"),
         ("get", "/api/v1/halls/{hall_id}/ballots/{ballot_id}"),
         ("post", "/api/v1/halls/{hall_id}/ballots/{ballot_id}/votes"),
     }

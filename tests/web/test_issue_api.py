@@ -106,6 +106,7 @@ def test_propose_cosign_review_deliberate_and_close_over_json(
     assert detail["proposer_name"] == "陈桂兰"
     assert detail["solutions"][0]["selected"] is True
     assert detail["comments"][0]["body"] is None  # hidden
+    assert detail["ballot_ids"] == []  # none drafted yet (GET …/ballots?issue_id= lists them)
     listing = client.get(f"{base}/issues", params={"q": "车库"}).json()
     assert [i["id"] for i in listing["issues"]] == [issue["id"]]
     assert client.get(f"{base}/issues", params={"stage": "collecting"}).json()["issues"] == []

@@ -207,6 +207,7 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
         voter_unit="household",
         counters=(resident,),
         live_results=True,
+        secret=False,  # named: the chair records in person (a 无记名 one: test_voting_secret)
     )
     with db.session() as session:
         service_access = queries.hall_access(session, user=neighbour, hall=hall.hall)
@@ -215,7 +216,7 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
             access=service_access,
             actor=neighbour,
             ballot_id=standing.id or 0,
-            form=vote_schemas.VoteForm(option="yes", submission_id=vh.sid()),
+            form=vote_schemas.VoteForm(option="yes", submission_id=vh.sid(), consent=True),
         )
     vh.issue_papers(db, hall, chair, standing)
     rows = vh.roll(db, standing)

@@ -404,6 +404,7 @@ def _paper_ballot(w: World) -> dict[str, int]:
         rule=RuleKind.RESIDENTS_MEETING,
         voter_unit="household",
         counters=(w.users["target"],),
+        secret=False,  # named: the chair may record in person
     )
     vh.issue_papers(w.db, w.a, w.users["chair"], ballot)
     w.extra["paper_ballot"] = ballot
@@ -689,6 +690,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/halls/{hall_id}/ballots/{ballot_id}/paper/print"): Entry(
         Access.CHAIR, prepare=_paper_ballot
     ),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/paper/sign-sheet"): Entry(
+        Access.CHAIR, prepare=_paper_ballot
+    ),
     ("POST", "/halls/{hall_id}/ballots/{ballot_id}/paper/entries"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_paper_ballot, body=_paper_entry
     ),
@@ -699,6 +703,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, ok=303, prepare=_pending_entry
     ),
     # the ballot API: the same services as the pages
+    ("GET", "/api/v1/halls/{hall_id}/ballots"): Entry(Access.MEMBER, prepare=_open_ballot),
     ("GET", "/api/v1/halls/{hall_id}/ballots/{ballot_id}"): Entry(
         Access.MEMBER, prepare=_open_ballot
     ),
@@ -887,6 +892,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
         rule=RuleKind.RESIDENTS_MEETING,
         voter_unit="household",
         counters=(target_user,),
+        secret=False,  # named: the chair may record in person
     )
     vh.issue_papers(db, a, chair, papers)
     vh.in_person(db, a, chair, papers, vh.roll(db, papers)[0].entry.id or 0, "yes")

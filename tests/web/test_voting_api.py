@@ -210,3 +210,113 @@ def test_a_street_official_may_look_but_the_vote_route_does_not_exist_for_them(
         f"{scene.url}/votes", json={"option": "yes", "submission_id": sid()}, headers=headers
     )
     assert response.status_code == 404
+
+
+# --- finding a ballot: the hall's list, and the issue's ballot ids -----------------------------
+
+
+def test_the_hall_s_ballots_are_listed_by_issue_and_status_and_the_issue_names_its_ballots(
+    db: Database, scene: Scene, make_client: Any
+) -> None:
+    base = f"/api/v1/halls/{scene.world.hall.id}"
+    resident, _ = _client(make_client, scene.voter)
+    chair, _ = _client(make_client, scene.chair)
+    draft_id = scene.ballot.id
+    issue_url = f"{base}/issues/{scene.ballot.issue_id}"
+
+    def ids(client: Any, query: str = "") -> list[int]:
+        response = client.get(f"{base}/ballots{query}")
+        assert response.status_code == 200, response.text
+        assert response.json()["next_before"] is None
+        return [b["id"] for b in response.json()["ballots"]]
+
+    # A draft exists for the chair only: in the list and on the issue.
+    assert ids(chair) == [draft_id]
+    assert ids(resident) == []
+    assert ids(resident, "?status=draft") == []
+    assert chair.get(issue_url).json()["ballot_ids"] == [draft_id]
+    assert resident.get(issue_url).json()["ballot_ids"] == []
+
+    open_ballot(db, scene.world, scene.chair, scene.ballot)
+    other_issue, _ = make_deciding_issue(db, scene.world, scene.chair)
+    other = draft_ballot(db, scene.world, scene.chair, other_issue, rule=RuleKind.COUNCIL_MAJORITY)
+    assert ids(chair) == [other.id, draft_id]  # newest first
+    assert ids(resident) == [draft_id]
+    assert ids(chair, "?status=open") == [draft_id]
+    assert ids(chair, "?status=draft") == [other.id]
+    assert ids(chair, f"?issue_id={other_issue.id}") == [other.id]
+    assert ids(chair, f"?issue_id={other_issue.id}&status=open") == []
+    assert ids(resident, f"?issue_id={scene.ballot.issue_id}&status=open") == [draft_id]
+    assert resident.get(issue_url).json()["ballot_ids"] == [draft_id]
+    summary = resident.get(f"{base}/ballots").json()["ballots"][0]
+    assert summary == {
+        "id": draft_id,
+        "issue_id": scene.ballot.issue_id,
+        "title": scene.ballot.title,
+        "status": "open",
+        "rule": "owners_ordinary",
+        "voter_unit": "owner",
+        "secret": True,
+        "opened_at": summary["opened_at"],
+        "closes_at": None,
+        "closed_at": None,
+        "passed": None,
+    }
+    assert summary["opened_at"] is not None
+
+    # Bad filters are a 422 with the API's error body; nobody outside the hall sees a list.
+    for query in ("?status=counting", "?issue_id=0", "?issue_id=x", "?before=-1"):
+        bad = chair.get(f"{base}/ballots{query}")
+        assert bad.status_code == 422, query
+        assert bad.json()["error"] == "validation_failed"
+        assert bad.json()["codes"]
+    assert make_client().get(f"{base}/ballots").status_code == 401
+    stranger = make_hall(db)
+    stranger_chair, _ = _client(make_client, make_chair(db, stranger))
+    assert stranger_chair.get(f"{base}/ballots").status_code == 404
+    assert stranger_chair.get(f"/api/v1/halls/{stranger.hall.id}/ballots").json()["ballots"] == []
+
+
+def test_listing_ballots_reads_in_one_statement_whatever_their_number(
+    db: Database, make_client: Any
+) -> None:
+    from tests.web.test_hall_pages import count_statements
+
+    world = make_hall(db, buildings=1, entrances=1, rooms=2)
+    chair = make_chair(db, world)
+    client, _ = _client(make_client, chair)
+    url = f"/api/v1/halls/{world.hall.id}/ballots"
+    counts = []
+    for total in (1, 4):
+        while len(client.get(url).json()["ballots"]) < total:
+            issue, _ = make_deciding_issue(db, world, chair)
+            draft_ballot(db, world, chair, issue, rule=RuleKind.COUNCIL_MAJORITY)
+        with count_statements(db) as statements:
+            response = client.get(url)
+        assert len(response.json()["ballots"]) == total
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    with count_statements(db) as statements:
+        client.get(url)
+    ballot_reads = [s for s in statements if "FROM ballot" in s]
+    assert len(ballot_reads) == 1, ballot_reads
+
+
+def test_the_ballot_list_pages_with_before(
+    db: Database, make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_hall(db, buildings=1, entrances=1, rooms=2)
+    chair = make_chair(db, world)
+    made = []
+    for _ in range(3):
+        issue, _ = make_deciding_issue(db, world, chair)
+        made.append(draft_ballot(db, world, chair, issue, rule=RuleKind.COUNCIL_MAJORITY).id)
+    client, _ = _client(make_client, chair)
+    url = f"/api/v1/halls/{world.hall.id}/ballots"
+    monkeypatch.setattr(queries, "BALLOT_PAGE", 2)
+    first = client.get(url).json()
+    assert [b["id"] for b in first["ballots"]] == [made[2], made[1]]
+    assert first["next_before"] == made[1]
+    rest = client.get(f"{url}?before={first['next_before']}").json()
+    assert rest == {"ballots": [rest["ballots"][0]], "next_before": None}
+    assert rest["ballots"][0]["id"] == made[0]

@@ -112,10 +112,9 @@ def test_chair_drafts_opens_residents_vote_and_the_result_shows_every_check(
         data={"csrf_token": token, "option": "no", "submission_id": "0f" * 8},
         headers={"HX-Request": "true"},
     )
-    # the public board lists the receipt and no names
-    board = voters[2].get(f"{url}/board")
-    assert receipt.group(1) in board.text
-    assert all(o.name not in board.text.split("<main", 1)[-1] for o in owners if o.name != "居民")
+    # a 无记名 board: while open the voter sees only their own receipt there
+    assert receipt.group(1) in voters[0].get(f"{url}/board").text
+    assert receipt.group(1) not in voters[2].get(f"{url}/board").text
     tally = voters[2].get(f"{url}/tally")
     assert "已投票 3 / 3" in tally.text
     closed = boss.post_form(f"{url}/close", token_from=url, follow_redirects=True)
@@ -127,6 +126,10 @@ def test_chair_drafts_opens_residents_vote_and_the_result_shows_every_check(
         assert ballot is not None
         assert ballot.head_hash is not None
         assert ballot.head_hash in closed.text
+    # once closed, the public board lists the receipt with its choice and no names
+    board = voters[2].get(f"{url}/board")
+    assert receipt.group(1) in board.text
+    assert all(o.name not in board.text.split("<main", 1)[-1] for o in owners if o.name != "居民")
 
 
 def test_a_resident_of_another_hall_gets_404(

@@ -250,11 +250,12 @@ def test_bad_paper_input_is_422_next_to_the_field(
 def test_phone_then_paper_the_paper_counts_and_both_stay_in_the_history(
     db: Database, make_client: Callable[[], Client]
 ) -> None:
-    desk = Desk(db, make_client, owners=(0,))
+    # A named (记名) ballot: the roll shows choices and codes (a 无记名 one: test_voting_secret).
+    desk = Desk(db, make_client, owners=(0,), secret=False)
     phone = login(make_client, desk.owners[0])
     page = phone.get(desk.url).text
     hidden = form_of(page, f"{desk.url}/votes")
-    voted = phone.post(f"{desk.url}/votes", data={**hidden, "option": "yes"})
+    voted = phone.post(f"{desk.url}/votes", data={**hidden, "option": "yes", "consent": "on"})
     assert voted.status_code == 200
     vh.issue_papers(db, desk.world, desk.chair, desk.ballot)
     rows = vh.roll(db, desk.ballot)
@@ -295,7 +296,9 @@ def test_phone_then_paper_the_paper_counts_and_both_stay_in_the_history(
 def test_the_chair_records_in_person_votes_attendance_and_voids_with_a_reason(
     db: Database, make_client: Callable[[], Client]
 ) -> None:
-    desk = Desk(db, make_client, rule=RuleKind.RESIDENTS_MEETING, voter_unit="household")
+    desk = Desk(
+        db, make_client, rule=RuleKind.RESIDENTS_MEETING, voter_unit="household", secret=False
+    )
     roll_url = f"{desk.url}/roll"
     page = desk.boss.get(roll_url).text
     assert "出席登记（实到）" in page
@@ -390,7 +393,7 @@ def test_the_chair_records_in_person_votes_attendance_and_voids_with_a_reason(
 def test_owner_roll_shows_areas_and_the_print_page_has_one_sheet_per_voter(
     db: Database, make_client: Callable[[], Client]
 ) -> None:
-    desk = Desk(db, make_client)
+    desk = Desk(db, make_client, secret=False)
     page = desk.boss.get(f"{desk.url}/roll").text
     assert "61.25 ㎡" in page
     assert "出席登记" not in page  # owners' ballots count who voted, not who attended
@@ -423,6 +426,7 @@ ROUTES = [
     ("GET", "/paper"),
     ("POST", "/paper/issue"),
     ("GET", "/paper/print"),
+    ("GET", "/paper/sign-sheet"),
     ("POST", "/paper/entries"),
     ("POST", "/paper/entries/{entry_id}/confirm"),
     ("POST", "/paper/entries/{entry_id}/reject"),
@@ -432,7 +436,9 @@ ROUTES = [
 def test_residents_and_another_halls_chair_get_404_on_every_new_route(
     db: Database, make_client: Callable[[], Client]
 ) -> None:
-    desk = Desk(db, make_client, rule=RuleKind.RESIDENTS_MEETING, voter_unit="household")
+    desk = Desk(
+        db, make_client, rule=RuleKind.RESIDENTS_MEETING, voter_unit="household", secret=False
+    )
     vh.issue_papers(db, desk.world, desk.chair, desk.ballot)
     code, entry = vh.papers(db, desk.ballot)[0]
     pending = vh.enter_paper(db, desk.world, desk.counter, desk.ballot, code)
@@ -534,12 +540,17 @@ class Counter:
 def test_the_pages_cost_the_same_queries_for_16_and_240_voters(
     db: Database, make_client: Callable[[], Client]
 ) -> None:
-    counts: dict[str, list[int]] = {"/roll": [], "/paper": [], "/paper/print": []}
+    counts: dict[str, list[int]] = {
+        "/roll": [],
+        "/paper": [],
+        "/paper/print": [],
+        "/paper/sign-sheet": [],
+    }
     for buildings, rooms in ((2, 4), (6, 20)):
         world = f.make_hall(db, buildings=buildings, entrances=2, rooms=rooms)
         chair = f.make_chair(db, world)
         counter = f.make_member(db, world, household_index=0, chair=chair)[0]
-        ballot = vh.open_ballot(db, world, chair, counters=(counter,))
+        ballot = vh.open_ballot(db, world, chair, counters=(counter,), secret=False)
         vh.issue_papers(db, world, chair, ballot)
         rows = vh.roll(db, ballot)
         for row in rows[:: max(1, len(rows) // 8)]:
@@ -558,6 +569,8 @@ def test_the_pages_cost_the_same_queries_for_16_and_240_voters(
                 assert response.text.count('class="roll-row') == len(rows)
             if path == "/paper/print":
                 assert response.text.count('class="paper-sheet"') == len(rows)
+            if path == "/paper/sign-sheet":
+                assert response.text.count('<td class="sign-cell">') == len(rows)
     for path, (small, large) in counts.items():
         assert small == large, (path, counts)
         assert small < 20, (path, counts)

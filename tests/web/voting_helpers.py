@@ -118,3 +118,16 @@ def free_code(db: Database, ballot: Ballot) -> str:
         return next(
             p.code for p, _ in queries.paper_ballots(s, ballot.id or 0) if p.id not in taken
         )
+
+
+def pending_entry_ids(db: Database, ballot: Ballot) -> list[int]:
+    """The paper readings of this ballot waiting for a 监票人, oldest first."""
+    with db.session(read_only=True) as s:
+        return [
+            e.id or 0
+            for e in s.exec(
+                select(PaperEntry)
+                .where(PaperEntry.ballot_id == ballot.id, PaperEntry.status == PaperStatus.PENDING)
+                .order_by(PaperEntry.id)  # type: ignore[arg-type]
+            ).all()
+        ]
