@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,10 @@ def parse_area(raw: str) -> int | None:
     return centi
 
 
+def _control(c: str) -> bool:
+    return unicodedata.category(c) in ("Cc", "Cs")
+
+
 def _header_index(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
     names = [h.strip().lstrip("\ufeff") for h in header]
     index = {name: names.index(name) for name in COLUMNS if name in names}
@@ -109,6 +114,15 @@ def parse_rows(table: Iterable[Sequence[str]]) -> ParsedRoster:
             result.errors.append(RowError(line, "", "roster_too_large", str(MAX_ROWS)))
             break
         errors: list[RowError] = []
+        for column, value in cells.items():
+            if any(_control(c) for c in value):
+                # NUL, line breaks, escape codes: no name or address holds them, and PostgreSQL
+                # refuses NUL in text. Shown escaped, so the report says where it is.
+                shown = "".join(f"\\x{ord(c):02x}" if _control(c) else c for c in value)
+                errors.append(RowError(line, column, "cell_invalid", shown[:40]))
+        if errors:
+            result.errors.extend(errors)
+            continue
         for name in REQUIRED:
             if not cells.get(name):
                 errors.append(RowError(line, name, "required", ""))
@@ -314,13 +328,13 @@ def compare(rows: Sequence[RosterRow], state: HallState) -> Preview:
 
 
 def rows_to_json(rows: Sequence[RosterRow]) -> str:
-    """The checked rows, kept server-side between the preview and the confirm."""
+    """The checked rows, kept server-side between the preview and the confirm (ASCII JSON:
+    whatever a cell holds, the text column takes it on both databases)."""
     return json.dumps(
         [
             [r.line, r.building, r.entrance, r.room, r.area_centi_m2, r.name, r.phone, r.relation]
             for r in rows
         ],
-        ensure_ascii=False,
         separators=(",", ":"),
     )
 

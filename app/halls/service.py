@@ -657,7 +657,7 @@ def preview_roster(
             token=token,
             uploaded_by_id=actor.id or 0,
             created_at=now,
-            filename=filename[:120],
+            filename="".join(c for c in filename if c.isprintable())[:120],
             content_sha256=hashlib.sha256(content).hexdigest(),
             fingerprint=preview.fingerprint,
             rows=roster_rules.rows_to_json(roster.rows),

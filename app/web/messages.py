@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
     ),
     "column_missing": N_("缺少这一列"),
     "area_invalid": N_("面积应为正数，最多两位小数，如 89.50"),
+    "cell_invalid": N_("含有控制字符（如换行、NUL），请删除后重新上传"),
     "relation_invalid": N_("身份应为 业主、租户 或 家庭成员"),
     "duplicate_room": N_("与第{value}行房屋重复"),
     "duplicate_phone": N_("与第{value}行电话重复"),

@@ -515,3 +515,19 @@ def test_parse_area_agrees_with_an_exact_decimal_reference(raw: str) -> None:
     if result is not None:
         assert isinstance(result, int)
         assert 0 < result <= MAX_AREA_CENTI
+
+
+def test_control_characters_in_a_cell_are_refused_and_shown_escaped() -> None:
+    parsed = parse_rows(
+        table(
+            ["1号楼\x00", "1单元", "101", "", "", "", ""],
+            ["1号楼", "1单元", "102\n3", "", "张三\x1b", "", "业主"],
+            ["1号楼", "1单元", "103", "", "", "", ""],
+        )
+    )
+    assert [(e.line, e.column, e.code, e.value) for e in parsed.errors] == [
+        (2, "楼栋", "cell_invalid", "1号楼\\x00"),
+        (3, "房号", "cell_invalid", "102\\x0a3"),
+        (3, "姓名", "cell_invalid", "张三\\x1b"),
+    ]
+    assert [r.room for r in parsed.rows] == ["103"]

@@ -875,3 +875,27 @@ def test_page_and_api_preview_agree_and_the_api_confirms(db: Database, make_clie
     )
     assert again.status_code == 422
     assert again.json()["codes"] == {"file": "roster_preview_expired"}
+
+
+def test_nul_in_a_cell_or_the_file_name_is_a_clear_refusal_not_a_500(
+    db: Database, make_client: Any
+) -> None:
+    world, _, client = _chair(db, make_client)
+    before = _table_counts(db)
+    bad = _upload(
+        client, world.hall.id, "r.csv", _csv([["8号楼\x00", "1单元", "101", "60", "", "", ""]])
+    )
+    assert bad.status_code == 422
+    assert "含有控制字符（如换行、NUL），请删除后重新上传" in bad.text
+    assert _table_counts(db) == before
+
+    good = _csv([["8号楼", "1单元", "101", "60", "", "", ""]])
+    preview = _upload(client, world.hall.id, "名册\x00\x1b.csv", good)
+    assert preview.status_code == 200, preview.text
+    with db.session(read_only=True) as session:
+        stored = session.exec(
+            select(RosterUpload).where(RosterUpload.token == _token(preview.text))
+        ).one()
+    assert stored.filename == "名册%00.csv"  # the client escapes NUL; ESC is dropped
+    assert _confirm(client, world.hall.id, _token(preview.text)).status_code == 200
+    assert _households(db, world.hall.id)[("8号楼", "1单元", "101")] == 6000
