@@ -538,8 +538,7 @@ def _write_roster(
                 room=row.room,
                 area_centi_m2=row.area_centi_m2,
             )
-            session.add(household)
-            session.flush()
+            session.add(household)  # inserted with the next flush, in one batch
             households[(entrance.id or 0, row.room)] = household
             counts["h"] += 1
         elif row.area_centi_m2 is not None and household.area_centi_m2 != row.area_centi_m2:
@@ -547,6 +546,8 @@ def _write_roster(
             counts["a"] += 1
         if not row.name or row.relation is None:
             continue
+        if household.id is None:
+            session.flush()  # a person needs the household's id
         if row.phone:
             user = users_by_phone.get(row.phone)
         else:
