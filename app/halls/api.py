@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
 
 from app.accounts.api import session_cookie
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.privacy import mask_phone, mask_room
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
@@ -89,6 +90,50 @@ class RowErrorPublic(BaseModel):
     column: str
     code: str
     value: str
+
+
+class FrozenPublic(BaseModel):
+    """An open owners' ballot that keeps counting this household's area frozen at open."""
+
+    ballot_id: int
+    title: str
+    weight_centi_m2: int
+    units: int
+
+
+class PreviewRowPublic(BaseModel):
+    line: int
+    building: str
+    entrance: str
+    room: str
+    status: Literal["new", "changed", "unchanged"]
+    household: Literal["new", "changed", "unchanged"]
+    area_old_centi_m2: int | None
+    area_new_centi_m2: int | None
+    name: str
+    phone: str | None
+    relation: Relation | None
+    person: Literal["new", "linked", "member"] | None
+    frozen: list[FrozenPublic]
+
+
+class RosterCountsPublic(BaseModel):
+    new: int
+    changed: int
+    unchanged: int
+    buildings_created: int
+    entrances_created: int
+    households_created: int
+    areas_updated: int
+    members_created: int
+    members_existing: int
+
+
+class RosterPreviewPublic(BaseModel):
+    token: str
+    expires_at: datetime | None
+    counts: RosterCountsPublic
+    rows: list[PreviewRowPublic]
 
 
 class ImportPublic(BaseModel):
@@ -258,7 +303,7 @@ def reject(
 @router.post(
     "/halls/{hall_id}/roster",
     name="api.roster",
-    response_model=ImportPublic,
+    response_model=RosterPreviewPublic,
     responses=errors(404, 409, 422),
 )
 async def import_roster(
@@ -267,20 +312,93 @@ async def import_roster(
     access: AccessDep,
     user: CurrentUser,
     file: Annotated[UploadFile, File()],
-) -> ImportPublic:
-    """Import a household roster (CSV or XLSX). Any bad row: 422 with every problem, nothing saved."""
+) -> RosterPreviewPublic:
+    """Upload and check a household roster (CSV or XLSX): the preview of what importing it would
+    do (new, changed with old → new area, unchanged rows) and a token; nothing is imported until
+    POST …/roster/confirm with that token. Any bad row or unreadable file: 422, nothing kept."""
     _require_manager(access)
     data = await file.read(settings.upload_max_bytes + 1)
     if len(data) > settings.upload_max_bytes:
         raise ValidationFailed({"file": "file_too_large"})
+    if not data:
+        raise ValidationFailed({"file": "file_required"})
     try:
         parsed = roster.parse_rows(roster.read_table(file.filename or "", data))
-    except ValueError:
-        raise ValidationFailed({"file": "file_unreadable"}) from None
+    except roster.RosterFileError as exc:
+        raise ValidationFailed({"file": exc.code}, value=exc.value) from None
     if not parsed.ok:
         raise ValidationFailed(
             {"file": "roster_has_errors"},
             rows=[RowErrorPublic(**e.__dict__).model_dump() for e in parsed.errors],
         )
-    result = service.import_roster(session=session, access=access, actor=user, roster=parsed)
+    check = service.preview_roster(
+        session=session,
+        access=access,
+        actor=user,
+        roster=parsed,
+        filename=file.filename or "",
+        content=data,
+    )
+    return _preview_public(check.preview, check.token, check.expires_at)
+
+
+@router.post(
+    "/halls/{hall_id}/roster/confirm",
+    name="api.roster_confirm",
+    response_model=ImportPublic,
+    responses=errors(404, 409, 422),
+)
+def confirm_roster(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    body: schemas.RosterConfirmForm,
+) -> ImportPublic:
+    """Import the roster previewed under `token`. If the hall changed since the preview: 409
+    `roster_changed` with the new `preview`; the same token then confirms it. An unknown,
+    used or hour-old token: 422 `roster_preview_expired`."""
+    _require_manager(access)
+    try:
+        result = service.confirm_roster(
+            session=session, access=access, actor=user, token=body.token
+        )
+    except service.RosterChanged as exc:
+        preview = _preview_public(exc.preview, exc.token, None)
+        raise Conflict("roster_changed", preview=preview.model_dump(mode="json")) from None
     return ImportPublic(**result.__dict__)
+
+
+def _preview_public(
+    preview: roster.Preview, token: str, expires_at: datetime | None
+) -> RosterPreviewPublic:
+    return RosterPreviewPublic(
+        token=token,
+        expires_at=expires_at,
+        counts=RosterCountsPublic(**preview.counts),
+        rows=[
+            PreviewRowPublic(
+                line=r.line,
+                building=r.building,
+                entrance=r.entrance,
+                room=r.room,
+                status=r.status,
+                household=r.household,
+                area_old_centi_m2=r.area_old,
+                area_new_centi_m2=r.area_new,
+                name=r.name,
+                phone=r.phone or None,
+                relation=r.relation,
+                person=r.person or None,
+                frozen=[
+                    FrozenPublic(
+                        ballot_id=f.ballot_id,
+                        title=f.title,
+                        weight_centi_m2=f.weight_centi_m2,
+                        units=f.units,
+                    )
+                    for f in r.frozen
+                ],
+            )
+            for r in preview.rows
+        ],
+    )

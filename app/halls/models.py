@@ -183,3 +183,21 @@ class StreetAdmin(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     street_id: int = Field(foreign_key="street.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
+
+
+class RosterUpload(SQLModel, table=True):
+    """A checked roster waiting for the chair's confirmation: the preview showed what importing
+    these rows would do; confirming imports exactly them. Deleted when imported; refused and
+    swept after an hour. `fingerprint` is the preview's, to tell whether the hall changed."""
+
+    __tablename__ = "roster_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    token: str = Field(max_length=64, unique=True)
+    uploaded_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=clock.now)
+    filename: str = Field(default="", max_length=120)
+    content_sha256: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)
+    rows: str = Field(sa_type=sa.Text)  # JSON, roster.rows_to_json

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
+from app.halls import roster
 from app.halls.models import (
     Building,
     Entrance,
@@ -341,3 +342,62 @@ def list_verified_people(session: Session, *, hall_id: int) -> list[tuple[int, s
         ).all()
         if uid is not None
     ]
+
+
+def roster_state(session: Session, *, hall_id: int, phones: set[str]) -> roster.HallState:
+    """The hall as a roster import sees it: households by address with their areas, who is
+    already a member, which phones have accounts, and the areas frozen in open owners' ballots."""
+    # Voting builds on halls; read its frozen rolls here without a module-level import cycle.
+    from app.voting.models import Ballot, BallotStatus, RollEntry, VoterUnit
+
+    addresses = session.exec(
+        select(Household, Entrance.name, Building.name)
+        .join(Entrance, col(Entrance.id) == Household.entrance_id)
+        .join(Building, col(Building.id) == Entrance.building_id)
+        .where(Household.hall_id == hall_id)
+    ).all()
+    key_of = {h.id: (b, e, h.room) for h, e, b in addresses}
+    member_phones: set[str] = set()
+    phoneless: set[tuple[roster.Key, str]] = set()
+    for phone, name, household_id in session.exec(
+        select(User.phone, User.name, Membership.household_id)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.hall_id == hall_id)
+    ).all():
+        if phone:
+            member_phones.add(phone)
+        elif household_id in key_of:
+            phoneless.add((key_of[household_id], name))
+    frozen: dict[roster.Key, list[roster.Frozen]] = {}
+    by_label = {f"{b}{e}{r}": (b, e, r) for b, e, r in key_of.values()}
+    for ballot_id, title, entry in session.exec(
+        select(Ballot.id, Ballot.title, RollEntry)
+        .join(RollEntry, col(RollEntry.ballot_id) == Ballot.id)
+        .where(
+            Ballot.hall_id == hall_id,
+            Ballot.status == BallotStatus.OPEN,
+            Ballot.voter_unit == VoterUnit.OWNER,
+        )
+        .order_by(col(Ballot.id))
+    ).all():
+        # An owner's roll entry is labelled with its units' addresses, joined by 、.
+        for unit in entry.label.split("、"):
+            if unit in by_label:
+                frozen.setdefault(by_label[unit], []).append(
+                    roster.Frozen(ballot_id or 0, title, entry.weight_centi_m2, entry.units)
+                )
+    return roster.HallState(
+        areas={(b, e, h.room): h.area_centi_m2 for h, e, b in addresses},
+        member_phones=member_phones,
+        account_phones=_account_phones(session, phones),
+        phoneless_members=phoneless,
+        frozen=frozen,
+    )
+
+
+def _account_phones(session: Session, phones: set[str]) -> set[str]:
+    """Which of these phones already have an account."""
+    if not phones:
+        return set()
+    found = session.exec(select(User.phone).where(col(User.phone).in_(phones))).all()
+    return {p for p in found if p}

@@ -467,18 +467,7 @@ def set_roles(
 @router.get("/halls/{hall_id}/roster", name="halls.roster")
 def roster_page(request: Request, hall: HallDep, access: AccessDep) -> Response:
     _require(policies.can_manage_members(access))
-    return render(
-        request,
-        "halls/roster.html",
-        {
-            "hall": hall,
-            "access": access,
-            "report": None,
-            "result": None,
-            "errors": {},
-            "columns": roster.COLUMNS,
-        },
-    )
+    return render(request, "halls/roster.html", _roster_context(hall, access))
 
 
 @router.get("/halls/{hall_id}/roster/template.csv", name="halls.roster_template")
@@ -497,6 +486,20 @@ def roster_template(access: AccessDep) -> Response:
     )
 
 
+def _roster_context(hall: Hall, access: HallAccess) -> dict[str, Any]:
+    return {
+        "hall": hall,
+        "access": access,
+        "report": None,
+        "preview": None,
+        "token": None,
+        "stale": False,
+        "result": None,
+        "errors": {},
+        "columns": roster.COLUMNS,
+    }
+
+
 @router.post("/halls/{hall_id}/roster", name="halls.roster_post")
 async def import_roster(
     request: Request,
@@ -507,15 +510,9 @@ async def import_roster(
     user: CurrentUser,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    """Upload and check: shows what the import would do; nothing is imported yet."""
     _require(policies.can_manage_members(access))
-    context: dict[str, Any] = {
-        "hall": hall,
-        "access": access,
-        "report": None,
-        "result": None,
-        "errors": {},
-        "columns": roster.COLUMNS,
-    }
+    context = _roster_context(hall, access)
     data = await file.read(settings.upload_max_bytes + 1) if file is not None else b""
     if not data:
         context["errors"] = field_errors({"file": "file_required"})
@@ -523,18 +520,46 @@ async def import_roster(
     if len(data) > settings.upload_max_bytes:
         context["errors"] = field_errors({"file": "file_too_large"})
         return render(request, "halls/roster.html", context, status_code=422)
+    filename = (file.filename or "") if file else ""
     try:
-        parsed = roster.parse_rows(roster.read_table(file.filename or "" if file else "", data))
-    except ValueError:
-        context["errors"] = field_errors({"file": "file_unreadable"})
+        parsed = roster.parse_rows(roster.read_table(filename, data))
+    except roster.RosterFileError as exc:
+        context["errors"] = field_errors({"file": exc.code}, value=exc.value)
         return render(request, "halls/roster.html", context, status_code=422)
     context["report"] = parsed
     if not parsed.ok:
         context["errors"] = field_errors({"file": "roster_has_errors"})
         return render(request, "halls/roster.html", context, status_code=422)
-    context["result"] = service.import_roster(
-        session=session, access=access, actor=user, roster=parsed
+    check = service.preview_roster(
+        session=session, access=access, actor=user, roster=parsed, filename=filename, content=data
     )
+    context["preview"] = check.preview
+    context["token"] = check.token
+    return render(request, "halls/roster.html", context)
+
+
+@router.post("/halls/{hall_id}/roster/confirm", name="halls.roster_confirm")
+def confirm_roster(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    form: Annotated[schemas.RosterConfirmForm, Form()],
+) -> Response:
+    """Import the previewed roster; if the hall changed meanwhile, show the new preview."""
+    _require(policies.can_manage_members(access))
+    context = _roster_context(hall, access)
+    try:
+        context["result"] = service.confirm_roster(
+            session=session, access=access, actor=user, token=form.token
+        )
+    except service.RosterChanged as exc:
+        context.update(preview=exc.preview, token=exc.token, stale=True)
+        return render(request, "halls/roster.html", context, status_code=409)
+    except ValidationFailed as exc:
+        context["errors"] = field_errors(exc.errors)
+        return render(request, "halls/roster.html", context, status_code=422)
     return render(request, "halls/roster.html", context)
 
 

@@ -87,3 +87,11 @@ def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:
     if not errors and values["council_quorum_num"] > values["council_quorum_den"]:
         errors["council_quorum_num"] = "fraction_above_one"
     return values, errors
+
+
+class RosterConfirmForm(BaseModel):
+    """Confirm a previewed roster by the token its preview gave."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    token: str = ""

@@ -6,10 +6,13 @@ Each public function owns its transaction, checks the caller's rights with halls
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,6 +23,7 @@ from app.core import clock, security
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.core.privacy import mask_phone
 from app.halls import policies, queries, schemas
+from app.halls import roster as roster_rules
 from app.halls.models import (
     Building,
     Entrance,
@@ -30,12 +34,13 @@ from app.halls.models import (
     MembershipStatus,
     Relation,
     Role,
+    RosterUpload,
     Street,
     StreetAdmin,
     UnitOwnership,
 )
 from app.halls.policies import HallAccess
-from app.halls.roster import ParsedRoster
+from app.halls.roster import ParsedRoster, RosterRow
 
 
 def _require(allowed: bool, code: str = "not_allowed") -> None:
@@ -461,7 +466,24 @@ def import_roster(
     _require(policies.can_manage_members(access))
     if not roster.ok:
         raise ValidationFailed({"file": "roster_has_errors"}, count=len(roster.errors))
-    hall_id = access.hall_id
+    result = _write_roster(session, access.hall_id, actor, roster.rows)
+    audit.record(
+        session,
+        action="halls.import_roster",
+        actor_id=actor.id,
+        hall_id=access.hall_id,
+        subject_type="hall",
+        subject_id=access.hall_id,
+        data=result.__dict__,
+    )
+    session.commit()
+    return result
+
+
+def _write_roster(
+    session: Session, hall_id: int, actor: User, rows: Sequence[RosterRow]
+) -> ImportResult:
+    """The rows into the hall's tables (flushed, not committed; no audit)."""
     buildings = {
         b.name: b for b in session.exec(select(Building).where(Building.hall_id == hall_id)).all()
     }
@@ -473,7 +495,7 @@ def import_roster(
         (h.entrance_id, h.room): h
         for h in session.exec(select(Household).where(Household.hall_id == hall_id)).all()
     }
-    phones = {r.phone for r in roster.rows if r.phone}
+    phones = {r.phone for r in rows if r.phone}
     users_by_phone = (
         {u.phone: u for u in session.exec(select(User).where(col(User.phone).in_(phones))).all()}
         if phones
@@ -493,7 +515,7 @@ def import_roster(
             phoneless.setdefault((m.household_id, u.name), u)
     counts = dict.fromkeys(("b", "e", "h", "a", "m", "x"), 0)
     now = clock.now()
-    for row in roster.rows:
+    for row in rows:
         building = buildings.get(row.building)
         if building is None:
             building = Building(hall_id=hall_id, name=row.building, sort_key=len(buildings))
@@ -516,8 +538,7 @@ def import_roster(
                 room=row.room,
                 area_centi_m2=row.area_centi_m2,
             )
-            session.add(household)
-            session.flush()
+            session.add(household)  # inserted with the next flush, in one batch
             households[(entrance.id or 0, row.room)] = household
             counts["h"] += 1
         elif row.area_centi_m2 is not None and household.area_centi_m2 != row.area_centi_m2:
@@ -525,6 +546,8 @@ def import_roster(
             counts["a"] += 1
         if not row.name or row.relation is None:
             continue
+        if household.id is None:
+            session.flush()  # a person needs the household's id
         if row.phone:
             user = users_by_phone.get(row.phone)
         else:
@@ -559,8 +582,8 @@ def import_roster(
         if row.relation == Relation.OWNER:
             _own_unit(session, membership, household.id or 0)
     session.flush()
-    result = ImportResult(
-        len(roster.rows),
+    return ImportResult(
+        len(rows),
         counts["b"],
         counts["e"],
         counts["h"],
@@ -568,6 +591,120 @@ def import_roster(
         counts["m"],
         counts["x"],
     )
+
+
+ROSTER_PREVIEW_TTL = timedelta(hours=1)
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # security.new_token()
+
+
+class RosterChanged(Conflict):
+    """The hall changed between the preview and the confirm: here is the preview as it is now
+    (the same token confirms it)."""
+
+    def __init__(self, preview: roster_rules.Preview, token: str) -> None:
+        super().__init__("roster_changed")
+        self.preview = preview
+        self.token = token
+
+
+@dataclass(frozen=True)
+class RosterCheck:
+    preview: roster_rules.Preview
+    token: str
+    expires_at: datetime
+
+
+def _preview_of(session: Session, hall_id: int, rows: Sequence[RosterRow]) -> roster_rules.Preview:
+    phones = {r.phone for r in rows if r.phone}
+    state = queries.roster_state(session, hall_id=hall_id, phones=phones)
+    return roster_rules.compare(rows, state)
+
+
+def preview_roster(
+    *,
+    session: Session,
+    access: HallAccess,
+    actor: User,
+    roster: ParsedRoster,
+    filename: str,
+    content: bytes,
+) -> RosterCheck:
+    """Check a roster against the hall and keep it for the chair's confirmation.
+
+    Rules:
+    - nothing of the hall changes: the preview lists new, changed (area old → new) and
+      unchanged rows, and the open owners' ballots whose frozen roll keeps a changed household's
+      area; the checked rows wait under a random token for an hour, for this chair only;
+    - a roster with any bad row is refused whole (ValidationFailed roster_has_errors).
+
+    Raises: NotAllowed, ValidationFailed({"file": "roster_has_errors"}).
+    """
+    _require(policies.can_manage_members(access))
+    if not roster.ok:
+        raise ValidationFailed({"file": "roster_has_errors"}, count=len(roster.errors))
+    hall_id = access.hall_id
+    preview = _preview_of(session, hall_id, roster.rows)
+    now = clock.now()
+    session.execute(
+        delete(RosterUpload).where(
+            col(RosterUpload.hall_id) == hall_id,
+            col(RosterUpload.created_at) < now - ROSTER_PREVIEW_TTL,
+        )
+    )
+    token = security.new_token()
+    session.add(
+        RosterUpload(
+            hall_id=hall_id,
+            token=token,
+            uploaded_by_id=actor.id or 0,
+            created_at=now,
+            filename="".join(c for c in filename if c.isprintable())[:120],
+            content_sha256=hashlib.sha256(content).hexdigest(),
+            fingerprint=preview.fingerprint,
+            rows=roster_rules.rows_to_json(roster.rows),
+        )
+    )
+    session.commit()
+    return RosterCheck(preview, token, now + ROSTER_PREVIEW_TTL)
+
+
+def confirm_roster(
+    *, session: Session, access: HallAccess, actor: User, token: str
+) -> ImportResult:
+    """Import exactly the rows the chair previewed under `token`.
+
+    Rules:
+    - only the chair who uploaded, within the hour, once (the upload is deleted on import);
+    - if the hall changed since the preview (its fingerprint differs), nothing is imported and
+      the new preview is returned with the same token, to be confirmed again;
+    - the import is one transaction with one audit event, as halls.import_roster.
+
+    Raises: NotAllowed, ValidationFailed({"file": "roster_preview_expired"}), RosterChanged.
+    """
+    _require(policies.can_manage_members(access))
+    hall_id = access.hall_id
+    if not TOKEN_RE.fullmatch(token):  # also keeps NUL and the like away from the database
+        raise ValidationFailed({"file": "roster_preview_expired"})
+    upload = session.exec(
+        select(RosterUpload)
+        .where(
+            RosterUpload.hall_id == hall_id,
+            RosterUpload.token == token,
+            RosterUpload.uploaded_by_id == actor.id,
+        )
+        .with_for_update()
+    ).first()
+    if upload is None or clock.now() - upload.created_at > ROSTER_PREVIEW_TTL:
+        raise ValidationFailed({"file": "roster_preview_expired"})
+    rows = roster_rules.rows_from_json(upload.rows)
+    preview = _preview_of(session, hall_id, rows)
+    if preview.fingerprint != upload.fingerprint:
+        upload.fingerprint = preview.fingerprint
+        session.add(upload)
+        session.commit()
+        raise RosterChanged(preview, token)
+    result = _write_roster(session, hall_id, actor, rows)
+    session.delete(upload)
     audit.record(
         session,
         action="halls.import_roster",
@@ -575,7 +712,7 @@ def import_roster(
         hall_id=hall_id,
         subject_type="hall",
         subject_id=hall_id,
-        data=result.__dict__,
+        data={**result.__dict__, "file_sha256": upload.content_sha256},
     )
     session.commit()
     return result

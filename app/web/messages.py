@@ -33,9 +33,17 @@ MESSAGES: dict[str, str] = {
     "file_required": N_("请选择要上传的文件"),
     "file_too_large": N_("文件太大"),
     "roster_empty": N_("名册是空的"),
-    "roster_too_large": N_("名册行数超过上限"),
+    "roster_too_large": N_("名册超过 {value} 行，请分批导入"),
+    "roster_changed": N_("预览之后本社区的住户数据有变化，请核对下面更新后的预览，再确认导入"),
+    "roster_preview_expired": N_("这次预览已失效（超过1小时或已经导入），请重新上传名册"),
+    "workbook_damaged": N_("Excel 文件已损坏或不完整，请在 Excel 中重新保存后上传"),
+    "workbook_no_sheet": N_("Excel 文件里没有工作表"),
+    "workbook_too_large": N_(
+        "Excel 文件解压后过大（上限 {value} MB），请只保留名册这一张表后重新上传"
+    ),
     "column_missing": N_("缺少这一列"),
     "area_invalid": N_("面积应为正数，最多两位小数，如 89.50"),
+    "cell_invalid": N_("含有控制字符（如换行、NUL），请删除后重新上传"),
     "relation_invalid": N_("身份应为 业主、租户 或 家庭成员"),
     "duplicate_room": N_("与第{value}行房屋重复"),
     "duplicate_phone": N_("与第{value}行电话重复"),

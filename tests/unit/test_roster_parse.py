@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal, InvalidOperation
+import time
+from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -15,12 +17,15 @@ from app.halls.models import Relation
 from app.halls.roster import (
     COLUMNS,
     MAX_AREA_CENTI,
+    MAX_ROWS,
+    RosterFileError,
     RosterRow,
     RowError,
     parse_area,
     parse_rows,
     read_table,
 )
+from tests import roster_files
 
 HEADER = list(COLUMNS)
 
@@ -296,7 +301,7 @@ def test_xlsx_numbers_become_the_text_a_person_typed() -> None:
     rows = read_table("名册.xlsx", data)
     assert rows[1] == ["3号楼", "2单元", "501", "89.5", "张桂芳", "13800001234", "业主"]
     assert rows[2] == ["3", "1", "502", "100", "李四", "13900001234", "租户"]
-    assert rows[3] == ["3号楼", "2单元", "503", "60.25", "", "", ""]
+    assert rows[3] == ["3号楼", "2单元", "503", "60.25"]  # trailing empty cells are dropped
     parsed = parse_rows(rows)
     assert parsed.ok, parsed.errors
     assert [(r.room, r.area_centi_m2, r.phone) for r in parsed.rows] == [
@@ -317,11 +322,91 @@ def test_xlsx_is_recognised_by_content_whatever_the_name() -> None:
         ("broken.xlsx", b"PK\x03\x04 this is no workbook"),
         ("photo.xlsx", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
         ("binary.csv", bytes(range(128, 256)) * 4),
+        ("cut.xlsx", roster_files.cut_zip_xlsx()),
+        ("huge-field.csv", ("楼栋,单元,房号\n1号楼,1单元," + "9" * 200_000 + "\n").encode()),
     ],
 )
 def test_unreadable_files_raise_value_error(name: str, data: bytes) -> None:
-    with pytest.raises(ValueError, match="file_unreadable"):
+    with pytest.raises(RosterFileError, match="file_unreadable"):
         read_table(name, data)
+    with pytest.raises(ValueError, match="file_unreadable"):  # still a ValueError for callers
+        read_table(name, data)
+
+
+# --- hostile workbooks: one clear code each, read wholly inside the guard ---------------
+
+
+@pytest.mark.parametrize(
+    ("build", "code", "value"),
+    [
+        (roster_files.no_sheet_xlsx, "workbook_no_sheet", ""),  # was an IndexError
+        (roster_files.missing_sheet_xlsx, "workbook_no_sheet", ""),
+        (roster_files.truncated_sheet_xlsx, "workbook_damaged", ""),  # was a ParseError
+        (roster_files.bad_crc_xlsx, "workbook_damaged", ""),
+        (roster_files.zip_bomb_xlsx, "workbook_too_large", "64"),
+        (roster_files.million_rows_xlsx, "workbook_too_large", "64"),
+        (lambda: roster_files.million_rows_xlsx(25_000), "roster_too_large", "20000"),
+        (roster_files.million_rows_csv, "roster_too_large", "20000"),
+    ],
+    ids=[
+        "no-sheet",
+        "missing-sheet",
+        "truncated-sheet",
+        "bad-crc",
+        "zip-bomb-200MB",
+        "xlsx-1e6-rows",
+        "xlsx-25000-rows",
+        "csv-1e6-rows",
+    ],
+)
+def test_hostile_workbooks_raise_one_clear_code(
+    build: Callable[[], bytes], code: str, value: str
+) -> None:
+    data = build()
+    name = "roster.csv" if data[:2] != b"PK" else "roster.xlsx"
+    started = time.perf_counter()
+    with pytest.raises(RosterFileError) as caught:
+        read_table(name, data)
+    assert (caught.value.code, caught.value.value) == (code, value)
+    assert time.perf_counter() - started < 5  # refused early, not after reading it all
+
+
+def test_a_sheet_of_a_million_blank_rows_is_refused() -> None:
+    data = b"\xef\xbb\xbf" + ",".join(COLUMNS).encode() + b"\r\n" + b",,,\r\n" * 10**6
+    with pytest.raises(RosterFileError) as caught:
+        read_table("blank.csv", data)
+    assert caught.value.code == "roster_too_large"
+
+
+def test_the_row_cap_is_exact() -> None:
+    rows = "".join(f"1号楼,1单元,{i},60,,,\r\n" for i in range(MAX_ROWS))
+    data = (",".join(COLUMNS) + "\r\n" + rows).encode()
+    assert len(read_table("ok.csv", data)) == MAX_ROWS + 1
+    with pytest.raises(RosterFileError, match="roster_too_large"):
+        read_table("over.csv", data + "1号楼,1单元,x,60,,,\r\n".encode())
+
+
+def test_xlsx_areas_are_exact_and_refused_beyond_two_decimals() -> None:
+    data = roster_files.xlsx(
+        [
+            ["1号楼", "1单元", 101, 89.5, None, None, None],
+            ["1号楼", "1单元", 102, 89.555, None, None, None],
+            ["1号楼", "1单元", 103, 60.125, None, None, None],
+            ["1号楼", "1单元", 104, -60, None, None, None],
+            ["1号楼", "1单元", 105, 1e3, None, None, None],
+            ["1号楼", "1单元", 106, "1_000", None, None, None],
+            ["1号楼", "1单元", 107, "1e3", None, None, None],
+        ]
+    )
+    parsed = parse_rows(read_table("areas.xlsx", data))
+    assert [(r.room, r.area_centi_m2) for r in parsed.rows] == [("101", 8950), ("105", 100000)]
+    assert [(e.line, e.code, e.value) for e in parsed.errors] == [
+        (3, "area_invalid", "89.555"),
+        (4, "area_invalid", "60.125"),
+        (5, "area_invalid", "-60"),
+        (7, "area_invalid", "1_000"),
+        (8, "area_invalid", "1e3"),
+    ]
 
 
 # --- areas --------------------------------------------------------------------------------
@@ -338,8 +423,22 @@ def test_unreadable_files_raise_value_error(name: str, data: bytes) -> None:
         (" 60.25 ", 6025),
         ("75㎡", 7500),
         ("75 m²", 7500),
-        ("1.5e1", 1500),
-        ("89.500000000000000000000000000000", 8950),
+        ("007.5", 750),
+        # Strict: only what a person plainly types. Decimal() would take every one of these.
+        ("1_000", None),
+        ("1.5e1", None),
+        ("1e3", None),
+        ("89.500", None),
+        ("89.500000000000000000000000000000", None),
+        ("８９.５", None),  # full-width digits
+        ("٨٩", None),  # Arabic-Indic digits
+        ("+89", None),
+        ("89.", None),
+        (".5", None),
+        ("1,000", None),
+        ("NaN", None),
+        ("inf", None),
+        ("0.00", None),
         ("100000.01", None),
         ("0.001", None),
         ("0", None),
@@ -359,18 +458,17 @@ def test_parse_area_examples(raw: str, expected: int | None) -> None:
 
 
 def reference_area(raw: str) -> int | None:
-    """Exact reference: positive, at most 2 decimals, at most 100000 m² → hundredths."""
+    """Exact reference: ASCII digits, at most one '.', at most 2 decimals, positive,
+    at most 100000 m² → hundredths."""
     text = raw.strip().removesuffix("㎡").removesuffix("m²").strip()
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError):
+    whole, dot, decimals = text.partition(".")
+    if not whole or (dot and not decimals) or len(decimals) > 2 or len(whole) > 6:
         return None
-    if not value.is_finite() or value <= 0 or value > 100_000:
+    if any(c not in "0123456789" for c in whole + decimals):
         return None
-    if value.adjusted() < -2:  # below 0.01: never a whole number of hundredths
-        return None
-    centi = Fraction(value) * 100  # exact, and small: the exponent is bounded above
-    return int(centi) if centi.denominator == 1 else None
+    centi = Fraction(text) * 100
+    assert centi.denominator == 1
+    return int(centi) if 0 < centi <= 100_000 * 100 else None
 
 
 number_text = st.one_of(
@@ -408,9 +506,28 @@ number_text = st.one_of(
 @example("1E-1000000000")
 @example("1E+1000000000000000000000")
 @example("100000.000000000000000000000000000000001")
+@example("1_000")
+@example("1_0.5")
+@example("８９")
 def test_parse_area_agrees_with_an_exact_decimal_reference(raw: str) -> None:
     result = parse_area(raw)  # never raises
     assert result == reference_area(raw)
     if result is not None:
         assert isinstance(result, int)
         assert 0 < result <= MAX_AREA_CENTI
+
+
+def test_control_characters_in_a_cell_are_refused_and_shown_escaped() -> None:
+    parsed = parse_rows(
+        table(
+            ["1号楼\x00", "1单元", "101", "", "", "", ""],
+            ["1号楼", "1单元", "102\n3", "", "张三\x1b", "", "业主"],
+            ["1号楼", "1单元", "103", "", "", "", ""],
+        )
+    )
+    assert [(e.line, e.column, e.code, e.value) for e in parsed.errors] == [
+        (2, "楼栋", "cell_invalid", "1号楼\\x00"),
+        (3, "房号", "cell_invalid", "102\\x0a3"),
+        (3, "姓名", "cell_invalid", "张三\\x1b"),
+    ]
+    assert [r.room for r in parsed.rows] == ["103"]

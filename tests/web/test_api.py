@@ -340,15 +340,24 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 def test_roster_import_by_api(db: Database, make_client: Any) -> None:
     world, _, client, headers = _chair(db, make_client)
+    households = _count(db, Household)
     data = _xlsx(
         [
             ["12号楼", "1单元", 101, 88.88, "马红梅", int(unique_phone()), "业主"],
             ["12号楼", "1单元", 102, 77, None, None, None],
         ]
     )
-    response = client.post(
+    preview = client.post(
         f"/api/v1/halls/{world.hall.id}/roster",
         files={"file": ("roster.xlsx", data, "application/octet-stream")},
+        headers=headers,
+    )
+    assert preview.status_code == 200, preview.text
+    assert [row["status"] for row in preview.json()["rows"]] == ["new", "new"]
+    assert _count(db, Household) == households  # nothing imported before the confirm
+    response = client.post(
+        f"/api/v1/halls/{world.hall.id}/roster/confirm",
+        json={"token": preview.json()["token"]},
         headers=headers,
     )
     assert response.status_code == 200, response.text
@@ -464,6 +473,7 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/members/{membership_id}/verify"),
         ("post", "/api/v1/halls/{hall_id}/members/{membership_id}/reject"),
         ("post", "/api/v1/halls/{hall_id}/roster"),
+        ("post", "/api/v1/halls/{hall_id}/roster/confirm"),
         # issues (民提 · 民议)
         ("get", "/api/v1/halls/{hall_id}/issues"),
         ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}"),

@@ -160,6 +160,13 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
         files={"file": ("roster.csv", table.getvalue().encode(), "text/csv")},
     )
     assert response.status_code == 200, response.text[:1000]
+    token = re.search(r'name="token" value="([^"]+)"', response.text)
+    assert token, response.text[:1000]
+    response = clients["chair"].post(
+        f"/halls/{hall.hall.id}/roster/confirm",
+        data={"csrf_token": clients["chair"].csrf("/"), "token": token.group(1)},
+    )
+    assert response.status_code == 200, response.text[:1000]
 
     people = {
         "chair": Person(chair.name, chair.phone or "", None),

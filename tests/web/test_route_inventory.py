@@ -33,7 +33,7 @@ from starlette.routing import Mount
 from app.accounts.models import User
 from app.db import Database
 from app.halls import queries as hall_queries
-from app.halls import schemas, service
+from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.voting.rules import RuleKind
 from app.web.deps import current_user, protect
@@ -144,6 +144,31 @@ def _roles(w: World) -> dict[str, Any]:
 def _roster(w: World) -> dict[str, Any]:
     csv = f"楼栋,单元,房号,面积\r\n{unique('新楼')},1单元,101,80.50\r\n"
     return {"files": {"file": ("roster.csv", csv.encode(), "text/csv")}}
+
+
+def _roster_token(w: World) -> str:
+    """A roster previewed by the chair of hall A: the token its confirmation takes."""
+    chair = w.users["chair"]
+    rows = [["楼栋", "单元", "房号", "面积"], [unique("新楼"), "1单元", "101", "80.50"]]
+    with w.db.session() as session:
+        access = hall_queries.hall_access(session, user=chair, hall=w.a.hall)
+        check = service.preview_roster(
+            session=session,
+            access=access,
+            actor=chair,
+            roster=roster.parse_rows(rows),
+            filename="roster.csv",
+            content=b"",
+        )
+    return check.token
+
+
+def _roster_confirm(w: World) -> dict[str, Any]:
+    return {"data": {"token": _roster_token(w)}}
+
+
+def _roster_confirm_json(w: World) -> dict[str, Any]:
+    return {"json": {"token": _roster_token(w)}}
 
 
 def _settings(w: World) -> dict[str, Any]:
@@ -480,6 +505,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/halls/{hall_id}/roster"): Entry(Access.CHAIR),
     ("GET", "/halls/{hall_id}/roster/template.csv"): Entry(Access.CHAIR),
     ("POST", "/halls/{hall_id}/roster"): Entry(Access.CHAIR, writes=True, body=_roster),
+    ("POST", "/halls/{hall_id}/roster/confirm"): Entry(
+        Access.CHAIR, writes=True, body=_roster_confirm
+    ),
     ("GET", "/halls/{hall_id}/settings"): Entry(Access.CHAIR),
     ("POST", "/halls/{hall_id}/settings"): Entry(Access.CHAIR, writes=True, ok=303, body=_settings),
     ("GET", "/halls/{hall_id}/invite"): Entry(Access.CHAIR),
@@ -492,6 +520,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, pending=True, body=_reject_json
     ),
     ("POST", "/api/v1/halls/{hall_id}/roster"): Entry(Access.CHAIR, writes=True, body=_roster),
+    ("POST", "/api/v1/halls/{hall_id}/roster/confirm"): Entry(
+        Access.CHAIR, writes=True, body=_roster_confirm_json
+    ),
     # issues
     ("GET", "/notifications"): Entry(Access.LOGIN),
     ("POST", "/notifications/read"): Entry(Access.LOGIN, writes=True, ok=303),
@@ -1295,8 +1326,8 @@ def test_writes_refuse_requests_without_csrf(world: World, key: tuple[str, str])
         token=w.invite_token(),
         **w.issue_params,
     )
+    body = entry.body(w) if entry.body else None  # may prepare rows (a roster preview)
     before = row_counts(w.db)
-    body = entry.body(w) if entry.body else None
     assert send(w, "chair", method, url, body, csrf=False).status_code == 403
     forged = w.clients["chair"].request(
         method,

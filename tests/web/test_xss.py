@@ -279,6 +279,15 @@ def seeded(app: FastAPI, db: Database) -> Iterator[Seeded]:
     ]
     response = _upload(s, _csv(rows))
     assert response.status_code == 200, response.text[:2000]
+    assert 'id="roster-preview"' in response.text
+    s.pages["roster import preview"] = response
+    token = re.search(r'name="token" value="([^"]+)"', response.text)
+    assert token
+    response = s.chair.post(
+        f"/halls/{s.hall_id}/roster/confirm",
+        data={"csrf_token": s.chair.csrf("/"), "token": token.group(1)},
+    )
+    assert response.status_code == 200, response.text[:2000]
     assert 'id="roster-result"' in response.text
     s.pages["roster import result"] = response
 
