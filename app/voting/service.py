@@ -24,6 +24,7 @@ from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.core.privacy import mask_room
+from app.db import locked
 from app.halls.models import (
     Building,
     Entrance,
@@ -101,7 +102,7 @@ def _ballot(session: Session, hall_id: int, ballot_id: int, *, lock: bool = Fals
     """The hall's ballot; `lock` serialises writers of this ballot on PostgreSQL (SQLite's
     BEGIN IMMEDIATE already has)."""
     query = select(Ballot).where(Ballot.id == ballot_id, Ballot.hall_id == hall_id)
-    ballot = session.exec(query.with_for_update() if lock else query).first()
+    ballot = session.exec(locked(query) if lock else query).first()
     if ballot is None:
         raise NotFound("not_found")
     return ballot
@@ -109,7 +110,7 @@ def _ballot(session: Session, hall_id: int, ballot_id: int, *, lock: bool = Fals
 
 def _issue(session: Session, hall_id: int, issue_id: int, *, lock: bool = False) -> Issue:
     query = select(Issue).where(Issue.id == issue_id, Issue.hall_id == hall_id)
-    issue = session.exec(query.with_for_update() if lock else query).first()
+    issue = session.exec(locked(query) if lock else query).first()
     if issue is None:
         raise NotFound("not_found")
     return issue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,21 +83,32 @@ def finish(request: Request, response: Response) -> Response:
 
 
 def _unread(request: Request, user_id: int | None) -> int:
-    """The bell's count on pages whose route did not already count it (one small query)."""
+    """The bell's count on pages whose route did not already count it (one small query),
+    read through the request's own session: never a second connection while the request
+    holds one, and never a blocking checkout on the event loop (an error page rendered by
+    an exception handler after the session closed shows no count)."""
     from app.issues import queries as issue_queries  # the bell belongs to every page
 
     if user_id is None:
         return 0
     try:
-        # A GET page reads through its own session (no second connection); after a write,
-        # a fresh read session (the write session would take the write lock again).
-        session = getattr(request.state, "read_session", None)
+        session = getattr(request.state, "db_session", None)
         if session is not None:
             return issue_queries.count_unread(session, user_id=user_id)
+        if _on_event_loop():
+            return 0
         with request.app.state.db.session(read_only=True) as session:
             return issue_queries.count_unread(session, user_id=user_id)
     except SQLAlchemyError:  # an error page must still render when the database is down
         return 0
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False  # a worker thread: a sync route without a session of its own
+    return True
 
 
 def render(
