@@ -52,7 +52,7 @@ async def take_turn(request: Request) -> AsyncIterator[None]:
     """The request's turn at the database (app/web/turns.py), before its first query and
     until its route returns; 503 after waiting the pool timeout. App-level, first."""
     turns: Turns = request.app.state.turns
-    async with turns.turn():
+    async with turns.turn(write=request.method not in csrf.SAFE_METHODS):
         yield
 
 

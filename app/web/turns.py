@@ -11,7 +11,8 @@ connection, before its first query (an app-level dependency, app/web/deps.py), a
 back when its route returns. A request holds one connection at a time (its own session, which
 the bell count reads through too), so every admitted request finds a connection, and, as the
 thread limiter is larger than the pool (raised at startup if it is not), a thread. A request
-that waits longer than the pool timeout gets 503 with Retry-After.
+that waits longer than the pool timeout gets 503 with Retry-After. A quarter of the turns is
+kept for pages (GET/HEAD): writes waiting for one row's lock never queue a reader behind them.
 """
 
 from __future__ import annotations
@@ -36,33 +37,45 @@ class Busy(DomainError):
 
 
 class Turns:
+    """`capacity` turns, of which writers (unsafe methods) may hold all but `capacity // 4`:
+    pages are never queued behind a burst of writes waiting for one row's lock."""
+
     def __init__(self, capacity: int, timeout: float) -> None:
         self.capacity = capacity
+        self.writers = max(1, capacity - capacity // 4)
         self.timeout = timeout
-        # One semaphore per event loop: a server has one per worker process, the test client
-        # one per client.
-        self._by_loop: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            WeakKeyDictionary()
-        )
+        # Semaphores per event loop: a server has one loop per worker process, the test
+        # client one per client.
+        self._by_loop: WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Semaphore]
+        ] = WeakKeyDictionary()
 
-    def _semaphore(self) -> asyncio.Semaphore:
+    def _semaphores(self) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
-        semaphore = self._by_loop.get(loop)
-        if semaphore is None:
-            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.capacity)
-        return semaphore
+        pair = self._by_loop.get(loop)
+        if pair is None:
+            pair = asyncio.Semaphore(self.capacity), asyncio.Semaphore(self.writers)
+            self._by_loop[loop] = pair
+        return pair
 
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        semaphore = self._semaphore()
+    async def turn(self, *, write: bool = False) -> AsyncIterator[None]:
+        every, writers = self._semaphores()
+        held: list[asyncio.Semaphore] = []
         try:
-            await asyncio.wait_for(semaphore.acquire(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                for semaphore in (writers, every) if write else (every,):
+                    await semaphore.acquire()
+                    held.append(semaphore)
         except TimeoutError:
+            for semaphore in held:
+                semaphore.release()
             raise Busy("busy") from None
         try:
             yield
         finally:
-            semaphore.release()
+            for semaphore in held:
+                semaphore.release()
 
     def size_thread_limiter(self) -> None:
         """Leave threads for the admitted requests (call on the event loop, at startup)."""

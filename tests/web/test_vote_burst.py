@@ -174,7 +174,8 @@ def _burst(base: str, scene: Scene) -> list[bc.Answer]:
 def _summary(answers: list[bc.Answer]) -> str:
     counts = Counter((a.kind, a.status) for a in answers)
     slowest = sorted(answers, key=lambda a: -a.seconds)[:5]
-    return f"{dict(counts)}; slowest: " + ", ".join(
+    pages = ", ".join(f"{a.seconds:.2f}s" for a in answers if a.kind == "page")
+    return f"{dict(sorted(counts.items()))}; pages: {pages}; slowest: " + ", ".join(
         f"{a.kind} {a.status} {a.seconds:.2f}s {a.text[:80]!r}" for a in slowest
     )
 
@@ -196,6 +197,7 @@ def test_a_burst_of_one_voters_re_votes_takes_turns_and_never_blocks_the_hall(
 
     answers = _burst(server, scene)
     summary = _summary(answers)
+    print(summary)  # pytest -s shows the numbers of a passing run
 
     assert len(answers) == API_VOTES + FORM_VOTES + len(PAGE_LOADS), summary
     assert [a for a in answers if a.status >= 500 or a.status == 0] == [], summary
