@@ -7,7 +7,9 @@ trail.
 
 Concurrency: on SQLite every write transaction is BEGIN IMMEDIATE; on PostgreSQL the ballot row
 is locked (SELECT … FOR UPDATE) before anything is read, so a ballot's ledger never forks and
-the partial unique index keeps one current vote per voter whatever the race.
+the partial unique index keeps one current vote per voter whatever the race. The locked read
+replaces the session's copy of the ballot (app.db.locked): the routes' dependency has read it
+before the lock, and a re-vote that waited for another one's lock must extend the new head.
 """
 
 from __future__ import annotations
