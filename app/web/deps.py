@@ -66,10 +66,10 @@ async def get_session(request: Request, db: DbDep) -> AsyncIterator[Session]:
     """
     read_only = request.method in csrf.SAFE_METHODS
     with db.session(read_only=read_only) as session:
-        # The page's bell count reads through it too (htmx.render), while it is open: one
-        # connection per request (a second one, taken while holding the first, is how a
-        # burst of requests deadlocked the pool). An error page rendered after it closed
-        # must not reopen it.
+        # The page's bell count reads through it too (htmx._unread), while it is open: one
+        # connection per request (a second one from the same pool, taken while holding the
+        # first, is how a burst of requests deadlocked the pool). An error page rendered
+        # after it closed must not reopen it.
         request.state.db_session = session
         try:
             yield session
