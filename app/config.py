@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 30
 
+    # The database connection pool of each worker process (SQLite: of each of its two engines).
+    # Requests take turns for these connections: at most size + overflow requests use the
+    # database at once, the others wait on the event loop (no thread, no connection) for up to
+    # db_pool_timeout seconds and then get 503 with Retry-After (app/web/turns.py).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
+
     invite_days: int = 30
     upload_max_bytes: int = 5 * 1024 * 1024
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 from sqlmodel import Session, SQLModel
 
 NAMING_CONVENTION = {
@@ -26,6 +27,8 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
+
+S = TypeVar("S", bound=Select[Any])
 
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
@@ -39,6 +42,18 @@ def include_object(*args: object) -> bool:
     """Alembic filter (obj, name, type_, reflected, compare_to): skip the hand-made objects."""
     name = args[1]
     return not (isinstance(name, str) and name.startswith(UNMODELLED))
+
+
+def locked(query: S) -> S:
+    """`query` as a locking read: SELECT … FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already holds the database) whose rows overwrite what the session already holds.
+
+    Without populate_existing the lock is taken but the answer is the object the session
+    loaded earlier (a route's dependency reads the ballot before the service locks it): a
+    re-vote waiting for another one's lock then appended to the stale ledger head and hit the
+    unique (ballot, height) index instead of taking its turn.
+    """
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def _install_sqlite_hooks(engine: Engine, *, begin: str) -> None:
@@ -56,23 +71,43 @@ def _install_sqlite_hooks(engine: Engine, *, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+@dataclass(frozen=True)
+class Pool:
+    """Connection pool of an engine (Settings.db_pool_*; README, Configuration).
+
+    The web app lets at most `capacity` requests use the database at once (app/web/turns.py)
+    and each holds one connection at a time, so with the default (no overflow) no connection
+    is opened and closed per use: on SQLite an overflow connection is opened, configured and
+    closed again for every use, which cost a busy page 5 % of its time. `timeout`: how long a
+    checkout may wait before it fails (SQLAlchemy's default of 30 s froze a burst of votes).
+    """
+
+    size: int = 20
+    overflow: int = 0
+    timeout: float = 5.0
+
+    @property
+    def capacity(self) -> int:
+        return self.size + self.overflow
+
+
+def make_engine(url: str, *, read_only: bool = False, pool: Pool | None = None) -> Engine:
     """An engine for `url`; on SQLite writers begin IMMEDIATE, readers DEFERRED."""
+    pool = pool or Pool()
+    sizing: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.overflow,
+        "pool_timeout": pool.timeout,
+    }
     if url.startswith("sqlite"):
         # A pool of connections, each configured once by the "connect" hook. Engines are made
-        # per app (after any fork), so no connection crosses a process boundary. The pool
-        # holds as many as the worker's requests use at once (a request may hold two: the
-        # session check and its page): an overflow connection is opened, configured and
-        # closed again for every use, which cost a busy page 5 % of its time.
+        # per app (after any fork), so no connection crosses a process boundary.
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 5},
-            pool_size=20,
-            max_overflow=20,
+            url, connect_args={"check_same_thread": False, "timeout": 5}, **sizing
         )
         _install_sqlite_hooks(engine, begin="BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **sizing)
 
 
 @dataclass
@@ -82,12 +117,14 @@ class Database:
     url: str
     write_engine: Engine
     read_engine: Engine
+    pool: Pool = Pool()
 
     @classmethod
-    def connect(cls, url: str) -> Database:
-        write = make_engine(url)
-        read = make_engine(url, read_only=True) if url.startswith("sqlite") else write
-        return cls(url=url, write_engine=write, read_engine=read)
+    def connect(cls, url: str, *, pool: Pool | None = None) -> Database:
+        pool = pool or Pool()
+        write = make_engine(url, pool=pool)
+        read = make_engine(url, read_only=True, pool=pool) if url.startswith("sqlite") else write
+        return cls(url=url, write_engine=write, read_engine=read, pool=pool)
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,7 +14,7 @@ from app.accounts import api as accounts_api
 from app.accounts import routes as accounts_routes
 from app.audit import routes as audit_routes
 from app.config import Settings, get_settings
-from app.db import Database
+from app.db import Database, Pool
 from app.halls import api as halls_api
 from app.halls import routes as halls_routes
 from app.issues import api as issues_api
@@ -24,8 +24,9 @@ from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.web import errors, pages
-from app.web.deps import protect
+from app.web.deps import protect, take_turn
 from app.web.middleware import BodyLimit, SecurityHeaders
+from app.web.turns import Turns
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.turns.size_thread_limiter()
         yield
         if database is None:
             app.state.db.dispose()
@@ -48,11 +50,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
-        dependencies=[Depends(protect)],
+        dependencies=[Depends(take_turn, scope="function"), Depends(protect)],
     )
     app.state.settings = settings
     # Engines are created here, per app, never at import time (no connection crosses a fork).
-    app.state.db = database or Database.connect(settings.database_url)
+    app.state.db = database or Database.connect(
+        settings.database_url,
+        pool=Pool(
+            size=settings.db_pool_size,
+            overflow=settings.db_max_overflow,
+            timeout=settings.db_pool_timeout,
+        ),
+    )
+    app.state.turns = Turns(capacity=app.state.db.pool.capacity, timeout=settings.db_pool_timeout)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.

@@ -18,6 +18,7 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.db import locked
 from app.halls.models import (
     Building,
     Entrance,
@@ -56,7 +57,7 @@ def _require(allowed: bool, code: str = "not_allowed") -> None:
 def _load(session: Session, access: HallAccess, issue_id: int, *, lock: bool = False) -> Issue:
     """The hall's issue; `lock` holds its row (PostgreSQL) so the stage read stays true."""
     query = select(Issue).where(Issue.id == issue_id, Issue.hall_id == access.hall_id)
-    issue = session.exec(query.with_for_update() if lock else query).first()
+    issue = session.exec(locked(query) if lock else query).first()
     if issue is None:
         raise NotFound("not_found")
     return issue
@@ -687,7 +688,7 @@ def _comment(
 ) -> Comment:
     """The hall's comment; `lock` holds its row (PostgreSQL) so hidden-or-not stays true."""
     query = select(Comment).where(Comment.id == comment_id, Comment.hall_id == access.hall_id)
-    comment = session.exec(query.with_for_update() if lock else query).first()
+    comment = session.exec(locked(query) if lock else query).first()
     if comment is None:
         raise NotFound("not_found")
     return comment

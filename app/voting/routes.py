@@ -29,6 +29,7 @@ from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
 from app.web.messages import message
 from app.web.templating import env
+from app.web.turns import Busy, Turns
 
 router = APIRouter(tags=["voting"])
 
@@ -258,6 +259,7 @@ async def live(
     session.close()  # the stream reads fresh snapshots; hold no transaction open
     ballot_id, hall_id = ballot.id or 0, ballot.hall_id
     template = env.get_template("voting/_tally.html")
+    turns: Turns = request.app.state.turns
 
     def snapshot(seen: tuple[int, str] | None) -> tuple[tuple[int, str], str | None]:
         with db.session(read_only=True) as s:
@@ -277,7 +279,12 @@ async def live(
         while loop.time() - started < LIVE_MAX_SECONDS:
             if await request.is_disconnected():
                 return
-            seen_now, fragment = await run_in_threadpool(snapshot, seen)
+            try:
+                async with turns.turn():  # like a request: never block a thread on the pool
+                    seen_now, fragment = await run_in_threadpool(snapshot, seen)
+            except Busy:
+                await asyncio.sleep(LIVE_POLL_SECONDS)
+                continue
             if fragment is not None:
                 seen, quiet = seen_now, 0.0
                 data = "\n".join(f"data: {line}" for line in fragment.splitlines())
@@ -470,7 +477,10 @@ def vote(
     submission_id: Annotated[str, Form()] = "",
     consent: Annotated[str, Form()] = "",
 ) -> Response:
-    """Vote on the phone. htmx gets the vote card with the receipt; without JS, PRG."""
+    """Vote on the phone. htmx gets the vote card with the receipt; without JS, PRG.
+
+    A refusal has the status the JSON API gives for it (api.cast_vote: the same service and
+    its errors' own status, 422 / 409 / 403), with the message in the vote card."""
     _require(access.is_verified)  # street officials look on; for them voting does not exist
     form = schemas.VoteForm(option=option, submission_id=submission_id, consent=consent == "on")
     errors: dict[str, str] = {}
@@ -482,18 +492,16 @@ def vote(
         )
     except ValidationFailed as exc:
         session.rollback()
-        errors, status = field_errors(exc.errors), 422
+        errors, status = field_errors(exc.errors), exc.status_code
     except (Conflict, NotAllowed) as exc:
         session.rollback()
-        errors, status = {"_": message(exc.code)}, 409
+        errors, status = {"_": message(exc.code)}, exc.status_code
     if receipt is not None and not is_partial(request):
         return redirect(
             request,
             ballot_url(ballot),
             flash_text=_("投票成功，回执码 %(code)s") % {"code": receipt.receipt},
         )
-    if not is_partial(request) and status == 409:
-        return redirect(request, ballot_url(ballot), flash_text=errors["_"], kind="warn")
     fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
     assert fresh is not None
     context = _page_context(session, hall, access, fresh) | {

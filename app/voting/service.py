@@ -7,7 +7,9 @@ trail.
 
 Concurrency: on SQLite every write transaction is BEGIN IMMEDIATE; on PostgreSQL the ballot row
 is locked (SELECT … FOR UPDATE) before anything is read, so a ballot's ledger never forks and
-the partial unique index keeps one current vote per voter whatever the race.
+the partial unique index keeps one current vote per voter whatever the race. The locked read
+replaces the session's copy of the ballot (app.db.locked): the routes' dependency has read it
+before the lock, and a re-vote that waited for another one's lock must extend the new head.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.core.privacy import mask_room
+from app.db import locked
 from app.halls.models import (
     Building,
     Entrance,
@@ -102,7 +105,7 @@ def _ballot(session: Session, hall_id: int, ballot_id: int, *, lock: bool = Fals
     """The hall's ballot; `lock` serialises writers of this ballot on PostgreSQL (SQLite's
     BEGIN IMMEDIATE already has)."""
     query = select(Ballot).where(Ballot.id == ballot_id, Ballot.hall_id == hall_id)
-    ballot = session.exec(query.with_for_update() if lock else query).first()
+    ballot = session.exec(locked(query) if lock else query).first()
     if ballot is None:
         raise NotFound("not_found")
     return ballot
@@ -110,7 +113,7 @@ def _ballot(session: Session, hall_id: int, ballot_id: int, *, lock: bool = Fals
 
 def _issue(session: Session, hall_id: int, issue_id: int, *, lock: bool = False) -> Issue:
     query = select(Issue).where(Issue.id == issue_id, Issue.hall_id == hall_id)
-    issue = session.exec(query.with_for_update() if lock else query).first()
+    issue = session.exec(locked(query) if lock else query).first()
     if issue is None:
         raise NotFound("not_found")
     return issue

@@ -16,6 +16,7 @@ from app.core.errors import DomainError
 from app.db import Database
 from app.web import csrf
 from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
+from app.web.turns import Turns
 
 
 class NotAuthenticated(DomainError):
@@ -47,27 +48,36 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 
+async def take_turn(request: Request) -> AsyncIterator[None]:
+    """The request's turn at the database (app/web/turns.py), before its first query and
+    until its route returns; 503 after waiting the pool timeout. App-level, first."""
+    turns: Turns = request.app.state.turns
+    async with turns.turn(write=request.method not in csrf.SAFE_METHODS):
+        yield
+
+
 async def get_session(request: Request, db: DbDep) -> AsyncIterator[Session]:
     """GET/HEAD read through the DEFERRED engine; everything else writes (BEGIN IMMEDIATE).
 
     Async only so that FastAPI does not hop to a worker thread to create and close it:
     creating a Session does no I/O, and the route's queries run in the route's own thread.
+    Closed when the route returns (scope "function"), not after the response has gone out
+    to a slow phone, so its connection is back in the pool before the body is sent.
     """
     read_only = request.method in csrf.SAFE_METHODS
     with db.session(read_only=read_only) as session:
-        if not read_only:
-            yield session
-            return
-        # The page's bell count reads through it too (htmx.render), while it is open: an
-        # error page rendered after it closed must not reopen it (its connection would leak).
-        request.state.read_session = session
+        # The page's bell count reads through it too (htmx._unread), while it is open: one
+        # connection per request (a second one from the same pool, taken while holding the
+        # first, is how a burst of requests deadlocked the pool). An error page rendered
+        # after it closed must not reopen it.
+        request.state.db_session = session
         try:
             yield session
         finally:
-            request.state.read_session = None
+            request.state.db_session = None
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass

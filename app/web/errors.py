@@ -9,7 +9,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -19,6 +21,7 @@ from app.web.htmx import redirect, render
 from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
 from app.web.messages import message
 from app.web.middleware import add_security_headers
+from app.web.turns import RETRY_AFTER_SECONDS, Turns
 
 log = logging.getLogger("yishiting")
 
@@ -30,17 +33,28 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+async def _load_auth(request: Request) -> None:
+    """No route matched, so the app's dependencies never ran: find out who is asking, so that
+    the 404 page keeps their login and language. In a turn and a worker thread, like a route:
+    a pool checkout must never block the event loop."""
+    if hasattr(request.state, "auth"):
+        return
+    try:
+        turns: Turns = request.app.state.turns
+        async with turns.turn():
+            await run_in_threadpool(
+                load_auth, request, request.app.state.db, request.app.state.settings
+            )
+    except Exception:  # the error page must render even when the database is down
+        log.warning("could not load the session for an error page", exc_info=True)
+
+
 def _set_locale(request: Request) -> None:
-    if not hasattr(request.state, "auth"):
-        # No route matched, so the app's dependencies never ran: find out who is asking, so
-        # that the 404 page keeps their login and language.
-        try:
-            auth = load_auth(request, request.app.state.db, request.app.state.settings)
-            locale = (auth.user.locale if auth.user else None) or request.cookies.get("lang")
-            request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
-        except Exception:  # the error page must render even when the database is down
-            log.warning("could not load the session for an error page", exc_info=True)
-    set_locale(getattr(request.state, "locale", DEFAULT_LOCALE))
+    if not hasattr(request.state, "locale"):
+        auth = getattr(request.state, "auth", None)
+        locale = (auth.user.locale if auth and auth.user else None) or request.cookies.get("lang")
+        request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    set_locale(request.state.locale)
 
 
 def error_response(
@@ -56,13 +70,17 @@ def error_response(
         # Details a client needs (e.g. a roster's bad `rows`) travel with the error.
         for key, value in params.items():
             body.setdefault(key, value)
-        return JSONResponse(body, status_code=status)
-    return render(
-        request,
-        "shared/error.html",
-        {"status": status, "message": text, "code": code},
-        status_code=status,
-    )
+        response: Response = JSONResponse(body, status_code=status)
+    else:
+        response = render(
+            request,
+            "shared/error.html",
+            {"status": status, "message": text, "code": code},
+            status_code=status,
+        )
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
@@ -80,6 +98,7 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    await _load_auth(request)
     code = STATUS_CODES.get(
         exc.status_code, "not_found" if exc.status_code == 404 else "validation_failed"
     )
@@ -136,6 +155,15 @@ async def on_integrity_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 409, "concurrent_change")
 
 
+async def on_database_busy(request: Request, exc: Exception) -> Response:
+    """No connection came free within the pool timeout, or SQLite's write lock did not within
+    its busy timeout: 503 with Retry-After, not a 500 (nothing was written)."""
+    if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
+        return await on_server_error(request, exc)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(request, 503, "busy")
+
+
 async def on_server_error(request: Request, exc: Exception) -> Response:
     error_id = secrets.token_hex(4)
     log.exception("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
@@ -158,6 +186,8 @@ async def on_server_error(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)
+    app.add_exception_handler(PoolTimeout, on_database_busy)
+    app.add_exception_handler(OperationalError, on_database_busy)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_server_error)

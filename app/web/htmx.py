@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,21 +83,37 @@ def finish(request: Request, response: Response) -> Response:
 
 
 def _unread(request: Request, user_id: int | None) -> int:
-    """The bell's count on pages whose route did not already count it (one small query)."""
+    """The bell's count on pages whose route did not already count it (one small query).
+
+    Read through the request's own session: never a second connection from the pool the
+    request holds one of (app/web/turns.py). On SQLite a writer's session would take the write
+    lock again after its commit, so the count reads beside it from the readers' pool, which
+    has room for every admitted request and never waits for a lock. An error page rendered by
+    an exception handler on the event loop, after the session closed, shows no count: a pool
+    checkout must never block the loop."""
     from app.issues import queries as issue_queries  # the bell belongs to every page
 
     if user_id is None:
         return 0
+    db = request.app.state.db
     try:
-        # A GET page reads through its own session (no second connection); after a write,
-        # a fresh read session (the write session would take the write lock again).
-        session = getattr(request.state, "read_session", None)
-        if session is not None:
+        session = getattr(request.state, "db_session", None)
+        if session is not None and (session.get_bind() is db.read_engine or not db.is_sqlite):
             return issue_queries.count_unread(session, user_id=user_id)
-        with request.app.state.db.session(read_only=True) as session:
+        if session is None and _on_event_loop():
+            return 0
+        with db.session(read_only=True) as session:
             return issue_queries.count_unread(session, user_id=user_id)
     except SQLAlchemyError:  # an error page must still render when the database is down
         return 0
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False  # a worker thread: a sync route without a session of its own
+    return True
 
 
 def render(

@@ -84,6 +84,7 @@ MESSAGES: dict[str, str] = {
     "photo_too_large": N_("照片不能超过5MB"),
     "photo_invalid": N_("只能上传 JPG、PNG 或 WebP 格式的照片"),
     "concurrent_change": N_("刚才有人同时修改了同一条记录，请刷新页面后再试"),
+    "busy": N_("现在使用的人很多，请稍等几秒再试"),
     # 民决
     "ballot_draft": N_("表决还没有开始"),
     "ballot_open": N_("表决正在进行中，不能进行这个操作"),

@@ -359,8 +359,8 @@ def _vote(w: World) -> dict[str, Any]:
 
 
 def _council_ballot(w: World) -> dict[str, int]:
-    """An open 议事会 ballot whose roll holds both the resident and the chair (the API answers
-    403 not_on_roll to a member off the roll, where the page redirects with a warning)."""
+    """An open 议事会 ballot whose roll holds both the resident and the chair (the API and the
+    page answer 403 not_on_roll to a member off the roll)."""
     if "council" not in w.extra:
         chair = w.users["chair"]
         with w.db.session() as session:
@@ -665,7 +665,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, ok=303, prepare=_closed_ballot, body=_settle
     ),
     ("POST", "/halls/{hall_id}/ballots/{ballot_id}/votes"): Entry(
-        Access.PARTICIPANT, writes=True, ok=303, prepare=_open_ballot, body=_vote
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_council_ballot, body=_vote
     ),
     # the frozen roll, in-person votes, attendance and voids: the chair's; the paper desk also
     # opens to the ballot's 计票人 and 监票人 (tests/web/test_voting_paper.py), who are no role here
