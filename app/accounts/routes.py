@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from app.accounts import schemas, service
 from app.config import Settings
+from app.core import fields
 from app.core.errors import TooManyAttempts, ValidationFailed
 from app.web.deps import AuthDep, CurrentUser, SessionDep, SettingsDep
 from app.web.htmx import field_errors, redirect, render
@@ -41,7 +42,7 @@ def _client_ip(request: Request) -> str:
 
 @router.get("/register", name="accounts.register")
 def register_page(
-    request: Request, next: Annotated[str | None, Query(max_length=300)] = None
+    request: Request, next: Annotated[fields.Text | None, Query(max_length=300)] = None
 ) -> Response:
     return render(
         request, "accounts/register.html", {"form": {}, "errors": {}, "next": safe_next(next)}
@@ -54,7 +55,7 @@ def register(
     session: SessionDep,
     settings: SettingsDep,
     form: Annotated[schemas.RegisterForm, Form()],
-    next: Annotated[str, Form(max_length=300)] = "/",
+    next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
     try:
         result = service.register_user(session=session, form=form)
@@ -73,7 +74,7 @@ def register(
 
 @router.get("/login", name="accounts.login")
 def login_page(
-    request: Request, next: Annotated[str | None, Query(max_length=300)] = None
+    request: Request, next: Annotated[fields.Text | None, Query(max_length=300)] = None
 ) -> Response:
     return render(
         request, "accounts/login.html", {"form": {}, "errors": {}, "next": safe_next(next)}
@@ -87,7 +88,7 @@ def login(
     settings: SettingsDep,
     auth: AuthDep,
     form: Annotated[schemas.LoginForm, Form()],
-    next: Annotated[str, Form(max_length=300)] = "/",
+    next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
     try:
         result = service.log_in(
@@ -135,8 +136,8 @@ def change_password(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    current_password: Annotated[str, Form(max_length=200)] = "",
-    new_password: Annotated[str, Form(max_length=200)] = "",
+    current_password: Annotated[fields.Text, Form(max_length=200)] = "",
+    new_password: Annotated[fields.Text, Form(max_length=200)] = "",
 ) -> Response:
     try:
         service.change_password(

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
-from app.core import clock
+from app.core import clock, fields
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
@@ -70,8 +70,8 @@ def join_page(
     token: str,
     session: SessionDep,
     user: OptionalUser,
-    building_id: Annotated[int | None, Query(ge=1)] = None,
-    entrance_id: Annotated[int | None, Query(ge=1)] = None,
+    building_id: Annotated[fields.Id | None, Query()] = None,
+    entrance_id: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     hall = service.hall_for_invite(session, token)
     assert hall.id is not None
@@ -91,8 +91,8 @@ def join(
     session: SessionDep,
     user: CurrentUser,
     form: Annotated[schemas.JoinForm, Form()],
-    building_id: Annotated[int | None, Form()] = None,
-    entrance_id: Annotated[int | None, Form()] = None,
+    building_id: Annotated[fields.Id | None, Form()] = None,
+    entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
     try:
         service.join_hall(session=session, user=user, token=token, form=form)
@@ -305,7 +305,7 @@ def verify_member(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
 ) -> Response:
     _require(policies.can_manage_members(access))
     return _decide(
@@ -328,7 +328,7 @@ def reject_member(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
     form: Annotated[schemas.RejectForm, Form()],
 ) -> Response:
     _require(policies.can_manage_members(access))
@@ -351,8 +351,8 @@ def add_member_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    building_id: Annotated[int | None, Query(ge=1)] = None,
-    entrance_id: Annotated[int | None, Query(ge=1)] = None,
+    building_id: Annotated[fields.Id | None, Query()] = None,
+    entrance_id: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
     context = {
@@ -374,8 +374,8 @@ def add_member(
     access: AccessDep,
     user: CurrentUser,
     form: Annotated[schemas.OnBehalfForm, Form()],
-    building_id: Annotated[int | None, Form()] = None,
-    entrance_id: Annotated[int | None, Form()] = None,
+    building_id: Annotated[fields.Id | None, Form()] = None,
+    entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
     try:
@@ -407,7 +407,7 @@ def member_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
 ) -> Response:
     _require(policies.can_manage_members(access))
     row = queries.get_member_row(session, hall_id=hall.id or 0, membership_id=membership_id)
@@ -434,7 +434,7 @@ def set_roles(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
     roles: Annotated[list[Role] | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
