@@ -11,6 +11,7 @@ from app.config import Settings
 from app.core import fields
 from app.core.errors import TooManyAttempts, ValidationFailed
 from app.web.deps import AuthDep, CurrentUser, SessionDep, SettingsDep
+from app.web.errors import form_page
 from app.web.htmx import field_errors, redirect, render
 from app.web.i18n import _
 
@@ -70,6 +71,29 @@ def register(
     response = redirect(request, safe_next(next), flash_text=_("注册成功，欢迎使用议事厅"))
     _set_session_cookie(response, settings, result.token)
     return response
+
+
+def _shown(errors: dict[str, str], visible: set[str], first: str) -> dict[str, str]:
+    """Errors by field, a field the page has no place for (next, consent…) shown on `first`."""
+    shown: dict[str, str] = {}
+    for name, code in errors.items():
+        shown.setdefault(name if name in visible else first, code)
+    return field_errors(shown)
+
+
+@form_page("accounts.register_post")
+def _register_refused(request: Request, errors: dict[str, str]) -> Response:
+    context = {
+        "form": {},
+        "errors": _shown(errors, {"phone", "name", "password", "consent"}, "phone"),
+    }
+    return render(request, "accounts/register.html", context | {"next": "/"}, status_code=422)
+
+
+@form_page("accounts.login_post")
+def _login_refused(request: Request, errors: dict[str, str]) -> Response:
+    context = {"form": {}, "errors": _shown(errors, {"phone"}, "phone")}
+    return render(request, "accounts/login.html", context | {"next": "/"}, status_code=422)
 
 
 @router.get("/login", name="accounts.login")

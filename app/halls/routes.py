@@ -67,7 +67,7 @@ def _picker(
 @router.get("/join/{token}", name="halls.join")
 def join_page(
     request: Request,
-    token: str,
+    token: Annotated[fields.Text, Path(max_length=100)],
     session: SessionDep,
     user: OptionalUser,
     building_id: Annotated[fields.Id | None, Query()] = None,
@@ -87,7 +87,7 @@ def join_page(
 @router.post("/join/{token}", name="halls.join_post")
 def join(
     request: Request,
-    token: str,
+    token: Annotated[fields.Text, Path(max_length=100)],
     session: SessionDep,
     user: CurrentUser,
     form: Annotated[schemas.JoinForm, Form()],

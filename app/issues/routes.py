@@ -81,9 +81,9 @@ def list_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    stage: str = "",
-    category: str = "",
-    building_id: str = "",
+    stage: fields.Text = "",
+    category: fields.Text = "",
+    building_id: fields.Text = "",
     q: Annotated[fields.Text, Query(max_length=200)] = "",
     before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:

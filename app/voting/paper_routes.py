@@ -146,7 +146,7 @@ def roll(
     hall: HallDep,
     access: AccessDep,
     ballot: BallotDep,
-    q: str = "",
+    q: fields.Text = "",
 ) -> Response:
     """The frozen roll as cards: each voter's current vote, channel and paper code."""
     _require(policies.can_manage(access))
@@ -356,7 +356,7 @@ def paper(
     hall: HallDep,
     access: AccessDep,
     ballot: BallotDep,
-    code: str = "",
+    code: fields.Text = "",
 ) -> Response:
     """The paper desk: the reconciliation, the 计票人's entry form (prefilled from the QR on the
     paper) and the entries waiting for a 监票人."""
