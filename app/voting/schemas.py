@@ -105,6 +105,8 @@ def parse_quorum(raw: str) -> tuple[int, int] | None:
     num, sep, den = raw.strip().replace("／", "/").partition("/")
     if not sep or not num.isascii() or not den.isascii() or not num.isdigit() or not den.isdigit():
         return None
+    if len(num) > 3 or len(den) > 3:  # int() of thousands of digits raises
+        return None
     n, d = int(num), int(den)
     return (n, d) if 0 < n <= d <= 100 else None
 

@@ -1,7 +1,8 @@
 """No 5xx from hostile input, anywhere (issue #10 §2).
 
 A corpus of hostile values — NUL, a lone surrogate, 2³¹, 2⁶³, 2⁷⁰, −1, 0, a 10⁶-character
-string, an RTL override, a zero-width joiner, an emoji — goes into every field of every route.
+string, a 5,000-digit number, an RTL override, a zero-width joiner, an emoji — goes into every
+field of every route.
 The fields are read from the routes themselves (FastAPI's dependant tree: path, query, form and
 JSON body parameters, and the fields of their pydantic models), so a route or field added
 tomorrow is covered without touching this file. Each value is sent once by the role that may
@@ -55,6 +56,7 @@ HOSTILE: list[object] = [
     -1,
     0,
     "x" * 10**6,
+    "9" * 5000,  # a number int() refuses to read (more than 4,300 digits)
     "\u202eevil",  # RTL override
     "a\u200db",  # zero-width joiner
     "👨\u200d👩\u200d👧 🏠",
