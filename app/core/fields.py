@@ -1,9 +1,10 @@
 """The shared types of every input at the edge: text, ids and money (issue #10 §2).
 
 Every form model, JSON body and path/query parameter uses these instead of a plain `str` or
-`int` (tests/unit/test_edge_types.py walks the routes and fails on a plain one), so that a
-value the database cannot hold is refused with a 422 and a message next to its field, the
-same way on SQLite and PostgreSQL, before any row is written:
+`int` (tests/web/test_hostile_input.py walks the routes and fails on a plain one), so that a
+value the database cannot hold is refused with a 422 that says why (per field in the API, next
+to the field on the login and registration forms, as the page's message elsewhere), the same
+way on SQLite and PostgreSQL, before any row is written:
 
 - `Text`: no NUL or other C0 control character (tab, newline and carriage return are fine)
   and no lone UTF-16 surrogate (`"\\ud800"` in JSON): PostgreSQL refuses NUL in text and
@@ -12,7 +13,8 @@ same way on SQLite and PostgreSQL, before any row is written:
 - `Id`: 1 … 2⁶³−1. Every id column is 64-bit (BIGINT on PostgreSQL; SQLite's INTEGER is
   64-bit already): events, votes, ledger entries and sessions of a city's halls over years
   outgrow 2³¹, and one width for all ids keeps foreign keys consistent.
-- `Fen`: an amount of money in 分, 0 … `FEN_MAX` (stored in a BIGINT).
+- `Fen`: an amount of money in 分, 0 … `FEN_MAX` (stored in a BIGINT). Amounts are typed in
+  yuan (`parse_yuan`), which reads nothing above `FEN_MAX` either.
 
 Pure pydantic: no framework, no ORM.
 """

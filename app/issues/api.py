@@ -105,7 +105,7 @@ class SolutionPublic(BaseModel):
     issue_id: int
     title: str
     description: str
-    estimated_cost_fen: int | None
+    estimated_cost_fen: fields.Fen | None
     selected: bool
 
     @classmethod

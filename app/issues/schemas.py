@@ -1,4 +1,8 @@
-"""Inputs for issues. Strings stay raw so that bad input comes back to its field with a message."""
+"""Inputs for issues.
+
+Strings are `Text` and ids `Id` (app/core/fields.py): what no column can hold is refused at the
+edge. Otherwise strings stay raw, so that a bad length or format comes back to its field with a
+message from the service."""
 
 from __future__ import annotations
 

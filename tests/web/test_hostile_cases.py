@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.core.fields import FEN_MAX
@@ -181,3 +182,26 @@ def test_the_largest_estimated_cost_the_parser_reads_is_stored_exactly(
     assert too_much.status_code == 422
     assert too_much.json()["codes"] == {"estimated_cost": "amount_invalid"}
     assert snapshot(db) == before
+
+
+def test_every_id_column_and_its_sequence_is_64_bit(db: Database, backend: str) -> None:
+    """The migrated schema holds what the edge lets through: ids and 分 up to 2⁶³−1."""
+    with db.read_engine.connect() as conn:
+        if backend == "sqlite":  # INTEGER is 64-bit: store and read back the largest id
+            conn.execute(sa.text("CREATE TEMP TABLE wide (id INTEGER PRIMARY KEY)"))
+            conn.execute(sa.text("INSERT INTO wide VALUES (:v)"), {"v": 2**63 - 1})
+            assert conn.execute(sa.text("SELECT id FROM wide")).scalar() == 2**63 - 1
+            return
+        narrow = conn.execute(
+            sa.text(
+                "SELECT table_name || '.' || column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND data_type IN ('integer', 'smallint')"
+                " AND (column_name = 'id' OR column_name LIKE '%\\_id' OR column_name LIKE '%fen')"
+            )
+        ).scalars()
+        assert sorted(narrow) == []
+        sequences = dict(
+            conn.execute(sa.text("SELECT sequencename, data_type FROM pg_sequences")).all()
+        )
+        assert "vote_id_seq" in sequences
+        assert {name: kind for name, kind in sequences.items() if kind != "bigint"} == {}

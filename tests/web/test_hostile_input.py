@@ -378,75 +378,104 @@ def test_the_edge_types_refuse_what_the_database_cannot_hold() -> None:
     assert parse_yuan("99999999999") is None
 
 
+@dataclass
+class Run:
+    """The corpus run: what was sent, what failed, and the row counts as last seen."""
+
+    db: Database
+    w: World
+    caller: Caller
+    routes: dict[tuple[str, str], list[Field]]
+    failures: list[str]
+    sent: int = 0
+    counts: dict[str, int] | None = None  # None: a request may have written since
+
+    def throw(
+        self, key: tuple[str, str], params: dict[str, Any], field: Field, value: object, role: str
+    ) -> int:
+        """One hostile value into one field, by one role; the answer's status."""
+        method, template = key
+        entry = ROUTES[key]
+        body = base_body(self.w, key, entry)
+        path_values = dict(params)
+        query = ""
+        if field.where == "path":
+            path_values[field.name] = _quoted(value)
+        elif field.where == "query":
+            query = "?" + _query(field, value)
+        else:
+            body[field.name] = [value] if field.many else value
+        url = fill(template, **path_values) + query
+        where = "json" if any(f.where == "json" for f in self.routes[key]) else "form"
+        before = self.counts if self.counts is not None else snapshot(self.db)
+        what = f"{role} {method} {template} {field.where}:{field.name}={repr(value)[:40]}"
+        self.sent += 1
+        self.counts = None
+        try:
+            response = self.caller.send(
+                role, method, url, where, body, public=entry.access == Access.PUBLIC
+            )
+        except Exception as exc:  # the test client re-raises the cause of a 500
+            self.failures.append(f"{what}: 500 {type(exc).__name__}: {exc}"[:300])
+            return 500
+        status: int = response.status_code
+        if status >= 500:
+            self.failures.append(f"{what}: {status}")
+        elif status >= 400:
+            after = self.counts = snapshot(self.db)
+            allowed = WRITES_ON_4XX.get(key, set())
+            changed = {
+                t: (before[t], after[t])
+                for t in before
+                if before[t] != after[t] and t not in allowed
+            }
+            if changed:
+                self.failures.append(f"{what}: {status} but rows changed {changed}")
+        elif method in SAFE_METHODS:
+            self.counts = before
+        refused = (value == NUL and field.where != "path") or (
+            value == SURROGATE and field.where == "json"
+        )
+        if refused and role == PRIMARY[entry.access] and not 400 <= status < 500:
+            self.failures.append(f"{what}: {status}, not refused")
+        return status
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def test_hostile_values_in_every_field_of_every_route(
     app: FastAPI, db: Database, world: World
 ) -> None:
     w = world
-    caller = Caller(app, w)
-    failures: list[str] = []
-    sent = 0
+    run = Run(db, w, Caller(app, w), app_routes(app), failures=[])
     with db.read_engine.connect() as conn:
         first_failure = conn.execute(sa.text("SELECT max(id) FROM login_failure")).scalar() or 0
     try:
         for key in _covered(app):
-            method, template = key
             entry = ROUTES[key]
-            fields = app_routes(app)[key]
-            public = entry.access == Access.PUBLIC
             primary = PRIMARY[entry.access]
-            where = "json" if any(f.where == "json" for f in fields) else "form"
-            params = _path_params(w, key, entry)
-            for field in fields:
+            params = _path_params(w, key, entry)  # may write (fresh objects, a pending request)
+            run.counts = None
+            for field in run.routes[key]:
                 for index, value in enumerate(HOSTILE):
-                    # Each value by the role that reaches the service; the first four also by
-                    # anonymous, a resident, the street official and the chair in turn.
-                    roles = [primary] + ([ROTATION[index]] if index < len(ROTATION) else [])
+                    # Each value by the role that reaches the service; the first four values in
+                    # a body or query also by anonymous, a resident, the street official and the
+                    # chair in turn (a path's id is refused before anyone's standing matters).
+                    roles = [primary]
+                    if index < len(ROTATION) and field.where != "path":
+                        roles.append(ROTATION[index])
                     for role in roles:
-                        body = base_body(w, key, entry)
-                        path_values = dict(params)
-                        url_query = ""
-                        if field.where == "path":
-                            path_values[field.name] = _quoted(value)
-                        elif field.where == "query":
-                            url_query = "?" + _query(field, value)
-                        else:
-                            body[field.name] = [value] if field.many else value
-                        url = fill(template, **path_values) + url_query
-                        before = snapshot(db)
-                        shown = repr(value)[:40]
-                        what = f"{role} {method} {template} {field.where}:{field.name}={shown}"
-                        sent += 1
-                        try:
-                            response = caller.send(role, method, url, where, body, public=public)
-                        except Exception as exc:  # the test client re-raises a 500's cause
-                            failures.append(f"{what}: 500 {type(exc).__name__}: {exc}"[:300])
-                            continue
-                        status = response.status_code
-                        if status >= 500:
-                            failures.append(f"{what}: {status}")
-                            continue
-                        if 400 <= status < 500:
-                            after = snapshot(db)
-                            allowed = WRITES_ON_4XX.get(key, set())
-                            changed = {
-                                t: (before[t], after[t])
-                                for t in before
-                                if before[t] != after[t] and t not in allowed
-                            }
-                            if changed:
-                                failures.append(f"{what}: {status} but rows changed {changed}")
-                        refused = (value == NUL and field.where != "path") or (
-                            value == SURROGATE and field.where == "json"
-                        )
-                        if refused and role == primary and not 400 <= status < 500:
-                            failures.append(f"{what}: {status}, not refused")
-                        if status < 400 and method in UNSAFE:
+                        status = run.throw(key, params, field, value, role)
+                        if status < 400 and key[0] in UNSAFE:
                             # It did something: fresh objects for the next value.
                             params = _path_params(w, key, entry)
+                            run.counts = None
     finally:
         with db.write_engine.begin() as conn:  # no throttled logins left for the next tests
             conn.execute(
                 sa.text("DELETE FROM login_failure WHERE id > :first"), {"first": first_failure}
             )
-    assert sent > 1000, sent
-    assert not failures, f"{len(failures)} of {sent} requests failed:\n" + "\n".join(failures)
+    assert run.sent > 1000, run.sent
+    failures = run.failures
+    assert not failures, f"{len(failures)} of {run.sent} requests failed:\n" + "\n".join(failures)
