@@ -7,12 +7,13 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
+from app.core.types import Int64
 
 
 class User(SQLModel, table=True):
     __tablename__ = "user"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
     # Nullable: a resident without a smartphone, entered by the chair (代录), may have none.
     phone: str | None = Field(default=None, max_length=11, unique=True)
     name: str = Field(max_length=40)
@@ -32,9 +33,9 @@ class UserSession(SQLModel, table=True):
 
     __tablename__ = "user_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
     # Chairs and admins get the short timeouts (SESS-04); decided at login.
     privileged: bool = False
     created_at: datetime = Field(default_factory=clock.now)
@@ -46,6 +47,6 @@ class LoginFailure(SQLModel, table=True):
 
     __tablename__ = "login_failure"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
     key_hash: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=clock.now, index=True)

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from app.accounts import schemas, service
 from app.config import Settings
+from app.core import fields
 from app.core.errors import TooManyAttempts, ValidationFailed
 from app.web.deps import AuthDep, CurrentUser, SessionDep, SettingsDep
+from app.web.errors import form_page
 from app.web.htmx import field_errors, redirect, render
 from app.web.i18n import _
 
@@ -41,7 +43,7 @@ def _client_ip(request: Request) -> str:
 
 @router.get("/register", name="accounts.register")
 def register_page(
-    request: Request, next: Annotated[str | None, Query(max_length=300)] = None
+    request: Request, next: Annotated[fields.Text | None, Query(max_length=300)] = None
 ) -> Response:
     return render(
         request, "accounts/register.html", {"form": {}, "errors": {}, "next": safe_next(next)}
@@ -54,7 +56,7 @@ def register(
     session: SessionDep,
     settings: SettingsDep,
     form: Annotated[schemas.RegisterForm, Form()],
-    next: Annotated[str, Form(max_length=300)] = "/",
+    next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
     try:
         result = service.register_user(session=session, form=form)
@@ -71,9 +73,32 @@ def register(
     return response
 
 
+def _shown(errors: dict[str, str], visible: set[str], first: str) -> dict[str, str]:
+    """Errors by field, a field the page has no place for (next, consent…) shown on `first`."""
+    shown: dict[str, str] = {}
+    for name, code in errors.items():
+        shown.setdefault(name if name in visible else first, code)
+    return field_errors(shown)
+
+
+@form_page("accounts.register_post")
+def _register_refused(request: Request, errors: dict[str, str]) -> Response:
+    context = {
+        "form": {},
+        "errors": _shown(errors, {"phone", "name", "password", "consent"}, "phone"),
+    }
+    return render(request, "accounts/register.html", context | {"next": "/"}, status_code=422)
+
+
+@form_page("accounts.login_post")
+def _login_refused(request: Request, errors: dict[str, str]) -> Response:
+    context = {"form": {}, "errors": _shown(errors, {"phone"}, "phone")}
+    return render(request, "accounts/login.html", context | {"next": "/"}, status_code=422)
+
+
 @router.get("/login", name="accounts.login")
 def login_page(
-    request: Request, next: Annotated[str | None, Query(max_length=300)] = None
+    request: Request, next: Annotated[fields.Text | None, Query(max_length=300)] = None
 ) -> Response:
     return render(
         request, "accounts/login.html", {"form": {}, "errors": {}, "next": safe_next(next)}
@@ -87,7 +112,7 @@ def login(
     settings: SettingsDep,
     auth: AuthDep,
     form: Annotated[schemas.LoginForm, Form()],
-    next: Annotated[str, Form(max_length=300)] = "/",
+    next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
     try:
         result = service.log_in(
@@ -135,8 +160,8 @@ def change_password(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    current_password: Annotated[str, Form(max_length=200)] = "",
-    new_password: Annotated[str, Form(max_length=200)] = "",
+    current_password: Annotated[fields.Text, Form(max_length=200)] = "",
+    new_password: Annotated[fields.Text, Form(max_length=200)] = "",
 ) -> Response:
     try:
         service.change_password(

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.core.fields import Text
+
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 PRIVACY_VERSION = "2026-11"
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True)]
+Phone = Annotated[Text, StringConstraints(strip_whitespace=True)]
 # Passwords are compared exactly as typed: no stripping, no case folding (AUTH-02).
-Password = Annotated[str, StringConstraints(strip_whitespace=False)]
+Password = Annotated[Text, StringConstraints(strip_whitespace=False)]
 
 # A small list of passwords no one may use (AUTH-02). Real deployments can extend it.
 COMMON_PASSWORDS = frozenset(
@@ -52,7 +54,7 @@ class RegisterForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     phone: Phone = ""
-    name: str = ""
+    name: Text = ""
     password: Password = ""
     consent: bool = False
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.audit import queries
+from app.core import fields
 from app.core.errors import NotFound
 from app.halls import policies
 from app.halls.deps import AccessDep, HallDep
@@ -39,7 +40,7 @@ def hall_audit(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     if not policies.can_view_audit(access):
         raise NotFound("not_found")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
 
 from app.accounts.api import session_cookie
+from app.core import fields
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.privacy import mask_phone, mask_room
 from app.halls import policies, queries, roster, schemas, service
@@ -25,7 +26,7 @@ router = APIRouter(
     responses=errors(401, 403),
 )
 
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdPath = Annotated[fields.Id, Path()]
 
 
 class HallPublic(BaseModel):
@@ -213,7 +214,7 @@ def members(
     "/join/{token}", name="api.invite", response_model=InvitePublic, responses=errors(404, 422)
 )
 def invite(
-    session: SessionDep, _user: CurrentUser, token: Annotated[str, Path(max_length=100)]
+    session: SessionDep, _user: CurrentUser, token: Annotated[fields.Text, Path(max_length=100)]
 ) -> InvitePublic:
     """The hall behind an invite link, with its buildings, entrances and rooms to choose from."""
     hall = service.hall_for_invite(session, token)
@@ -247,7 +248,7 @@ def invite(
 def join(
     session: SessionDep,
     user: CurrentUser,
-    token: Annotated[str, Path(max_length=100)],
+    token: Annotated[fields.Text, Path(max_length=100)],
     body: schemas.JoinForm,
 ) -> MembershipPublic:
     """Ask to join the hall; the chair verifies."""

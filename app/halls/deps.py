@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
+from app.core import fields
 from app.core.errors import NotFound
 from app.halls import policies, queries
 from app.halls.models import Hall
@@ -21,7 +22,7 @@ class HallView:
 
 
 def load_hall(
-    session: SessionDep, hall_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: OptionalUser
+    session: SessionDep, hall_id: Annotated[fields.Id, Path()], user: OptionalUser
 ) -> HallView:
     """The hall and the caller's standing in it, read in one trip to the worker thread (each
     sync dependency is one hop; HallDep and AccessDep below only pick from this)."""

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-from app.core.types import str_enum
+from app.core.types import Int64, str_enum
 
 
 class Role(StrEnum):
@@ -41,7 +41,7 @@ class MembershipStatus(StrEnum):
 class Street(SQLModel, table=True):
     __tablename__ = "street"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
     district: str = Field(max_length=40)  # 区
     name: str = Field(max_length=60, unique=True)  # 街道
 
@@ -51,8 +51,8 @@ class Hall(SQLModel, table=True):
 
     __tablename__ = "hall"
 
-    id: int | None = Field(default=None, primary_key=True)
-    street_id: int = Field(foreign_key="street.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    street_id: int = Field(sa_type=Int64, foreign_key="street.id", index=True)
     name: str = Field(max_length=60)
     address: str = Field(default="", max_length=120)
     invite_token: str = Field(max_length=64, unique=True)
@@ -75,8 +75,8 @@ class Building(SQLModel, table=True):
     __tablename__ = "building"
     __table_args__ = (sa.UniqueConstraint("hall_id", "name"), sa.UniqueConstraint("id", "hall_id"))
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     name: str = Field(max_length=20)  # 3号楼
     sort_key: int = 0
 
@@ -89,9 +89,9 @@ class Entrance(SQLModel, table=True):
         sa.ForeignKeyConstraint(["building_id", "hall_id"], ["building.id", "building.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    building_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    building_id: int = Field(sa_type=Int64, index=True)
     name: str = Field(max_length=20)  # 2单元
     sort_key: int = 0
 
@@ -107,9 +107,9 @@ class Household(SQLModel, table=True):
         sa.CheckConstraint("area_centi_m2 IS NULL OR area_centi_m2 > 0", name="area_positive"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    entrance_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    entrance_id: int = Field(sa_type=Int64, index=True)
     room: str = Field(max_length=12)  # 501
     area_centi_m2: int | None = None
 
@@ -125,10 +125,10 @@ class Membership(SQLModel, table=True):
         sa.ForeignKeyConstraint(["household_id", "hall_id"], ["household.id", "household.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
-    household_id: int | None = Field(default=None, index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
+    household_id: int | None = Field(sa_type=Int64, default=None, index=True)
     relation: Relation = Field(default=Relation.NONE, sa_type=str_enum(Relation))
     status: MembershipStatus = Field(
         default=MembershipStatus.PENDING, sa_type=str_enum(MembershipStatus), index=True
@@ -136,9 +136,9 @@ class Membership(SQLModel, table=True):
     reject_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=clock.now)
     decided_at: datetime | None = None
-    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     # Set when the chair entered this member on their behalf (代录) or from a roster.
-    entered_by_id: int | None = Field(default=None, foreign_key="user.id")
+    entered_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
 
 
 class MembershipRole(SQLModel, table=True):
@@ -150,9 +150,9 @@ class MembershipRole(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    membership_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    membership_id: int = Field(sa_type=Int64, index=True)
     role: Role = Field(sa_type=str_enum(Role))
 
 
@@ -168,10 +168,10 @@ class UnitOwnership(SQLModel, table=True):
         sa.ForeignKeyConstraint(["household_id", "hall_id"], ["household.id", "household.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    membership_id: int = Field(index=True)
-    household_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    membership_id: int = Field(sa_type=Int64, index=True)
+    household_id: int = Field(sa_type=Int64, index=True)
 
 
 class StreetAdmin(SQLModel, table=True):
@@ -180,9 +180,9 @@ class StreetAdmin(SQLModel, table=True):
     __tablename__ = "street_admin"
     __table_args__ = (sa.UniqueConstraint("street_id", "user_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    street_id: int = Field(foreign_key="street.id", index=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    street_id: int = Field(sa_type=Int64, foreign_key="street.id", index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
 
 
 class RosterUpload(SQLModel, table=True):
@@ -192,10 +192,10 @@ class RosterUpload(SQLModel, table=True):
 
     __tablename__ = "roster_upload"
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     token: str = Field(max_length=64, unique=True)
-    uploaded_by_id: int = Field(foreign_key="user.id")
+    uploaded_by_id: int = Field(sa_type=Int64, foreign_key="user.id")
     created_at: datetime = Field(default_factory=clock.now)
     filename: str = Field(default="", max_length=120)
     content_sha256: str = Field(max_length=64)

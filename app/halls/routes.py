@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from sqlmodel import Session
 
 from app.config import Settings
-from app.core import clock
+from app.core import clock, fields
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
@@ -68,11 +68,11 @@ def _picker(
 @router.get("/join/{token}", name="halls.join")
 def join_page(
     request: Request,
-    token: str,
+    token: Annotated[fields.Text, Path(max_length=100)],
     session: SessionDep,
     user: OptionalUser,
-    building_id: Annotated[int | None, Query(ge=1)] = None,
-    entrance_id: Annotated[int | None, Query(ge=1)] = None,
+    building_id: Annotated[fields.Id | None, Query()] = None,
+    entrance_id: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     hall = service.hall_for_invite(session, token)
     assert hall.id is not None
@@ -88,12 +88,12 @@ def join_page(
 @router.post("/join/{token}", name="halls.join_post")
 def join(
     request: Request,
-    token: str,
+    token: Annotated[fields.Text, Path(max_length=100)],
     session: SessionDep,
     user: CurrentUser,
     form: Annotated[schemas.JoinForm, Form()],
-    building_id: Annotated[int | None, Form()] = None,
-    entrance_id: Annotated[int | None, Form()] = None,
+    building_id: Annotated[fields.Id | None, Form()] = None,
+    entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
     try:
         service.join_hall(session=session, user=user, token=token, form=form)
@@ -306,7 +306,7 @@ def verify_member(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
 ) -> Response:
     _require(policies.can_manage_members(access))
     return _decide(
@@ -329,7 +329,7 @@ def reject_member(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
     form: Annotated[schemas.RejectForm, Form()],
 ) -> Response:
     _require(policies.can_manage_members(access))
@@ -352,8 +352,8 @@ def add_member_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    building_id: Annotated[int | None, Query(ge=1)] = None,
-    entrance_id: Annotated[int | None, Query(ge=1)] = None,
+    building_id: Annotated[fields.Id | None, Query()] = None,
+    entrance_id: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
     context = {
@@ -375,8 +375,8 @@ def add_member(
     access: AccessDep,
     user: CurrentUser,
     form: Annotated[schemas.OnBehalfForm, Form()],
-    building_id: Annotated[int | None, Form()] = None,
-    entrance_id: Annotated[int | None, Form()] = None,
+    building_id: Annotated[fields.Id | None, Form()] = None,
+    entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
     try:
@@ -408,7 +408,7 @@ def member_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
 ) -> Response:
     _require(policies.can_manage_members(access))
     row = queries.get_member_row(session, hall_id=hall.id or 0, membership_id=membership_id)
@@ -435,7 +435,7 @@ def set_roles(
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
-    membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    membership_id: Annotated[fields.Id, Path()],
     roles: Annotated[list[Role] | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.fields import Id, Text
 from app.halls.models import Relation, Role
 
 
 class JoinForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    household_id: int | None = None
+    household_id: Id | None = None
     relation: Relation | None = None
 
 
 class RejectForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    reason: str = ""
+    reason: Text = ""
 
 
 class OnBehalfForm(BaseModel):
@@ -25,9 +26,9 @@ class OnBehalfForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = ""
-    phone: str = ""
-    household_id: int | None = None
+    name: Text = ""
+    phone: Text = ""
+    household_id: Id | None = None
     relation: Relation | None = None
 
 
@@ -56,15 +57,15 @@ class SettingsForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    cosign_threshold: str = ""
-    review_sla_days: str = ""
-    meeting_notice_days: str = ""
-    council_quorum_num: str = ""
-    council_quorum_den: str = ""
-    publicity_days: str = ""
-    evaluation_window_days: str = ""
-    basic_satisfied_weight_pct: str = ""
-    reopen_threshold_pct: str = ""
+    cosign_threshold: Text = ""
+    review_sla_days: Text = ""
+    meeting_notice_days: Text = ""
+    council_quorum_num: Text = ""
+    council_quorum_den: Text = ""
+    publicity_days: Text = ""
+    evaluation_window_days: Text = ""
+    basic_satisfied_weight_pct: Text = ""
+    reopen_threshold_pct: Text = ""
 
 
 def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:

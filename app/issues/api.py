@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
 
 from app.accounts.api import session_cookie
+from app.core import fields
 from app.core.errors import NotFound
 from app.halls.deps import AccessDep
 from app.halls.policies import HallAccess
@@ -29,7 +30,7 @@ router = APIRouter(
     responses=errors(401, 403, 404, 422),
 )
 
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdPath = Annotated[fields.Id, Path()]
 
 
 def _participant(access: HallAccess) -> None:
@@ -111,7 +112,7 @@ class SolutionPublic(BaseModel):
     issue_id: int
     title: str
     description: str
-    estimated_cost_fen: int | None
+    estimated_cost_fen: fields.Fen | None
     selected: bool
 
     @classmethod
@@ -146,8 +147,8 @@ def list_issues(
     access: AccessDep,
     stage: Annotated[Stage | None, Query()] = None,
     category: Annotated[Category | None, Query()] = None,
-    q: Annotated[str, Query(max_length=60)] = "",
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    q: Annotated[fields.Text, Query(max_length=60)] = "",
+    before: Annotated[fields.Id | None, Query()] = None,
 ) -> IssueListPublic:
     """The hall's issues, newest first (cursor `before`), filtered by stage, category and text."""
     filters = queries.IssueFilters(stage=stage, category=category, q=q)
@@ -171,7 +172,7 @@ def issue_detail(
     session: SessionDep,
     access: AccessDep,
     issue: IssueDep,
-    comments_before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    comments_before: Annotated[fields.Id | None, Query()] = None,
 ) -> IssueDetailPublic:
     """One issue with its 方案 and a page of comments (replies included, hidden ones blanked)."""
     page = queries.list_comments(

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
+from app.core import fields
 from app.core.errors import NotFound
 from app.halls.deps import AccessDep
 from app.issues import queries
 from app.issues.models import Issue
 from app.web.deps import SessionDep
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = Annotated[fields.Id, Path()]
 
 
 def get_issue_or_404(session: SessionDep, access: AccessDep, issue_id: Id) -> Issue:

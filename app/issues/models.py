@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-from app.core.types import str_enum
+from app.core.types import Int64, str_enum
 from app.issues.lifecycle import Stage
 
 
@@ -73,21 +73,21 @@ class Issue(SQLModel, table=True):
         sa.Index("ix_issue_hall_stage", "hall_id", "stage", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     title: str = Field(max_length=60)
     description: str = Field(sa_type=sa.Text)
     category: Category = Field(sa_type=str_enum(Category))
     scope: Scope = Field(default=Scope.HALL, sa_type=str_enum(Scope))
-    scope_building_id: int | None = Field(default=None, foreign_key="building.id")
-    scope_entrance_id: int | None = Field(default=None, foreign_key="entrance.id")
+    scope_building_id: int | None = Field(sa_type=Int64, default=None, foreign_key="building.id")
+    scope_entrance_id: int | None = Field(sa_type=Int64, default=None, foreign_key="entrance.id")
     location: str = Field(default="", max_length=100)
     # Only issues.service.advance_issue_stage assigns this (a test greps for other writers).
     stage: Stage = Field(default=Stage.COLLECTING, sa_type=str_enum(Stage), index=True)
-    proposer_id: int = Field(foreign_key="user.id", index=True)
+    proposer_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
     source: Source = Field(default=Source.RESIDENT, sa_type=str_enum(Source))
     work_order_no: str | None = Field(default=None, max_length=40)  # 12345 工单号
-    entered_by_id: int | None = Field(default=None, foreign_key="user.id")
+    entered_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     cosign_count: int = 0  # kept in step with the cosign rows in the same transaction
     comment_count: int = 0
     # Visible (not hidden) comments per stance, kept in step by the comment service in the
@@ -100,7 +100,7 @@ class Issue(SQLModel, table=True):
     stage_changed_at: datetime = Field(default_factory=clock.now)
     review_due_at: datetime | None = None
     deliberation_deadline: datetime | None = None
-    merged_into_id: int | None = Field(default=None, foreign_key="issue.id")
+    merged_into_id: int | None = Field(sa_type=Int64, default=None, foreign_key="issue.id")
     # Character bigrams of title and description: full-text search that works for Chinese
     # on both SQLite FTS5 and PostgreSQL (issues.search).
     search_text: str = Field(default="", sa_type=sa.Text)
@@ -114,12 +114,12 @@ class StageEvent(SQLModel, table=True):
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
     from_stage: Stage | None = Field(default=None, sa_type=str_enum(Stage))
     to_stage: Stage = Field(sa_type=str_enum(Stage))
-    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    actor_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     note: str = Field(default="", sa_type=sa.Text)
     at: datetime = Field(default_factory=clock.now)
 
@@ -132,9 +132,9 @@ class IssuePhoto(SQLModel, table=True):
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
     content_type: str = Field(max_length=20)
     data: bytes = Field(sa_type=sa.LargeBinary)
     width: int
@@ -151,10 +151,10 @@ class Cosign(SQLModel, table=True):
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=clock.now)
 
 
@@ -167,28 +167,30 @@ class Comment(SQLModel, table=True):
         sa.Index("ix_comment_issue_thread", "hall_id", "issue_id", "parent_id", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int
-    parent_id: int | None = Field(default=None, foreign_key="comment.id")  # one level of replies
-    author_id: int = Field(foreign_key="user.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64)
+    parent_id: int | None = Field(
+        sa_type=Int64, default=None, foreign_key="comment.id"
+    )  # one level of replies
+    author_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
     stance: Stance = Field(default=Stance.NEUTRAL, sa_type=str_enum(Stance))
     body: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=clock.now)
     edited_at: datetime | None = None
     hidden_at: datetime | None = None
     hidden_reason: str | None = Field(default=None, max_length=200)
-    hidden_by_id: int | None = Field(default=None, foreign_key="user.id")
+    hidden_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
 
 
 class CommentReport(SQLModel, table=True):
     __tablename__ = "comment_report"
     __table_args__ = (sa.UniqueConstraint("comment_id", "reporter_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    comment_id: int = Field(foreign_key="comment.id", index=True)
-    reporter_id: int = Field(foreign_key="user.id")
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    comment_id: int = Field(sa_type=Int64, foreign_key="comment.id", index=True)
+    reporter_id: int = Field(sa_type=Int64, foreign_key="user.id")
     reason: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=clock.now)
     resolved_at: datetime | None = None
@@ -205,13 +207,13 @@ class Solution(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
-    author_id: int = Field(foreign_key="user.id")
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
+    author_id: int = Field(sa_type=Int64, foreign_key="user.id")
     title: str = Field(max_length=60)
     description: str = Field(sa_type=sa.Text)
-    estimated_cost_fen: int | None = None  # in 分, exact
+    estimated_cost_fen: int | None = Field(default=None, sa_type=Int64)  # in 分, exact
     selected: bool = False  # goes to the decision (set when deliberation closes)
     created_at: datetime = Field(default_factory=clock.now)
 
@@ -224,11 +226,11 @@ class ConsultationOpinion(SQLModel, table=True):
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
     )
 
-    issue_id: int = Field(primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     agreements: str = Field(sa_type=sa.Text)
     disagreements: str = Field(sa_type=sa.Text)  # points of disagreement and how they were answered
-    author_id: int = Field(foreign_key="user.id")
+    author_id: int = Field(sa_type=Int64, foreign_key="user.id")
     created_at: datetime = Field(default_factory=clock.now)
 
 
@@ -236,10 +238,10 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notification"
     __table_args__ = (sa.Index("ix_notification_user_unread", "user_id", "read_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    user_id: int = Field(foreign_key="user.id")
-    issue_id: int | None = Field(default=None, foreign_key="issue.id")
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id")
+    issue_id: int | None = Field(sa_type=Int64, default=None, foreign_key="issue.id")
     kind: str = Field(max_length=40)
     text: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=clock.now)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
+from app.core.fields import ID_MAX
 from app.halls.models import Entrance, Hall, Household, Membership
 from app.issues import search
 from app.issues.lifecycle import TERMINAL, Stage
@@ -74,7 +75,7 @@ def _param(name: str) -> sa.BindParameter[Any]:
 
 
 def _cursor() -> sa.BindParameter[int]:
-    """`before`: a BIGINT, so that NO_CURSOR (2**31) fits on PostgreSQL too."""
+    """`before`: a BIGINT, like every id column."""
     return sa.bindparam("before", type_=sa.BigInteger())
 
 
@@ -93,9 +94,9 @@ class IssueRow:
     proposer_name: str
 
 
-# Every id is below this (ids are checked against 2**31 - 1): "no cursor" is a cursor too, so
-# the first page and the next ones run the same statement.
-NO_CURSOR = 2**31
+# Every id is below this (the largest a BIGINT holds): "no cursor" is a cursor too, so the
+# first page and the next ones run the same statement.
+NO_CURSOR = ID_MAX
 
 _ISSUES = (
     select(Issue, User.name)

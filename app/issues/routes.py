@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
-from app.core import clock
+from app.core import clock, fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.halls import queries as hall_queries
 from app.halls.deps import AccessDep, HallDep
@@ -70,7 +70,7 @@ def _filters(stage: str, category: str, building_id: str, q: str) -> queries.Iss
     return queries.IssueFilters(
         stage=Stage(stage) if stage in Stage.__members__.values() else None,
         category=Category(category) if category in Category.__members__.values() else None,
-        building_id=int(building_id) if building_id.isdigit() and len(building_id) < 10 else None,
+        building_id=fields.parse_id(building_id),
         q=q[:100],
     )
 
@@ -81,11 +81,11 @@ def list_page(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    stage: str = "",
-    category: str = "",
-    building_id: str = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    stage: fields.Text = "",
+    category: fields.Text = "",
+    building_id: fields.Text = "",
+    q: Annotated[fields.Text, Query(max_length=200)] = "",
+    before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     f = _filters(stage, category, building_id, q)
     rows = queries.list_issues(
@@ -132,7 +132,7 @@ def similar(
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    title: Annotated[str, Query(max_length=200)] = "",
+    title: Annotated[fields.Text, Query(max_length=200)] = "",
 ) -> Response:
     rows = queries.list_similar(session, hall_id=access.hall_id, title=title)
     return render(request, "issues/_similar.html", {"hall": hall, "similar": rows})
@@ -441,7 +441,7 @@ def detail(
     hall: HallDep,
     access: AccessDep,
     issue_id: Id,
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     if before is not None and is_partial(request):
         # "更多评论": the next page of comments, appended by htmx.
@@ -730,13 +730,11 @@ def merge(
     access: AccessDep,
     user: CurrentUser,
     issue: IssueDep,
-    target_id: Annotated[str, Form()] = "",
+    target_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     _require(policies.can_review(access))
     issue_id = issue.id or 0
-    form = schemas.MergeForm(
-        target_id=int(target_id) if target_id.isdigit() and len(target_id) < 10 else None
-    )
+    form = schemas.MergeForm(target_id=fields.parse_id(target_id))
     return _respond(
         request,
         session,

@@ -1,11 +1,14 @@
-"""Inputs for issues. Strings stay raw so that bad input comes back to its field with a message."""
+"""Inputs for issues.
+
+Strings are `Text` and ids `Id` (app/core/fields.py): what no column can hold is refused at the
+edge. Otherwise strings stay raw, so that a bad length or format comes back to its field with a
+message from the service."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from app.core.fields import FEN_MAX, Id, Text
 from app.issues.models import Category, Scope, Source, Stance
 
 TITLE_MAX = 60
@@ -18,68 +21,68 @@ MAX_PHOTOS = 6
 class ProposeForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    title: str = ""
-    description: str = ""
+    title: Text = ""
+    description: Text = ""
     category: Category | None = None
     scope: Scope = Scope.HALL
-    scope_building_id: int | None = None
-    scope_entrance_id: int | None = None
-    location: str = ""
+    scope_building_id: Id | None = None
+    scope_entrance_id: Id | None = None
+    location: Text = ""
 
 
 class OnBehalfIssueForm(ProposeForm):
     """The chair enters an issue from paper, a phone call or a 12345 work order."""
 
     source: Source = Source.PAPER
-    work_order_no: str = ""
+    work_order_no: Text = ""
 
 
 class AcceptForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    deliberation_days: str = ""  # optional deadline, in days from now
+    deliberation_days: Text = ""  # optional deadline, in days from now
 
 
 class ReasonForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    reason: str = ""
+    reason: Text = ""
 
 
 class MergeForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    target_id: int | None = None
+    target_id: Id | None = None
 
 
 class CommentForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    body: str = ""
+    body: Text = ""
     stance: Stance = Stance.NEUTRAL
-    parent_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None  # an id the DB can hold
+    parent_id: Id | None = None
 
 
 class EditCommentForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    body: str = ""
+    body: Text = ""
 
 
 class SolutionForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    title: str = ""
-    description: str = ""
-    estimated_cost: str = ""  # yuan, up to 2 decimals; stored exactly in 分
+    title: Text = ""
+    description: Text = ""
+    estimated_cost: Text = ""  # yuan, up to 2 decimals; stored exactly in 分
 
 
 class CloseForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    agreements: str = ""
-    disagreements: str = ""
-    solution_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = []
+    agreements: Text = ""
+    disagreements: Text = ""
+    solution_ids: list[Id] = []
 
 
 def text_problem(value: str, *, maximum: int, required: bool = True) -> str | None:
@@ -99,4 +102,5 @@ def parse_yuan(raw: str) -> int | None:
         return None
     if frac and (not frac.isascii() or not frac.isdigit() or len(frac) > 2):
         return None
-    return int(whole) * 100 + int(frac.ljust(2, "0") or "0")
+    fen = int(whole) * 100 + int(frac.ljust(2, "0") or "0")
+    return fen if fen <= FEN_MAX else None

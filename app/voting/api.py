@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.accounts.api import session_cookie
+from app.core import fields
 from app.core.errors import NotFound
 from app.halls.deps import AccessDep
 from app.halls.policies import HallAccess
@@ -29,7 +30,7 @@ router = APIRouter(
     responses=errors(401, 403, 404, 422),
 )
 
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdPath = Annotated[fields.Id, Path()]
 
 
 def _participant(access: HallAccess) -> None:

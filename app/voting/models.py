@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-from app.core.types import str_enum
+from app.core.types import Int64, str_enum
 from app.issues.models import Scope
 from app.voting.rules import RuleKind
 
@@ -80,25 +80,25 @@ class Ballot(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
     title: str = Field(max_length=80)
     rule: RuleKind = Field(sa_type=str_enum(RuleKind))
     quorum_num: int = 2  # council and representatives' quorum, configurable
     quorum_den: int = 3
     voter_unit: VoterUnit = Field(sa_type=str_enum(VoterUnit))
     options_kind: OptionsKind = Field(default=OptionsKind.YES_NO, sa_type=str_enum(OptionsKind))
-    subject_solution_id: int | None = Field(default=None, foreign_key="solution.id")
+    subject_solution_id: int | None = Field(sa_type=Int64, default=None, foreign_key="solution.id")
     scope: Scope = Field(default=Scope.HALL, sa_type=str_enum(Scope))
-    scope_building_id: int | None = Field(default=None, foreign_key="building.id")
-    scope_entrance_id: int | None = Field(default=None, foreign_key="entrance.id")
+    scope_building_id: int | None = Field(sa_type=Int64, default=None, foreign_key="building.id")
+    scope_entrance_id: int | None = Field(sa_type=Int64, default=None, foreign_key="entrance.id")
     secret: bool = True  # 无记名; False = 记名 (needs the consent notice)
     live_results: bool = False  # show the split while open (else only turnout)
     status: BallotStatus = Field(
         default=BallotStatus.DRAFT, sa_type=str_enum(BallotStatus), index=True
     )
-    created_by_id: int = Field(foreign_key="user.id")
+    created_by_id: int = Field(sa_type=Int64, foreign_key="user.id")
     created_at: datetime = Field(default_factory=clock.now)
     closes_at: datetime | None = None  # planned close, shown to voters
     opened_at: datetime | None = None
@@ -128,13 +128,13 @@ class BallotOption(SQLModel, table=True):
         sa.ForeignKeyConstraint(["ballot_id", "hall_id"], ["ballot.id", "ballot.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    ballot_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
     position: int
     code: str = Field(max_length=16)  # yes / no / abstain, or s<solution id>
     label: str = Field(max_length=80)
-    solution_id: int | None = Field(default=None, foreign_key="solution.id")
+    solution_id: int | None = Field(sa_type=Int64, default=None, foreign_key="solution.id")
 
 
 class BallotOfficer(SQLModel, table=True):
@@ -146,10 +146,10 @@ class BallotOfficer(SQLModel, table=True):
         sa.ForeignKeyConstraint(["ballot_id", "hall_id"], ["ballot.id", "ballot.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    ballot_id: int = Field(index=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id", index=True)
     duty: Duty = Field(sa_type=str_enum(Duty))
 
 
@@ -164,9 +164,9 @@ class RollEntry(SQLModel, table=True):
         sa.CheckConstraint("weight_centi_m2 >= 0", name="weight_non_negative"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    ballot_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
     voter_key: str = Field(max_length=40)  # u:<user>, h:<household>, o:<owner group>
     label: str = Field(max_length=120)  # "3号楼2单元501" / a name: shown to the chair only
     masked_label: str = Field(max_length=120)  # "3号楼2单元5**": what officers see (PRIV-02)
@@ -187,10 +187,10 @@ class RollCaster(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    ballot_id: int = Field(index=True)
-    roll_id: int = Field(index=True)
-    user_id: int = Field(foreign_key="user.id")
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
+    roll_id: int = Field(sa_type=Int64, index=True)
+    user_id: int = Field(sa_type=Int64, foreign_key="user.id")
 
 
 class Vote(SQLModel, table=True):
@@ -216,21 +216,25 @@ class Vote(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    ballot_id: int = Field(index=True)
-    roll_id: int = Field(index=True)
-    option_id: int
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
+    roll_id: int = Field(sa_type=Int64, index=True)
+    option_id: int = Field(sa_type=Int64)
     channel: Channel = Field(sa_type=str_enum(Channel))
-    cast_by_id: int = Field(foreign_key="user.id")  # the voter, the chair or the 计票人
-    confirmed_by_id: int | None = Field(default=None, foreign_key="user.id")  # the 监票人
+    cast_by_id: int = Field(
+        sa_type=Int64, foreign_key="user.id"
+    )  # the voter, the chair or the 计票人
+    confirmed_by_id: int | None = Field(
+        sa_type=Int64, default=None, foreign_key="user.id"
+    )  # the 监票人
     cast_at: datetime = Field(default_factory=clock.now)
     submission_id: str = Field(max_length=36, unique=True)  # idempotency key (VOTE-04)
     receipt: str = Field(max_length=12, unique=True)
     is_current: bool = True
     superseded_at: datetime | None = None
     voided_at: datetime | None = None
-    voided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    voided_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     void_reason: str | None = Field(default=None, max_length=200)
 
 
@@ -242,9 +246,9 @@ class LedgerEvent(SQLModel, table=True):
         sa.ForeignKeyConstraint(["ballot_id", "hall_id"], ["ballot.id", "ballot.hall_id"]),
     )
 
-    ballot_id: int = Field(primary_key=True)
+    ballot_id: int = Field(sa_type=Int64, primary_key=True)
     height: int = Field(primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     kind: LedgerKind = Field(sa_type=str_enum(LedgerKind))
     at: datetime
     body: str = Field(sa_type=sa.Text)  # canonical JSON
@@ -266,13 +270,13 @@ class PaperBallot(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    ballot_id: int = Field(index=True)
-    roll_id: int
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
+    roll_id: int = Field(sa_type=Int64)
     code: str = Field(max_length=12, unique=True)
     issued_at: datetime = Field(default_factory=clock.now)
-    issued_by_id: int = Field(foreign_key="user.id")
+    issued_by_id: int = Field(sa_type=Int64, foreign_key="user.id")
 
 
 class PaperEntry(SQLModel, table=True):
@@ -300,18 +304,18 @@ class PaperEntry(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    ballot_id: int = Field(index=True)
-    paper_id: int = Field(index=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    ballot_id: int = Field(sa_type=Int64, index=True)
+    paper_id: int = Field(sa_type=Int64, index=True)
     result: PaperResult = Field(sa_type=str_enum(PaperResult))
-    option_id: int | None = None
+    option_id: int | None = Field(default=None, sa_type=Int64)
     status: PaperStatus = Field(default=PaperStatus.PENDING, sa_type=str_enum(PaperStatus))
-    entered_by_id: int = Field(foreign_key="user.id")
+    entered_by_id: int = Field(sa_type=Int64, foreign_key="user.id")
     entered_at: datetime = Field(default_factory=clock.now)
-    confirmed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    confirmed_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     confirmed_at: datetime | None = None
-    vote_id: int | None = Field(default=None, foreign_key="vote.id")
+    vote_id: int | None = Field(sa_type=Int64, default=None, foreign_key="vote.id")
     submission_id: str = Field(max_length=36, unique=True)
 
 
@@ -325,10 +329,10 @@ class Resolution(SQLModel, table=True):
         sa.ForeignKeyConstraint(["ballot_id", "hall_id"], ["ballot.id", "ballot.hall_id"]),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
-    ballot_id: int = Field(unique=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
+    ballot_id: int = Field(sa_type=Int64, unique=True)
     passed: bool
     text: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=clock.now)
@@ -348,14 +352,14 @@ class Objection(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    hall_id: int = Field(foreign_key="hall.id", index=True)
-    issue_id: int = Field(index=True)
-    resolution_id: int = Field(index=True)
-    author_id: int = Field(foreign_key="user.id")
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
+    resolution_id: int = Field(sa_type=Int64, index=True)
+    author_id: int = Field(sa_type=Int64, foreign_key="user.id")
     body: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=clock.now)
     answer: str | None = Field(default=None, sa_type=sa.Text)
     upheld: bool | None = None
-    answered_by_id: int | None = Field(default=None, foreign_key="user.id")
+    answered_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     answered_at: datetime | None = None

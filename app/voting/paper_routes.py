@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.core import fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -57,7 +58,7 @@ def _new_submission_id() -> str:
 
 def _digits(raw: str) -> int | None:
     raw = raw.strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
+    return fields.parse_id(raw)
 
 
 def _clean_code(raw: str) -> str:
@@ -145,7 +146,7 @@ def roll(
     hall: HallDep,
     access: AccessDep,
     ballot: BallotDep,
-    q: str = "",
+    q: fields.Text = "",
 ) -> Response:
     """The frozen roll as cards: each voter's current vote, channel and paper code."""
     _require(policies.can_manage(access))
@@ -197,9 +198,9 @@ def in_person(
     access: AccessDep,
     user: CurrentUser,
     ballot: BallotDep,
-    roll_id: Annotated[str, Form()] = "",
-    option: Annotated[str, Form()] = "",
-    submission_id: Annotated[str, Form()] = "",
+    roll_id: Annotated[fields.Text, Form()] = "",
+    option: Annotated[fields.Text, Form()] = "",
+    submission_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair records one voter's vote given at the meeting (a show of hands, a spoken vote)."""
     _require(policies.can_manage(access))
@@ -234,7 +235,7 @@ def void(
     user: CurrentUser,
     ballot: BallotDep,
     vote_id: Id,
-    reason: Annotated[str, Form()] = "",
+    reason: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair voids a current vote entered in error, with the reason; the voter may vote
     again. The vote stays in the ledger, marked void."""
@@ -270,7 +271,7 @@ def attendance(
     access: AccessDep,
     user: CurrentUser,
     ballot: BallotDep,
-    present_ids: Annotated[list[str] | None, Form()] = None,
+    present_ids: Annotated[list[fields.Text] | None, Form()] = None,
 ) -> Response:
     """The chair records who is at the meeting (实到); voters who voted count as present."""
     _require(policies.can_manage(access))
@@ -358,7 +359,7 @@ def paper(
     hall: HallDep,
     access: AccessDep,
     ballot: BallotDep,
-    code: str = "",
+    code: fields.Text = "",
 ) -> Response:
     """The paper desk: the reconciliation, the 计票人's entry form (prefilled from the QR on the
     paper) and the entries waiting for a 监票人."""
@@ -463,10 +464,10 @@ def enter_paper(
     access: AccessDep,
     user: CurrentUser,
     ballot: BallotDep,
-    code: Annotated[str, Form()] = "",
-    result: Annotated[str, Form()] = "",
-    option: Annotated[str, Form()] = "",
-    submission_id: Annotated[str, Form()] = "",
+    code: Annotated[fields.Text, Form()] = "",
+    result: Annotated[fields.Text, Form()] = "",
+    option: Annotated[fields.Text, Form()] = "",
+    submission_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """A 计票人 enters a returned paper ballot by its code; it counts once a 监票人 confirms."""
     duties = _duties(session, access, ballot)

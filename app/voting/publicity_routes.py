@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
-from app.core import clock
+from app.core import clock, fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.core.privacy import mask_name, mask_phone
 from app.halls.deps import AccessDep, HallDep
@@ -320,7 +320,7 @@ def file_objection(
     access: AccessDep,
     user: CurrentUser,
     issue: IssueDep,
-    body: Annotated[str, Form()] = "",
+    body: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """A verified member raises an 异议 during the 公示 period."""
     _require(policies.can_object(access))
@@ -351,8 +351,8 @@ def answer_objection(
     access: AccessDep,
     user: CurrentUser,
     objection_id: Id,
-    answer: Annotated[str, Form()] = "",
-    upheld: Annotated[str, Form()] = "",
+    answer: Annotated[fields.Text, Form()] = "",
+    upheld: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair answers an 异议; 采纳 (upheld) sends the issue back to 民议 at the end."""
     _require(policies.can_manage(access))

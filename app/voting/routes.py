@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.core import fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.halls import queries as hall_queries
 from app.halls.deps import AccessDep, HallDep
@@ -113,20 +114,20 @@ def create_ballot(
     access: AccessDep,
     user: CurrentUser,
     issue: IssueDep,
-    title: Annotated[str, Form()] = "",
-    rule: Annotated[str, Form()] = "",
-    voter_unit: Annotated[str, Form()] = "",
-    subject_solution_id: Annotated[str, Form()] = "",
-    scope: Annotated[str, Form()] = "hall",
-    scope_building_id: Annotated[str, Form()] = "",
-    scope_entrance_id: Annotated[str, Form()] = "",
-    secret: Annotated[str, Form()] = "",
-    live_results: Annotated[str, Form()] = "",
-    closes_in_hours: Annotated[str, Form()] = "",
-    quorum: Annotated[str, Form()] = "",
-    counter_ids: Annotated[list[int] | None, Form()] = None,
-    scrutineer_ids: Annotated[list[int] | None, Form()] = None,
-    meeting_note: Annotated[str, Form()] = "",
+    title: Annotated[fields.Text, Form()] = "",
+    rule: Annotated[fields.Text, Form()] = "",
+    voter_unit: Annotated[fields.Text, Form()] = "",
+    subject_solution_id: Annotated[fields.Text, Form()] = "",
+    scope: Annotated[fields.Text, Form()] = "hall",
+    scope_building_id: Annotated[fields.Text, Form()] = "",
+    scope_entrance_id: Annotated[fields.Text, Form()] = "",
+    secret: Annotated[fields.Text, Form()] = "",
+    live_results: Annotated[fields.Text, Form()] = "",
+    closes_in_hours: Annotated[fields.Text, Form()] = "",
+    quorum: Annotated[fields.Text, Form()] = "",
+    counter_ids: Annotated[list[fields.Id] | None, Form()] = None,
+    scrutineer_ids: Annotated[list[fields.Id] | None, Form()] = None,
+    meeting_note: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     _require(policies.can_manage(access))
     raw: dict[str, Any] = {
@@ -156,10 +157,10 @@ def create_ballot(
             options_kind=OptionsKind.SOLUTIONS
             if rule == RuleKind.PLURALITY
             else OptionsKind.YES_NO,
-            subject_solution_id=int(subject_solution_id) if subject_solution_id.isdigit() else None,
+            subject_solution_id=fields.parse_id(subject_solution_id),
             scope=Scope(scope) if scope in Scope._value2member_map_ else Scope.HALL,
-            scope_building_id=int(scope_building_id) if scope_building_id.isdigit() else None,
-            scope_entrance_id=int(scope_entrance_id) if scope_entrance_id.isdigit() else None,
+            scope_building_id=fields.parse_id(scope_building_id),
+            scope_entrance_id=fields.parse_id(scope_entrance_id),
             secret=raw["secret"],
             live_results=raw["live_results"],
             closes_in_hours=closes_in_hours,
@@ -422,8 +423,8 @@ def consensus(
     access: AccessDep,
     user: CurrentUser,
     ballot: BallotDep,
-    passed: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
+    passed: Annotated[fields.Text, Form()] = "",
+    text: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     _require(policies.can_manage(access))
     form = schemas.ConsensusForm(passed={"yes": True, "no": False}.get(passed), text=text)
@@ -448,7 +449,7 @@ def settle(
     access: AccessDep,
     user: CurrentUser,
     ballot: BallotDep,
-    outcome: Annotated[str, Form()] = "",
+    outcome: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     _require(policies.can_manage(access))
     form = schemas.FailedOutcomeForm(outcome=outcome)
@@ -473,9 +474,9 @@ def vote(
     access: AccessDep,
     user: CurrentUser,
     ballot: BallotDep,
-    option: Annotated[str, Form()] = "",
-    submission_id: Annotated[str, Form()] = "",
-    consent: Annotated[str, Form()] = "",
+    option: Annotated[fields.Text, Form()] = "",
+    submission_id: Annotated[fields.Text, Form()] = "",
+    consent: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """Vote on the phone. htmx gets the vote card with the receipt; without JS, PRG.
 

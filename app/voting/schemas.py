@@ -1,9 +1,14 @@
-"""Inputs for ballots. Strings stay raw so that bad input comes back to its field with a message."""
+"""Inputs for ballots.
+
+Strings are `Text` and ids `Id` (app/core/fields.py): what no column can hold is refused at the
+edge. Otherwise strings stay raw, so that a bad length or format comes back to its field with a
+message from the service."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.fields import Id, Text
 from app.issues.models import Scope
 from app.voting.models import OptionsKind, PaperResult, VoterUnit
 from app.voting.rules import RuleKind
@@ -18,28 +23,28 @@ class BallotForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    title: str = ""
+    title: Text = ""
     rule: RuleKind | None = None
     voter_unit: VoterUnit | None = None
     options_kind: OptionsKind = OptionsKind.YES_NO
-    subject_solution_id: int | None = None
+    subject_solution_id: Id | None = None
     scope: Scope = Scope.HALL
-    scope_building_id: int | None = None
-    scope_entrance_id: int | None = None
+    scope_building_id: Id | None = None
+    scope_entrance_id: Id | None = None
     secret: bool = True
     live_results: bool = False
-    closes_in_hours: str = ""  # optional planned close, in hours from opening
-    quorum: str = ""  # council / representatives: e.g. "2/3"
-    counter_ids: list[int] = []  # 计票人 (user ids)
-    scrutineer_ids: list[int] = []  # 监票人 (user ids)
-    meeting_note: str = ""
+    closes_in_hours: Text = ""  # optional planned close, in hours from opening
+    quorum: Text = ""  # council / representatives: e.g. "2/3"
+    counter_ids: list[Id] = []  # 计票人 (user ids)
+    scrutineer_ids: list[Id] = []  # 监票人 (user ids)
+    meeting_note: Text = ""
 
 
 class VoteForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    option: str = ""  # an option code: yes / no / abstain / s<solution id>
-    submission_id: str = ""  # a UUID4 from the form, so a double tap records one vote
+    option: Text = ""  # an option code: yes / no / abstain / s<solution id>
+    submission_id: Text = ""  # a UUID4 from the form, so a double tap records one vote
     # 记名投票: the voter's separate consent to their choice being public (PIPL art. 25)
     consent: bool = False
 
@@ -47,28 +52,28 @@ class VoteForm(BaseModel):
 class InPersonForm(VoteForm):
     """The chair records a spoken vote or a show of hands for one voter of the roll."""
 
-    roll_id: int | None = None
+    roll_id: Id | None = None
 
 
 class PaperEntryForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    code: str = ""  # the code printed on the paper ballot
+    code: Text = ""  # the code printed on the paper ballot
     result: PaperResult = PaperResult.VOTE
-    option: str = ""
-    submission_id: str = ""
+    option: Text = ""
+    submission_id: Text = ""
 
 
 class AttendanceForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    present_ids: list[int] = []  # roll entries present at the meeting
+    present_ids: list[Id] = []  # roll entries present at the meeting
 
 
 class VoidForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    reason: str = ""
+    reason: Text = ""
 
 
 class ConsensusForm(BaseModel):
@@ -77,25 +82,25 @@ class ConsensusForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     passed: bool | None = None
-    text: str = ""
+    text: Text = ""
 
 
 class FailedOutcomeForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    outcome: str = ""  # "not_passed" (未通过, closed) or "deliberate" (back to 民议)
+    outcome: Text = ""  # "not_passed" (未通过, closed) or "deliberate" (back to 民议)
 
 
 class ObjectionForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    body: str = ""
+    body: Text = ""
 
 
 class AnswerForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    answer: str = ""
+    answer: Text = ""
     upheld: bool = False
 
 
@@ -103,6 +108,8 @@ def parse_quorum(raw: str) -> tuple[int, int] | None:
     """'2/3' → (2, 3); None unless 0 < num ≤ den ≤ 100."""
     num, sep, den = raw.strip().replace("／", "/").partition("/")
     if not sep or not num.isascii() or not den.isascii() or not num.isdigit() or not den.isdigit():
+        return None
+    if len(num) > 3 or len(den) > 3:  # int() of thousands of digits raises
         return None
     n, d = int(num), int(den)
     return (n, d) if 0 < n <= d <= 100 else None

@@ -218,7 +218,7 @@ def _text_problem(value: str, maximum: int) -> str | None:
 
 def _hours(raw: str) -> int | None:
     raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 24 * 60:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 4 or not 1 <= int(raw) <= 24 * 60:
         return None
     return int(raw)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -143,8 +144,60 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     # A malformed id in the path is a page that does not exist, not a form error.
     if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
         return error_response(request, 404, "not_found")
-    fields = {str(err["loc"][-1]): "validation_failed" for err in exc.errors() if err.get("loc")}
-    return error_response(request, 422, "validation_failed", fields)
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        names = [str(part) for part in err.get("loc", ()) if isinstance(part, str)]
+        fields.setdefault(
+            names[-1] if names else "body", _EDGE_CODES.get(err["type"], "validation_failed")
+        )
+    if _is_api(request):
+        return error_response(request, 422, "validation_failed", fields)
+    page = FORM_PAGES.get(getattr(request.scope.get("route"), "name", ""))
+    if page is not None:  # the form again, with the message next to its field
+        _set_locale(request)
+        return page(request, fields)
+    # A page: say what was wrong (the form itself is one the browser sent, so its fields are
+    # the ones the person just filled).
+    return error_response(request, 422, _page_code(fields))
+
+
+# Pages whose form shows, next to its field, a value the edge refused (app.core.fields): route
+# name → a renderer given the error code of each refused field.
+FormPage = Callable[[Request, dict[str, str]], Response]
+FORM_PAGES: dict[str, FormPage] = {}
+
+
+def form_page(route_name: str) -> Callable[[FormPage], FormPage]:
+    def register(renderer: FormPage) -> FormPage:
+        FORM_PAGES[route_name] = renderer
+        return renderer
+
+    return register
+
+
+# pydantic's error types (and those of app.core.fields) → the codes of app.web.messages.
+_EDGE_CODES = {
+    "text_unstorable": "text_unstorable",
+    "too_long": "too_long",
+    "string_too_long": "too_long",
+    "greater_than_equal": "out_of_range",
+    "greater_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "int_parsing": "integer_required",
+    "int_parsing_size": "out_of_range",
+    "int_from_float": "integer_required",
+    "int_type": "integer_required",
+    "missing": "required",
+}
+
+
+def _page_code(fields: dict[str, str]) -> str:
+    codes = set(fields.values())
+    for code in ("text_unstorable", "out_of_range", "too_long", "integer_required", "required"):
+        if code in codes:
+            return code
+    return "validation_failed"
 
 
 async def on_integrity_error(request: Request, exc: Exception) -> Response:

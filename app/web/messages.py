@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     "member_not_verified": N_("这位成员还未通过审核"),
     "cannot_drop_own_chair": N_("不能取消自己的主持人身份"),
     "integer_required": N_("请输入整数"),
+    "text_unstorable": N_("内容含有无法保存的控制字符（如空字符），请删除后重新提交"),
     "out_of_range": N_("数值超出允许范围"),
     "fraction_above_one": N_("分子不能大于分母"),
     "roster_has_errors": N_("名册有错误，未导入任何数据，请修改后重新上传"),

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app.accounts import service as accounts
 from app.accounts.schemas import PRIVACY_VERSION
+from app.core import fields
 from app.core.errors import ValidationFailed
 from app.halls import queries as halls
 from app.web.deps import DbDep, OptionalUser, SessionDep, SettingsDep
@@ -57,7 +58,7 @@ def set_elder_mode(
     session: SessionDep,
     user: OptionalUser,
     settings: SettingsDep,
-    on: Annotated[str, Form()] = "",
+    on: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """适老化 mode: remembered on the account, or in a cookie before login."""
     enabled = on == "1"
@@ -82,7 +83,7 @@ def set_locale_pref(
     session: SessionDep,
     user: OptionalUser,
     settings: SettingsDep,
-    locale: Annotated[str, Form()] = "",
+    locale: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     if locale not in LOCALES:
         raise ValidationFailed({"locale": "locale_unknown"})

@@ -1,7 +1,7 @@
 """halls: roster uploads kept between the preview and the chair's confirmation
 
 Revision ID: 5b1e0c7d9a21
-Revises: 370fe20f74c6
+Revises: 5d1e0b7a9c23
 Create Date: 2026-12-06 15:40:00.000000
 
 Uploading a roster no longer imports it: the checked rows wait here, keyed by a random token,
@@ -15,10 +15,13 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401 - autogenerate renders sqlmodel.AutoString
 
+# Ids are 64-bit (revision 5d1e0b7a9c23); SQLite keeps INTEGER PRIMARY KEY (its rowid).
+Int64 = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
 
 # revision identifiers, used by Alembic.
 revision: str = '5b1e0c7d9a21'
-down_revision: Union[str, Sequence[str], None] = '370fe20f74c6'
+down_revision: Union[str, Sequence[str], None] = '5d1e0b7a9c23'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
@@ -26,10 +29,10 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     """Upgrade schema."""
     op.create_table('roster_upload',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('id', Int64, nullable=False),
+    sa.Column('hall_id', Int64, nullable=False),
     sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by_id', Int64, nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('content_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
