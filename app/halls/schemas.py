@@ -95,4 +95,4 @@ class RosterConfirmForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    token: str = ""
+    token: Text = ""
