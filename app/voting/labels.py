@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from markupsafe import Markup, escape
 
 from app.voting import rules
 from app.voting.models import BallotStatus, Channel, Duty, PaperResult, PaperStatus, VoterUnit
@@ -113,15 +112,33 @@ HOUSEHOLD_LABELS = {
 }
 
 
+# How a part of a check's wording is shown (the macro `check_item` in
+# voting/_checks.html): as it reads, an amount kept on one line, or the verdict in bold.
+PLAIN, NOWRAP, VERDICT = "", "nowrap", "check-verdict"
+
+
+@dataclass(frozen=True)
+class CheckPart:
+    style: str  # PLAIN, NOWRAP or VERDICT
+    text: str
+
+
 @dataclass(frozen=True)
 class CheckLine:
     id: str  # the check's stable id ("" for a stored line that could not be read)
     passed: bool
     text: str
-    html: Markup  # the same words, amounts kept on one line and the verdict in bold
+    parts: tuple[CheckPart, ...]  # the same words, in parts for the template to mark up
 
 
-def _wording(check: rules.Check, households: bool, wrap: Callable[[str, str], str]) -> str:
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def check_parts(check: rules.Check, *, households: bool = False) -> tuple[CheckPart, ...]:
+    """The words of check_line in parts, each plain text: the amounts (to keep on one line)
+    and the verdict (to show in bold) apart from the rest, in the order the translation puts
+    them."""
+
     def amount(n: int) -> str:
         if check.unit == rules.Unit.AREA:
             return rules.format_area(n)
@@ -146,15 +163,15 @@ def _wording(check: rules.Check, households: bool, wrap: Callable[[str, str], st
         return gettext(HOUSEHOLD_LABELS.get(label, label) if households else label)
 
     values = {
-        "label": wrap("", name(check.label)),
-        "value": wrap("nowrap", amount(check.value)),
-        "base": wrap("", name(check.base_label)),
-        "whole": wrap("nowrap", amount(check.whole)),
-        "percent": wrap("nowrap", rules.format_percent(check.shown_basis_points())),
-        "needed": wrap("nowrap", f"≥ {amount(check.needed)}"),
-        "rule": wrap("", rule),
-        "margin": wrap("nowrap", margin),
-        "verdict": wrap("check-verdict", verdict),
+        "label": CheckPart(PLAIN, name(check.label)),
+        "value": CheckPart(NOWRAP, amount(check.value)),
+        "base": CheckPart(PLAIN, name(check.base_label)),
+        "whole": CheckPart(NOWRAP, amount(check.whole)),
+        "percent": CheckPart(NOWRAP, rules.format_percent(check.shown_basis_points())),
+        "needed": CheckPart(NOWRAP, f"≥ {amount(check.needed)}"),
+        "rule": CheckPart(PLAIN, rule),
+        "margin": CheckPart(NOWRAP, margin),
+        "verdict": CheckPart(VERDICT, verdict),
     }
     if check.whole <= 0:
         text = gettext(
@@ -168,19 +185,26 @@ def _wording(check: rules.Check, households: bool, wrap: Callable[[str, str], st
         text = gettext(
             "%(label)s %(value)s，占%(base)s %(whole)s的 %(percent)s；需 %(needed)s（%(rule)s），%(verdict)s"
         )
-    return wrap("", text) % values
-
-
-def _plain(_css: str, text: str) -> str:
-    return text
-
-
-def _marked(css: str, text: str) -> str:
-    if css == "check-verdict":
-        return Markup('<strong class="check-verdict">{}</strong>').format(text)
-    if css:
-        return Markup('<span class="nowrap">{}</span>').format(text)
-    return escape(text)
+    parts: list[CheckPart] = []
+    end = 0
+    for found in _PLACEHOLDER.finditer(text):
+        literal = text[end : found.start()]
+        if found.group(1) is None:
+            literal += "%"
+        if literal:
+            parts.append(CheckPart(PLAIN, literal))
+        if found.group(1) is not None:
+            parts.append(values[found.group(1)])
+        end = found.end()
+    if text[end:]:
+        parts.append(CheckPart(PLAIN, text[end:]))
+    merged: list[CheckPart] = []  # adjacent plain parts read as one
+    for part in parts:
+        if merged and part.style == PLAIN and merged[-1].style == PLAIN:
+            merged[-1] = CheckPart(PLAIN, merged[-1].text + part.text)
+        else:
+            merged.append(part)
+    return tuple(merged)
 
 
 def check_line(check: rules.Check, *, households: bool = False) -> str:
@@ -188,14 +212,7 @@ def check_line(check: rules.Check, *, households: bool = False) -> str:
     (never rounded across the threshold), what was needed in the same unit, by how much it was
     missed or met, and 达到 / 未达到. E.g. "同意的专有部分面积 224.99㎡，占参与表决面积
     300.00㎡的 74.99%；需 ≥ 225.00㎡（3/4 及以上），差 0.01㎡，未达到"."""
-    return _wording(check, households, _plain)
-
-
-def check_html(check: rules.Check, *, households: bool = False) -> Markup:
-    """check_line as HTML: amounts never broken across lines, the verdict in bold."""
-    html = _wording(check, households, _marked)
-    assert isinstance(html, Markup)  # every value went through _marked
-    return html
+    return "".join(part.text for part in check_parts(check, households=households))
 
 
 def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[CheckLine]:
@@ -207,14 +224,9 @@ def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[
         check = rules.check_from_data(data)
         if check is None:
             raw = str(data)
-            lines.append(CheckLine("", raw.endswith("✓"), raw, escape(raw)))
+            lines.append(CheckLine("", raw.endswith("✓"), raw, (CheckPart(PLAIN, raw),)))
         else:
-            lines.append(
-                CheckLine(
-                    check.id,
-                    check.passed,
-                    check_line(check, households=households),
-                    check_html(check, households=households),
-                )
-            )
+            parts = check_parts(check, households=households)
+            text = "".join(part.text for part in parts)
+            lines.append(CheckLine(check.id, check.passed, text, parts))
     return lines
