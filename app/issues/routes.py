@@ -30,12 +30,13 @@ from app.issues.models import (
 )
 from app.voting.publicity_routes import issue_decision_context
 from app.web.deps import CurrentUser, SessionDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import N_, _
 from app.web.messages import message
 from app.web.templating import env
 
-router = APIRouter(tags=["issues"])
+router = APIRouter(tags=["issues"], route_class=FormRoute)
 
 env.globals.update(
     stage_labels=labels.STAGE_LABELS,
@@ -185,6 +186,7 @@ async def _read_photos(photos: list[UploadFile] | None) -> list[bytes]:
 async def create(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -194,6 +196,7 @@ async def create(
     _require(policies.can_propose(access))
     uploads = await _read_photos(photos)
     try:
+        refused.check()
         issue = service.propose_issue(
             session=session, access=access, actor=user, form=form, uploads=uploads
         )
@@ -219,6 +222,7 @@ def enter_page(request: Request, session: SessionDep, hall: HallDep, access: Acc
 async def enter(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -228,6 +232,7 @@ async def enter(
     _require(policies.can_review(access))
     uploads = await _read_photos(photos)
     try:
+        refused.check()
         issue = service.enter_issue_on_behalf(
             session=session, access=access, actor=user, form=form, uploads=uploads
         )
@@ -481,6 +486,7 @@ def _respond(
     part: str,
     form: dict[str, Any] | None = None,
     thread_id: int | None = None,
+    refused: Refusals | None = None,
 ) -> Response:
     """Run one service call; answer with the partial (htmx) or PRG to the issue page.
 
@@ -490,6 +496,8 @@ def _respond(
     errors: dict[str, str] = {}
     status = 200
     try:
+        if refused is not None:
+            refused.check()
         run()
     except ValidationFailed as exc:
         session.rollback()
@@ -672,6 +680,7 @@ def withdraw(
 def accept(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -689,6 +698,7 @@ def accept(
         run=lambda: service.accept_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("已受理，议题进入协商"),
         part="stage",
         form=form.model_dump(),
@@ -699,6 +709,7 @@ def accept(
 def reject(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -716,6 +727,7 @@ def reject(
         run=lambda: service.reject_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("已答复不予受理"),
         part="stage",
         form=form.model_dump(),
@@ -726,6 +738,7 @@ def reject(
 def merge(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -744,6 +757,7 @@ def merge(
         run=lambda: service.merge_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("已合并到另一个议题"),
         part="stage",
     )
@@ -753,6 +767,7 @@ def merge(
 def comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -770,6 +785,7 @@ def comment(
         run=lambda: service.add_comment(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("回复已发布") if form.parent_id else _("评论已发布"),
         part="thread" if form.parent_id else "comments",
         form=form.model_dump(),
@@ -791,6 +807,7 @@ def _thread_of(session: Session, access: HallAccess, comment_id: int | None) -> 
 def solution(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -808,6 +825,7 @@ def solution(
         run=lambda: service.add_solution(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("方案已添加"),
         part="solutions",
         form=form.model_dump(),
@@ -913,6 +931,7 @@ def _comment_action(
     run: Callable[[], object],
     done: str,
     form: dict[str, Any] | None = None,
+    refused: Refusals | None = None,
 ) -> Response:
     return _respond(
         request,
@@ -924,6 +943,7 @@ def _comment_action(
         done=done,
         part="thread",
         form=form,
+        refused=refused,
         thread_id=row.comment.parent_id or row.comment.id,
     )
 
@@ -932,6 +952,7 @@ def _comment_action(
 def edit_comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -951,6 +972,7 @@ def edit_comment(
         ),
         _("评论已修改"),
         {"edit_id": comment_id, **form.model_dump()},
+        refused=refused,
     )
 
 
@@ -958,6 +980,7 @@ def edit_comment(
 def report_comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -977,6 +1000,7 @@ def report_comment(
         ),
         _("已举报，居委会会尽快处理"),
         {"report_id": comment_id, **form.model_dump()},
+        refused=refused,
     )
 
 
@@ -984,6 +1008,7 @@ def report_comment(
 def hide_comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -1003,6 +1028,7 @@ def hide_comment(
         ),
         _("评论已隐藏"),
         {"hide_id": comment_id, **form.model_dump()},
+        refused=refused,
     )
 
 
@@ -1068,6 +1094,7 @@ def close_page(
 def close(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -1077,6 +1104,7 @@ def close(
     _require(policies.can_review(access))
     issue_id = issue.id or 0
     try:
+        refused.check()
         service.close_deliberation(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         )

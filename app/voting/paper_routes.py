@@ -30,12 +30,13 @@ from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
 from app.voting.routes import _require, ballot_url
 from app.web import qr
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url
 from app.web.messages import message
 
-router = APIRouter(tags=["voting"])
+router = APIRouter(tags=["voting"], route_class=FormRoute)
 
 SEARCH_MAX = 40  # the roll's search box
 # Cards refreshed out of band after an action on another card.
@@ -73,9 +74,13 @@ class _Outcome:
     result: Any = None
 
 
-def _attempt(session: Session, run: Callable[[], object]) -> _Outcome:
+def _attempt(
+    session: Session, run: Callable[[], object], refused: Refusals | None = None
+) -> _Outcome:
     """Run one service call; a refusal rolls back and becomes messages for the page."""
     try:
+        if refused is not None:
+            refused.check()
         return _Outcome(200, result=run())
     except ValidationFailed as exc:
         session.rollback()
@@ -194,6 +199,7 @@ def _roll_answer(
 def in_person(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -212,6 +218,7 @@ def in_person(
         lambda: service.record_in_person(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
+        refused,
     )
 
     def done(row: queries.RollRow, labels: dict[str, str]) -> str:
@@ -230,6 +237,7 @@ def in_person(
 def void(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -254,6 +262,7 @@ def void(
             vote_id=vote_id,
             form=form,
         ),
+        refused,
     )
 
     def done(row: queries.RollRow, labels: dict[str, str]) -> str:
@@ -460,6 +469,7 @@ def sign_sheet(
 def enter_paper(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -473,7 +483,9 @@ def enter_paper(
     duties = _duties(session, access, ballot)
     _require(policies.can_enter_paper(access, duties))
     raw = {"code": code[:32], "result": result, "option": option}
-    if result not in PaperResult._value2member_map_:
+    if refused:
+        outcome = _Outcome(422, field_errors(refused))
+    elif result not in PaperResult._value2member_map_:
         outcome = _Outcome(422, field_errors({"result": "paper_result_required"}))
     else:
         form = schemas.PaperEntryForm(
