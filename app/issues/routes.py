@@ -374,6 +374,7 @@ def _stage_context(
         and issue.review_due_at is not None
         and issue.review_due_at < clock.now(),
         "stage_errors": {},
+        "stage_form": {},
     }
 
 
@@ -598,7 +599,7 @@ def _put_errors(
             }
         context["thread_errors"] = [text for key, text in errors.items() if key != shown]
     else:
-        context["stage_errors"] = errors
+        context["stage_errors"], context["stage_form"] = errors, form or {}
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/cosign", name="issues.cosign")

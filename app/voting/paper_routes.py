@@ -169,6 +169,7 @@ def _roll_answer(
     *,
     roll_id: int | None,
     done: Callable[[queries.RollRow, dict[str, str]], str],
+    typed: dict[str, str] | None = None,
 ) -> Response:
     """The row's card (htmx, with the summary out of band) or PRG back to the row."""
     context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
@@ -189,6 +190,7 @@ def _roll_answer(
         response.headers["HX-Reswap"] = "none"
         return response
     context["row_errors"] = {roll_id: outcome.errors}
+    context["row_form"] = {roll_id: typed or {}}  # what was typed, to correct it
     if not is_partial(request):
         return render(request, "voting/roll.html", context, status_code=outcome.status)
     context |= {"row": row, "notice": notice, "oob_parts": (ROLL_SUMMARY,)}
@@ -269,7 +271,17 @@ def void(
         del labels
         return _("已作废 %(label)s 的投票，可重新投票") % {"label": row.entry.label}
 
-    return _roll_answer(request, session, hall, access, ballot, outcome, roll_id=roll_id, done=done)
+    return _roll_answer(
+        request,
+        session,
+        hall,
+        access,
+        ballot,
+        outcome,
+        roll_id=roll_id,
+        done=done,
+        typed={"reason": reason},
+    )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/attendance", name="ballots.attendance")

@@ -151,8 +151,9 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
         )
     if _is_api(request):
         return error_response(request, 422, "validation_failed", fields)
-    # A page whose form did not take the refusal next to its field (app.web.forms: a value no
-    # route of a form would read, e.g. a forged choice): say what was wrong.
+    # A page form's refused text reaches its route and comes back next to its field
+    # (app.web.forms); what is left here is a value nobody types (a forged choice or id, a form
+    # the page does not screen): say what was wrong.
     return error_response(request, 422, _page_code(fields))
 
 

@@ -595,8 +595,8 @@ def test_a_refused_value_comes_back_next_to_its_field(
     app: FastAPI, db: Database, world: World
 ) -> None:
     """Every page form: NUL in a text field answers 422 with the form again, the refusal next
-    to that field (in the box of its control) and what was typed in the other fields kept; the
-    same with htmx (the route's own swap) and without JavaScript."""
+    to that field (in the box of its control), what was typed kept (the refused value with
+    U+FFFD for the NUL); the same with htmx (the route's own swap) and without JavaScript."""
     w = world
     caller = Caller(app, w)
     expected = message("text_unstorable")
@@ -634,6 +634,10 @@ def test_a_refused_value_comes_back_next_to_its_field(
                         failures.append(f"{where}: the message is not next to the field")
                 elif name in slots.loose or not any(expected in e for e in slots.errors):
                     failures.append(f"{where}: the message is in no error slot")
+                # What was typed comes back, the character no field may hold shown as U+FFFD.
+                shown_again = escape(fields.storable(NUL), quote=True) in response.text
+                if name in slots.typed and name not in SECRET_FIELDS and not shown_again:
+                    failures.append(f"{where}: the refused value is not shown again")
                 for other, value in body.items():
                     if other in SECRET_FIELDS or other == name or not isinstance(value, str):
                         continue
