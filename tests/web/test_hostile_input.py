@@ -14,6 +14,7 @@ surrogate in a JSON string, must be refused (4xx) on both databases.
 
 from __future__ import annotations
 
+import itertools
 import json
 import types
 import typing
@@ -36,6 +37,7 @@ from app.db import Database
 from app.issues.schemas import parse_yuan
 from app.web.messages import message
 from tests.conftest import Client
+from tests.web import issue_helpers as ih
 from tests.web.test_route_inventory import (
     ROUTES,
     UNSAFE,
@@ -502,6 +504,16 @@ NOT_TYPED = {
     ("POST", "/prefs/elder"): "a toggle",
     ("POST", "/halls/{hall_id}/roster/confirm"): "the token of the preview on the page",
 }
+
+
+def _reply(w: World, params: dict[str, Any]) -> dict[str, Any]:
+    """The comment form with a parent: a reply, whose form opens again in its thread."""
+    parent = ih.comment(w.db, w.a, w.users["target"], params["issue_id"])
+    return {"parent_id": str(parent.id)}
+
+
+# More bodies a form route takes than the one ROUTES sends.
+VARIANTS = {("POST", "/halls/{hall_id}/issues/{issue_id}/comments"): (_reply,)}
 # Never echoed back into a page.
 SECRET_FIELDS = {"password", "current_password", "new_password"}
 
@@ -605,44 +617,49 @@ def test_a_refused_value_comes_back_next_to_its_field(
         method, template = key
         entry = ROUTES[key]
         role = PRIMARY[entry.access]
-        for name in names:
-            for htmx in (False, True):
-                params = _path_params(w, key, entry)
-                body = base_body(w, key, entry)
-                body[name] = NUL
-                where = f"{'htmx ' if htmx else ''}{method} {template} {name}"
-                client, token, close = caller.client(role, entry.access == Access.PUBLIC)
-                try:
-                    kwargs = _encode("form", body)
-                    kwargs["headers"]["X-CSRF-Token"] = token
-                    if htmx:
-                        kwargs["headers"]["HX-Request"] = "true"
-                    response = client.request(
-                        method, fill(template, **params), follow_redirects=False, **kwargs
-                    )
-                finally:
-                    if close:
-                        client.__exit__(None, None, None)
-                if response.status_code != 422:
-                    failures.append(f"{where}: {response.status_code}")
+        for name, variant, htmx in itertools.product(
+            names, (None, *VARIANTS.get(key, ())), (False, True)
+        ):
+            params = _path_params(w, key, entry)
+            body = base_body(w, key, entry)
+            if variant is not None:
+                body |= variant(w, params)
+            body[name] = NUL
+            where = f"{'htmx ' if htmx else ''}{method} {template} {name}"
+            if variant is not None:
+                where += f" ({variant.__name__})"
+            client, token, close = caller.client(role, entry.access == Access.PUBLIC)
+            try:
+                kwargs = _encode("form", body)
+                kwargs["headers"]["X-CSRF-Token"] = token
+                if htmx:
+                    kwargs["headers"]["HX-Request"] = "true"
+                response = client.request(
+                    method, fill(template, **params), follow_redirects=False, **kwargs
+                )
+            finally:
+                if close:
+                    client.__exit__(None, None, None)
+            if response.status_code != 422:
+                failures.append(f"{where}: {response.status_code}")
+                continue
+            slots = _Slots()
+            slots.feed(response.text)
+            boxes = [b for b in slots.boxes if name in b["names"]]
+            if boxes:
+                if not any(expected in "".join(b["text"]) for b in boxes):
+                    failures.append(f"{where}: the message is not next to the field")
+            elif name in slots.loose or not any(expected in e for e in slots.errors):
+                failures.append(f"{where}: the message is in no error slot")
+            # What was typed comes back, the character no field may hold shown as U+FFFD.
+            shown_again = escape(fields.storable(NUL), quote=True) in response.text
+            if name in slots.typed and name not in SECRET_FIELDS and not shown_again:
+                failures.append(f"{where}: the refused value is not shown again")
+            for other, value in body.items():
+                if other in SECRET_FIELDS or other == name or not isinstance(value, str):
                     continue
-                slots = _Slots()
-                slots.feed(response.text)
-                boxes = [b for b in slots.boxes if name in b["names"]]
-                if boxes:
-                    if not any(expected in "".join(b["text"]) for b in boxes):
-                        failures.append(f"{where}: the message is not next to the field")
-                elif name in slots.loose or not any(expected in e for e in slots.errors):
-                    failures.append(f"{where}: the message is in no error slot")
-                # What was typed comes back, the character no field may hold shown as U+FFFD.
-                shown_again = escape(fields.storable(NUL), quote=True) in response.text
-                if name in slots.typed and name not in SECRET_FIELDS and not shown_again:
-                    failures.append(f"{where}: the refused value is not shown again")
-                for other, value in body.items():
-                    if other in SECRET_FIELDS or other == name or not isinstance(value, str):
-                        continue
-                    if other not in slots.typed:  # a choice, or a hidden field
-                        continue
-                    if value and escape(value, quote=True) not in response.text:
-                        failures.append(f"{where}: lost {other}={value!r}")
+                if other not in slots.typed:  # a choice, or a hidden field
+                    continue
+                if value and escape(value, quote=True) not in response.text:
+                    failures.append(f"{where}: lost {other}={value!r}")
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
