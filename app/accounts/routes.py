@@ -11,11 +11,11 @@ from app.config import Settings
 from app.core import fields
 from app.core.errors import TooManyAttempts, ValidationFailed
 from app.web.deps import AuthDep, CurrentUser, SessionDep, SettingsDep
-from app.web.errors import form_page
+from app.web.forms import FormRoute, Refused
 from app.web.htmx import field_errors, redirect, render
 from app.web.i18n import _
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=FormRoute)
 
 
 def safe_next(value: str | None) -> str:
@@ -56,16 +56,22 @@ def register(
     session: SessionDep,
     settings: SettingsDep,
     form: Annotated[schemas.RegisterForm, Form()],
+    refused: Refused,
     next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
     try:
+        refused.check()
         result = service.register_user(session=session, form=form)
     except ValidationFailed as exc:
         values = {"phone": form.phone, "name": form.name, "consent": form.consent}
         return render(
             request,
             "accounts/register.html",
-            {"form": values, "errors": field_errors(exc.errors), "next": safe_next(next)},
+            {
+                "form": values,
+                "errors": _shown(exc.errors, {"phone", "name", "password", "consent"}, "phone"),
+                "next": safe_next(next),
+            },
             status_code=422,
         )
     response = redirect(request, safe_next(next), flash_text=_("注册成功，欢迎使用议事厅"))
@@ -73,27 +79,14 @@ def register(
     return response
 
 
-def _shown(errors: dict[str, str], visible: set[str], first: str) -> dict[str, str]:
-    """Errors by field, a field the page has no place for (next, consent…) shown on `first`."""
+def _shown(
+    errors: dict[str, str], visible: set[str], first: str, **params: object
+) -> dict[str, str]:
+    """Errors by field, a field the page has no place for (next…) shown on `first`."""
     shown: dict[str, str] = {}
     for name, code in errors.items():
         shown.setdefault(name if name in visible else first, code)
-    return field_errors(shown)
-
-
-@form_page("accounts.register_post")
-def _register_refused(request: Request, errors: dict[str, str]) -> Response:
-    context = {
-        "form": {},
-        "errors": _shown(errors, {"phone", "name", "password", "consent"}, "phone"),
-    }
-    return render(request, "accounts/register.html", context | {"next": "/"}, status_code=422)
-
-
-@form_page("accounts.login_post")
-def _login_refused(request: Request, errors: dict[str, str]) -> Response:
-    context = {"form": {}, "errors": _shown(errors, {"phone"}, "phone")}
-    return render(request, "accounts/login.html", context | {"next": "/"}, status_code=422)
+    return field_errors(shown, **params)
 
 
 @router.get("/login", name="accounts.login")
@@ -112,9 +105,11 @@ def login(
     settings: SettingsDep,
     auth: AuthDep,
     form: Annotated[schemas.LoginForm, Form()],
+    refused: Refused,
     next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
     try:
+        refused.check()
         result = service.log_in(
             session=session,
             settings=settings,
@@ -130,7 +125,7 @@ def login(
             "accounts/login.html",
             {
                 "form": {"phone": form.phone},
-                "errors": field_errors(errors, **exc.params),
+                "errors": _shown(errors, {"phone", "password"}, "phone", **exc.params),
                 "next": safe_next(next),
             },
             status_code=status,
@@ -160,10 +155,12 @@ def change_password(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
+    refused: Refused,
     current_password: Annotated[fields.Text, Form(max_length=200)] = "",
     new_password: Annotated[fields.Text, Form(max_length=200)] = "",
 ) -> Response:
     try:
+        refused.check()
         service.change_password(
             session=session, user=user, current_password=current_password, new_password=new_password
         )

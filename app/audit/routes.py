@@ -12,10 +12,11 @@ from app.core.errors import NotFound
 from app.halls import policies
 from app.halls.deps import AccessDep, HallDep
 from app.web.deps import SessionDep
+from app.web.forms import FormRoute
 from app.web.htmx import render
 from app.web.i18n import N_
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=FormRoute)
 
 ACTION_LABELS = {
     "halls.create_hall": N_("创建议事厅"),

@@ -2,9 +2,9 @@
 
 Every form model, JSON body and path/query parameter uses these instead of a plain `str` or
 `int` (tests/web/test_hostile_input.py walks the routes and fails on a plain one), so that a
-value the database cannot hold is refused with a 422 that says why (per field in the API, next
-to the field on the login and registration forms, as the page's message elsewhere), the same
-way on SQLite and PostgreSQL, before any row is written:
+value the database cannot hold is refused with a 422 that says why (per field in the API; on a
+page, the form again with the message next to the field: app.web.forms), the same way on
+SQLite and PostgreSQL, before any row is written:
 
 - `Text`: no NUL or other C0 control character (tab, newline and carriage return are fine)
   and no lone UTF-16 surrogate (`"\\ud800"` in JSON): PostgreSQL refuses NUL in text and
@@ -46,6 +46,12 @@ def text_problem(value: str) -> str | None:
     if _UNSTORABLE.search(value):
         return "text_unstorable"
     return None
+
+
+def storable(value: str) -> str:
+    """The text as a form shows it again after a refusal: each character no field may hold
+    becomes U+FFFD (so the person sees where it was) and text beyond the ceiling is cut."""
+    return _UNSTORABLE.sub("\ufffd", value[:TEXT_CEILING])
 
 
 def _check_text(value: str) -> str:

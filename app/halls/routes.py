@@ -21,12 +21,13 @@ from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
 from app.web import qr
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url
 from app.web.messages import message
 
-router = APIRouter(tags=["halls"])
+router = APIRouter(tags=["halls"], route_class=FormRoute)
 
 
 def _require(allowed: bool) -> None:
@@ -90,12 +91,14 @@ def join(
     request: Request,
     token: Annotated[fields.Text, Path(max_length=100)],
     session: SessionDep,
+    refused: Refused,
     user: CurrentUser,
     form: Annotated[schemas.JoinForm, Form()],
     building_id: Annotated[fields.Id | None, Form()] = None,
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
     try:
+        refused.check()
         service.join_hall(session=session, user=user, token=token, form=form)
     except ValidationFailed as exc:
         hall = service.hall_for_invite(session, token)
@@ -205,6 +208,14 @@ def members_page(
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
     _require(policies.can_view_members(access))
+    return render(
+        request, "halls/members.html", _members_context(session, hall, access, status, page)
+    )
+
+
+def _members_context(
+    session: Session, hall: Hall, access: HallAccess, status: MembershipStatus | None, page: int
+) -> dict[str, Any]:
     rows = queries.list_members(
         session,
         hall_id=hall.id or 0,
@@ -212,21 +223,17 @@ def members_page(
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
-    return render(
-        request,
-        "halls/members.html",
-        {
-            "hall": hall,
-            "access": access,
-            "rows": rows[:PAGE_SIZE],
-            "has_next": len(rows) > PAGE_SIZE,
-            "page": page,
-            "status": status,
-            "counts": queries.count_members(session, hall_id=hall.id or 0),
-            "row_errors": {},
-            **_flags(access),
-        },
-    )
+    return {
+        "hall": hall,
+        "access": access,
+        "rows": rows[:PAGE_SIZE],
+        "has_next": len(rows) > PAGE_SIZE,
+        "page": page,
+        "status": status,
+        "counts": queries.count_members(session, hall_id=hall.id or 0),
+        "row_errors": {},
+        **_flags(access),
+    }
 
 
 def _status_from(request: Request) -> str | None:
@@ -246,6 +253,7 @@ def _member_row_response(
     flash_text: str | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    form: dict[str, Any] | None = None,
 ) -> Response:
     if is_partial(request):
         return render(
@@ -261,11 +269,16 @@ def _member_row_response(
                 "oob_counts": queries.count_members(session, hall_id=hall.id or 0),
                 "status": _status_from(request),
                 "row_errors": errors or {},
+                "row_form": form or {},
                 "notice": flash_text,
                 **_flags(access),
             },
             status_code=status_code,
         )
+    if errors and status_code == 422:  # the pending list again, the message in the member's row
+        context = _members_context(session, hall, access, MembershipStatus.PENDING, 1)
+        context |= {"row_errors": errors, "row_form": form or {}, "error_row": membership_id}
+        return render(request, "halls/members.html", context, status_code=422)
     if errors:
         return redirect(
             request,
@@ -284,9 +297,13 @@ def _decide(
     membership_id: int,
     done: str,
     decision: Callable[[], object],
+    refused: Refusals | None = None,
+    form: dict[str, Any] | None = None,
 ) -> Response:
     """Run a verify/reject decision and answer with the member's row (or a redirect)."""
     try:
+        if refused is not None:
+            refused.check()
         decision()
     except ValidationFailed as exc:
         errors, status = field_errors(exc.errors), 422
@@ -295,7 +312,7 @@ def _decide(
     else:
         return _member_row_response(request, session, hall, access, membership_id, flash_text=done)
     return _member_row_response(
-        request, session, hall, access, membership_id, errors=errors, status_code=status
+        request, session, hall, access, membership_id, errors=errors, status_code=status, form=form
     )
 
 
@@ -326,6 +343,7 @@ def verify_member(
 def reject_member(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -343,6 +361,8 @@ def reject_member(
         lambda: service.reject_member(
             session=session, access=access, actor=user, membership_id=membership_id, form=form
         ),
+        refused,
+        form.model_dump(),
     )
 
 
@@ -371,6 +391,7 @@ def add_member_page(
 def add_member(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -380,6 +401,7 @@ def add_member(
 ) -> Response:
     _require(policies.can_manage_members(access))
     try:
+        refused.check()
         service.add_member_on_behalf(session=session, access=access, actor=user, form=form)
     except (ValidationFailed, Conflict) as exc:
         errors = (
@@ -587,6 +609,7 @@ def settings_page(request: Request, hall: HallDep, access: AccessDep) -> Respons
 def update_settings(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -594,6 +617,7 @@ def update_settings(
 ) -> Response:
     _require(policies.can_edit_settings(access))
     try:
+        refused.check()
         service.update_hall_settings(
             session=session, access=access, actor=user, hall=hall, form=form
         )

@@ -30,12 +30,13 @@ from app.issues.models import (
 )
 from app.voting.publicity_routes import issue_decision_context
 from app.web.deps import CurrentUser, SessionDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import N_, _
 from app.web.messages import message
 from app.web.templating import env
 
-router = APIRouter(tags=["issues"])
+router = APIRouter(tags=["issues"], route_class=FormRoute)
 
 env.globals.update(
     stage_labels=labels.STAGE_LABELS,
@@ -185,6 +186,7 @@ async def _read_photos(photos: list[UploadFile] | None) -> list[bytes]:
 async def create(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -194,6 +196,7 @@ async def create(
     _require(policies.can_propose(access))
     uploads = await _read_photos(photos)
     try:
+        refused.check()
         issue = service.propose_issue(
             session=session, access=access, actor=user, form=form, uploads=uploads
         )
@@ -219,6 +222,7 @@ def enter_page(request: Request, session: SessionDep, hall: HallDep, access: Acc
 async def enter(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -228,6 +232,7 @@ async def enter(
     _require(policies.can_review(access))
     uploads = await _read_photos(photos)
     try:
+        refused.check()
         issue = service.enter_issue_on_behalf(
             session=session, access=access, actor=user, form=form, uploads=uploads
         )
@@ -369,6 +374,7 @@ def _stage_context(
         and issue.review_due_at is not None
         and issue.review_due_at < clock.now(),
         "stage_errors": {},
+        "stage_form": {},
     }
 
 
@@ -481,6 +487,7 @@ def _respond(
     part: str,
     form: dict[str, Any] | None = None,
     thread_id: int | None = None,
+    refused: Refusals | None = None,
 ) -> Response:
     """Run one service call; answer with the partial (htmx) or PRG to the issue page.
 
@@ -490,6 +497,8 @@ def _respond(
     errors: dict[str, str] = {}
     status = 200
     try:
+        if refused is not None:
+            refused.check()
         run()
     except ValidationFailed as exc:
         session.rollback()
@@ -590,7 +599,7 @@ def _put_errors(
             }
         context["thread_errors"] = [text for key, text in errors.items() if key != shown]
     else:
-        context["stage_errors"] = errors
+        context["stage_errors"], context["stage_form"] = errors, form or {}
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/cosign", name="issues.cosign")
@@ -672,6 +681,7 @@ def withdraw(
 def accept(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -689,6 +699,7 @@ def accept(
         run=lambda: service.accept_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("已受理，议题进入协商"),
         part="stage",
         form=form.model_dump(),
@@ -699,6 +710,7 @@ def accept(
 def reject(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -716,6 +728,7 @@ def reject(
         run=lambda: service.reject_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("已答复不予受理"),
         part="stage",
         form=form.model_dump(),
@@ -726,6 +739,7 @@ def reject(
 def merge(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -744,6 +758,7 @@ def merge(
         run=lambda: service.merge_issue(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("已合并到另一个议题"),
         part="stage",
     )
@@ -753,6 +768,7 @@ def merge(
 def comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -770,6 +786,7 @@ def comment(
         run=lambda: service.add_comment(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("回复已发布") if form.parent_id else _("评论已发布"),
         part="thread" if form.parent_id else "comments",
         form=form.model_dump(),
@@ -791,6 +808,7 @@ def _thread_of(session: Session, access: HallAccess, comment_id: int | None) -> 
 def solution(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -808,6 +826,7 @@ def solution(
         run=lambda: service.add_solution(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         ),
+        refused=refused,
         done=_("方案已添加"),
         part="solutions",
         form=form.model_dump(),
@@ -913,6 +932,7 @@ def _comment_action(
     run: Callable[[], object],
     done: str,
     form: dict[str, Any] | None = None,
+    refused: Refusals | None = None,
 ) -> Response:
     return _respond(
         request,
@@ -924,6 +944,7 @@ def _comment_action(
         done=done,
         part="thread",
         form=form,
+        refused=refused,
         thread_id=row.comment.parent_id or row.comment.id,
     )
 
@@ -932,6 +953,7 @@ def _comment_action(
 def edit_comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -951,6 +973,7 @@ def edit_comment(
         ),
         _("评论已修改"),
         {"edit_id": comment_id, **form.model_dump()},
+        refused=refused,
     )
 
 
@@ -958,6 +981,7 @@ def edit_comment(
 def report_comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -977,6 +1001,7 @@ def report_comment(
         ),
         _("已举报，居委会会尽快处理"),
         {"report_id": comment_id, **form.model_dump()},
+        refused=refused,
     )
 
 
@@ -984,6 +1009,7 @@ def report_comment(
 def hide_comment(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -1003,6 +1029,7 @@ def hide_comment(
         ),
         _("评论已隐藏"),
         {"hide_id": comment_id, **form.model_dump()},
+        refused=refused,
     )
 
 
@@ -1068,6 +1095,7 @@ def close_page(
 def close(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -1077,6 +1105,7 @@ def close(
     _require(policies.can_review(access))
     issue_id = issue.id or 0
     try:
+        refused.check()
         service.close_deliberation(
             session=session, access=access, actor=user, issue_id=issue_id, form=form
         )

@@ -30,12 +30,13 @@ from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
 from app.voting.routes import _require, ballot_url
 from app.web import qr
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url
 from app.web.messages import message
 
-router = APIRouter(tags=["voting"])
+router = APIRouter(tags=["voting"], route_class=FormRoute)
 
 SEARCH_MAX = 40  # the roll's search box
 # Cards refreshed out of band after an action on another card.
@@ -73,9 +74,13 @@ class _Outcome:
     result: Any = None
 
 
-def _attempt(session: Session, run: Callable[[], object]) -> _Outcome:
+def _attempt(
+    session: Session, run: Callable[[], object], refused: Refusals | None = None
+) -> _Outcome:
     """Run one service call; a refusal rolls back and becomes messages for the page."""
     try:
+        if refused is not None:
+            refused.check()
         return _Outcome(200, result=run())
     except ValidationFailed as exc:
         session.rollback()
@@ -164,6 +169,7 @@ def _roll_answer(
     *,
     roll_id: int | None,
     done: Callable[[queries.RollRow, dict[str, str]], str],
+    typed: dict[str, str] | None = None,
 ) -> Response:
     """The row's card (htmx, with the summary out of band) or PRG back to the row."""
     context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
@@ -184,6 +190,7 @@ def _roll_answer(
         response.headers["HX-Reswap"] = "none"
         return response
     context["row_errors"] = {roll_id: outcome.errors}
+    context["row_form"] = {roll_id: typed or {}}  # what was typed, to correct it
     if not is_partial(request):
         return render(request, "voting/roll.html", context, status_code=outcome.status)
     context |= {"row": row, "notice": notice, "oob_parts": (ROLL_SUMMARY,)}
@@ -194,6 +201,7 @@ def _roll_answer(
 def in_person(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -212,6 +220,7 @@ def in_person(
         lambda: service.record_in_person(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
+        refused,
     )
 
     def done(row: queries.RollRow, labels: dict[str, str]) -> str:
@@ -230,6 +239,7 @@ def in_person(
 def void(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -254,13 +264,24 @@ def void(
             vote_id=vote_id,
             form=form,
         ),
+        refused,
     )
 
     def done(row: queries.RollRow, labels: dict[str, str]) -> str:
         del labels
         return _("已作废 %(label)s 的投票，可重新投票") % {"label": row.entry.label}
 
-    return _roll_answer(request, session, hall, access, ballot, outcome, roll_id=roll_id, done=done)
+    return _roll_answer(
+        request,
+        session,
+        hall,
+        access,
+        ballot,
+        outcome,
+        roll_id=roll_id,
+        done=done,
+        typed={"reason": reason},
+    )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/attendance", name="ballots.attendance")
@@ -460,6 +481,7 @@ def sign_sheet(
 def enter_paper(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -473,7 +495,9 @@ def enter_paper(
     duties = _duties(session, access, ballot)
     _require(policies.can_enter_paper(access, duties))
     raw = {"code": code[:32], "result": result, "option": option}
-    if result not in PaperResult._value2member_map_:
+    if refused:
+        outcome = _Outcome(422, field_errors(refused))
+    elif result not in PaperResult._value2member_map_:
         outcome = _Outcome(422, field_errors({"result": "paper_result_required"}))
     else:
         form = schemas.PaperEntryForm(

@@ -31,13 +31,14 @@ from app.voting.models import Ballot, BallotStatus, Resolution, VoterUnit
 from app.voting.rules import RuleKind
 from app.web import flash, qr
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url
 from app.web.messages import message
 from app.web.templating import BEIJING, env
 
-router = APIRouter(tags=["voting"])
+router = APIRouter(tags=["voting"], route_class=FormRoute)
 
 
 def _cn_date(value: datetime | None) -> str:
@@ -267,6 +268,7 @@ def _act(
     put_errors: Callable[[dict[str, Any], dict[str, str]], None],
     leave_to: str | None = None,
     conflict_at: str = "card_error",
+    refused: Refusals | None = None,
 ) -> Response:
     """Run one service call. Without JS: PRG to the 公示 (or `leave_to`), a 409 as a warning
     flash, a 422 as the whole page with the message next to the field. With htmx: the 异议
@@ -275,6 +277,8 @@ def _act(
     status = 200
     text = ""
     try:
+        if refused is not None:
+            refused.check()
         outcome = run()
         text = done(outcome) if callable(done) else done
     except ValidationFailed as exc:
@@ -316,6 +320,7 @@ def _act(
 def file_objection(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -340,6 +345,7 @@ def file_objection(
         ),
         done=_("异议已提交，居委会将在公示期内答复"),
         put_errors=put_errors,
+        refused=refused,
     )
 
 
@@ -347,6 +353,7 @@ def file_objection(
 def answer_objection(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -379,6 +386,7 @@ def answer_objection(
         ),
         done=_("已答复异议"),
         put_errors=put_errors,
+        refused=refused,
     )
 
 

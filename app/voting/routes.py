@@ -26,13 +26,14 @@ from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, OptionsKind, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import CurrentUser, DbDep, SessionDep
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
 from app.web.messages import message
 from app.web.templating import env
 from app.web.turns import Busy, Turns
 
-router = APIRouter(tags=["voting"])
+router = APIRouter(tags=["voting"], route_class=FormRoute)
 
 env.globals.update(
     rule_labels=labels.RULE_LABELS,
@@ -110,6 +111,7 @@ def new_ballot(
 def create_ballot(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -148,6 +150,7 @@ def create_ballot(
     }
     errors: dict[str, str] = {}
     try:
+        refused.check()
         form = schemas.BallotForm(
             title=title,
             rule=RuleKind(rule) if rule in RuleKind._value2member_map_ else None,
@@ -231,6 +234,7 @@ def _page_context(
         "submission_id": str(uuid.uuid4()),
         "vote_errors": {},
         "manage_errors": {},
+        "manage_form": {},
         "meeting_rule": ballot.rule in service.MEETING_RULES,
     } | _tally_context(session, access, ballot)
 
@@ -345,12 +349,16 @@ def _act(
     run: Callable[[], object],
     done: str,
     errors_key: str = "manage_errors",
+    refused: Refusals | None = None,
+    form: dict[str, Any] | None = None,
 ) -> Response:
     """Run one service call; PRG to the ballot page, or the page again with the message
-    (422 for a field, 409 for a state conflict)."""
+    (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
     errors: dict[str, str] = {}
     status = 200
     try:
+        if refused is not None:
+            refused.check()
         run()
     except ValidationFailed as exc:
         session.rollback()
@@ -366,6 +374,7 @@ def _act(
     fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
     assert fresh is not None
     context = _page_context(session, hall, access, fresh) | {errors_key: errors}
+    context["manage_form"] = form or {}
     return render(request, "voting/detail.html", context, status_code=status)
 
 
@@ -419,6 +428,7 @@ def close_ballot(
 def consensus(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -437,6 +447,8 @@ def consensus(
         run=lambda: service.record_consensus(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
+        refused=refused,
+        form={"text": text},
         done=_("协商结果已记录"),
     )
 
@@ -445,6 +457,7 @@ def consensus(
 def settle(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -462,6 +475,7 @@ def settle(
         run=lambda: service.settle_failed(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
+        refused=refused,
         done=_("已按您的选择处理"),
     )
 
@@ -470,6 +484,7 @@ def settle(
 def vote(
     request: Request,
     session: SessionDep,
+    refused: Refused,
     hall: HallDep,
     access: AccessDep,
     user: CurrentUser,
@@ -488,6 +503,7 @@ def vote(
     status = 200
     receipt = None
     try:
+        refused.check()
         receipt = service.cast_vote(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         )

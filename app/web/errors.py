@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -152,27 +151,10 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
         )
     if _is_api(request):
         return error_response(request, 422, "validation_failed", fields)
-    page = FORM_PAGES.get(getattr(request.scope.get("route"), "name", ""))
-    if page is not None:  # the form again, with the message next to its field
-        _set_locale(request)
-        return page(request, fields)
-    # A page: say what was wrong (the form itself is one the browser sent, so its fields are
-    # the ones the person just filled).
+    # A page form's refused text reaches its route and comes back next to its field
+    # (app.web.forms); what is left here is a value nobody types (a forged choice or id, a form
+    # the page does not screen): say what was wrong.
     return error_response(request, 422, _page_code(fields))
-
-
-# Pages whose form shows, next to its field, a value the edge refused (app.core.fields): route
-# name → a renderer given the error code of each refused field.
-FormPage = Callable[[Request, dict[str, str]], Response]
-FORM_PAGES: dict[str, FormPage] = {}
-
-
-def form_page(route_name: str) -> Callable[[FormPage], FormPage]:
-    def register(renderer: FormPage) -> FormPage:
-        FORM_PAGES[route_name] = renderer
-        return renderer
-
-    return register
 
 
 # pydantic's error types (and those of app.core.fields) → the codes of app.web.messages.

@@ -14,10 +14,11 @@ from app.core import fields
 from app.core.errors import ValidationFailed
 from app.halls import queries as halls
 from app.web.deps import DbDep, OptionalUser, SessionDep, SettingsDep
+from app.web.forms import FormRoute
 from app.web.htmx import redirect, render
 from app.web.i18n import LOCALES
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], route_class=FormRoute)
 
 
 @router.get("/", name="home")

@@ -14,12 +14,15 @@ surrogate in a JSON string, must be refused (4xx) on both databases.
 
 from __future__ import annotations
 
+import itertools
 import json
 import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from html import escape
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -32,7 +35,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from app.core import fields
 from app.db import Database
 from app.issues.schemas import parse_yuan
+from app.web.messages import message
 from tests.conftest import Client
+from tests.web import issue_helpers as ih
 from tests.web.test_route_inventory import (
     ROUTES,
     UNSAFE,
@@ -488,3 +493,173 @@ def test_hostile_values_in_every_field_of_every_route(
     assert run.sent > 1000, run.sent
     failures = run.failures
     assert not failures, f"{len(failures)} of {run.sent} requests failed:\n" + "\n".join(failures)
+
+
+# --- a page form shows a refused value next to its field ------------------------------------
+
+# Page form routes whose text fields nobody types (buttons, choices, a preview's token): the
+# edge's generic 422 page is their answer to a forged value.
+NOT_TYPED = {
+    ("POST", "/prefs/locale"): "a language button",
+    ("POST", "/prefs/elder"): "a toggle",
+    ("POST", "/halls/{hall_id}/roster/confirm"): "the token of the preview on the page",
+}
+
+
+def _reply(w: World, params: dict[str, Any]) -> dict[str, Any]:
+    """The comment form with a parent: a reply, whose form opens again in its thread."""
+    parent = ih.comment(w.db, w.a, w.users["target"], params["issue_id"])
+    return {"parent_id": str(parent.id)}
+
+
+# More bodies a form route takes than the one ROUTES sends.
+VARIANTS = {("POST", "/halls/{hall_id}/issues/{issue_id}/comments"): (_reply,)}
+# Never echoed back into a page.
+SECRET_FIELDS = {"password", "current_password", "new_password"}
+
+
+def _is_text(annotation: Any, metadata: tuple[Any, ...] = ()) -> bool:
+    found = (*metadata, *getattr(annotation, "__metadata__", ()))
+    return fields._check_text in {getattr(m, "func", None) for m in found} or any(
+        _is_text(arg) for arg in typing.get_args(annotation)
+    )
+
+
+def page_text_fields(app: FastAPI) -> dict[tuple[str, str], list[str]]:
+    """Each page form route (not /api/) and the Text fields of its form body."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for ctx in route_contexts(app):
+        if not hasattr(ctx, "dependant") or ctx.path.startswith("/api/"):
+            continue
+        names: set[str] = set()
+
+        def walk(dependant: Any, names: set[str] = names) -> None:
+            for param in dependant.body_params:
+                if type(param.field_info).__name__ != "Form":
+                    continue
+                annotation = param.field_info.annotation
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    for name, info in annotation.model_fields.items():
+                        hint = typing.get_type_hints(annotation, include_extras=True)[name]
+                        if _is_text(hint) and not _is_list(info.annotation):
+                            names.add(info.alias or name)
+                elif not _is_list(annotation) and _is_text(
+                    annotation, tuple(param.field_info.metadata)
+                ):
+                    names.add(param.alias)
+            for sub in dependant.dependencies:
+                walk(sub, names)
+
+        walk(ctx.dependant)
+        for method in set(ctx.methods or ()) - {"HEAD"}:
+            if names and (method, ctx.path) not in NOT_TYPED:
+                found[(method, ctx.path)] = sorted(names)
+    return found
+
+
+class _Slots(HTMLParser):
+    """Each form field's box (class "field") with the names of its controls and its text; the
+    controls outside any box; the text of every error element (class "error", or an alert)."""
+
+    TYPED = frozenset({"text", "tel", "number", "email", "search", "url"})
+    VOID = frozenset({"input", "br", "img", "hr", "meta", "link", "source", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, Any] | None, bool]] = []
+        self.boxes: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.loose: set[str] = set()  # names of visible controls outside any box
+        self.typed: set[str] = set()  # names of the controls one types into
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        box: dict[str, Any] | None = None
+        if "field" in classes:
+            box = {"names": set(), "text": []}
+            self.boxes.append(box)
+        if tag == "textarea" or (tag == "input" and a.get("type", "text") in self.TYPED):
+            self.typed.add(str(a.get("name")))
+        if tag in {"input", "textarea", "select"} and a.get("name") and a.get("type") != "hidden":
+            owner = next((b for _, b, _ in reversed(self.stack) if b is not None), None)
+            if owner is not None:
+                owner["names"].add(a["name"])
+            else:
+                self.loose.add(str(a["name"]))
+        if tag not in self.VOID:
+            self.stack.append((tag, box, "error" in classes or a.get("role") == "alert"))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for _, box, _ in self.stack:
+            if box is not None:
+                box["text"].append(data)
+        if any(error for _, _, error in self.stack):
+            self.errors.append(data)
+
+
+def test_a_refused_value_comes_back_next_to_its_field(
+    app: FastAPI, db: Database, world: World
+) -> None:
+    """Every page form: NUL in a text field answers 422 with the form again, the refusal next
+    to that field (in the box of its control), what was typed kept (the refused value with
+    U+FFFD for the NUL); the same with htmx (the route's own swap) and without JavaScript."""
+    w = world
+    caller = Caller(app, w)
+    expected = message("text_unstorable")
+    failures: list[str] = []
+    for key, names in sorted(page_text_fields(app).items()):
+        method, template = key
+        entry = ROUTES[key]
+        role = PRIMARY[entry.access]
+        for name, variant, htmx in itertools.product(
+            names, (None, *VARIANTS.get(key, ())), (False, True)
+        ):
+            params = _path_params(w, key, entry)
+            body = base_body(w, key, entry)
+            if variant is not None:
+                body |= variant(w, params)
+            body[name] = NUL
+            where = f"{'htmx ' if htmx else ''}{method} {template} {name}"
+            if variant is not None:
+                where += f" ({variant.__name__})"
+            client, token, close = caller.client(role, entry.access == Access.PUBLIC)
+            try:
+                kwargs = _encode("form", body)
+                kwargs["headers"]["X-CSRF-Token"] = token
+                if htmx:
+                    kwargs["headers"]["HX-Request"] = "true"
+                response = client.request(
+                    method, fill(template, **params), follow_redirects=False, **kwargs
+                )
+            finally:
+                if close:
+                    client.__exit__(None, None, None)
+            if response.status_code != 422:
+                failures.append(f"{where}: {response.status_code}")
+                continue
+            slots = _Slots()
+            slots.feed(response.text)
+            boxes = [b for b in slots.boxes if name in b["names"]]
+            if boxes:
+                if not any(expected in "".join(b["text"]) for b in boxes):
+                    failures.append(f"{where}: the message is not next to the field")
+            elif name in slots.loose or not any(expected in e for e in slots.errors):
+                failures.append(f"{where}: the message is in no error slot")
+            # What was typed comes back, the character no field may hold shown as U+FFFD.
+            shown_again = escape(fields.storable(NUL), quote=True) in response.text
+            if name in slots.typed and name not in SECRET_FIELDS and not shown_again:
+                failures.append(f"{where}: the refused value is not shown again")
+            for other, value in body.items():
+                if other in SECRET_FIELDS or other == name or not isinstance(value, str):
+                    continue
+                if other not in slots.typed:  # a choice, or a hidden field
+                    continue
+                if value and escape(value, quote=True) not in response.text:
+                    failures.append(f"{where}: lost {other}={value!r}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
