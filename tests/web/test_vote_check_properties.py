@@ -71,8 +71,8 @@ class Scene:
 # How far the total is put from the boundary: mostly at it, one hundredth (one head) under or
 # a few over (the base grows with the total, so the margin moves by a fraction of the offset:
 # at ≥ 3/4 the yes area must be 3·B + 4 to be one hundredth over the 225.00 of 300.00).
-NEAR = st.sampled_from([-1, 0, 1, 2, 3, 4, 5])
-OFFSETS = st.one_of(NEAR, NEAR, NEAR, st.integers(-400, 400))  # 3 in 4 near
+AT = st.sampled_from([-1, 0, 1])
+OFFSETS = st.one_of(AT, AT, st.sampled_from([2, 3, 4, 5]), st.integers(-400, 400))
 
 
 @st.composite
@@ -351,7 +351,7 @@ def build(db: Database, scene: Scene) -> tuple[f.HallWorld, Any, Ballot]:
 
 
 @settings(
-    max_examples=10,
+    max_examples=12,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
