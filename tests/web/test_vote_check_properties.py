@@ -254,7 +254,7 @@ LINE = re.compile(
     r"^(?P<label>\S+?) (?P<value>[\d,.]+㎡|\d+ [人户])"
     r"(?:，占(?P<base>\S+?) (?P<whole>[\d,.]+㎡|\d+ [人户])的 (?P<pct>\d+\.\d{2})%"
     r"|（\S+ \S+(?: [人户])?）)"
-    r"；需 ≥ (?P<needed>[\d,.]+㎡|\d+ [人户])(?:（[^）]+）)?，"
+    r"；需 ≥ (?P<needed>[\d,.]+㎡|\d+ [人户])(?:（(?P<rule>[^）]+)）)?，"
     r"(?:(?P<margin>差|超出) (?P<by>[\d,.]+㎡|\d+ [人户])，)?(?P<verdict>恰好达到|未达到|达到)$"
 )
 
@@ -277,6 +277,15 @@ def assert_line(text: str, expected: Expected, *, area: bool, households: bool) 
         assert found["pct"] is None, text
         return None
     assert found["whole"] == amount(expected.whole, area=area, households=households), text
+    f = expected.share
+    rule = (
+        "全体"
+        if f == 1
+        else f"{f.numerator}/{f.denominator} 及以上"
+        if expected.inclusive
+        else f"超过 {f.numerator}/{f.denominator}"
+    )
+    assert found["rule"] == rule, text
     shown = Decimal(found["pct"])
     assert percent_agrees(shown, expected), (text, expected, shown)
     assert abs(Fraction(shown) - Fraction(100 * expected.value, expected.whole)) <= Fraction(
