@@ -84,7 +84,13 @@ def deb_installed(package: str) -> bool:
         text=True,
         check=False,
     )
-    return done.returncode == 0 and done.stdout.strip().endswith("installed")
+    return done.returncode == 0 and status_installed(done.stdout)
+
+
+def status_installed(status: str) -> bool:
+    """dpkg's `${Status}` of an installed package (not `unknown ok not-installed`, not
+    `deinstall ok config-files`, which both end in 'installed'-like words)."""
+    return status.strip() == "install ok installed"
 
 
 def resolve_chromium(wanted: str | None) -> tuple[str, str | None]:

@@ -114,7 +114,7 @@ class PreviewRowPublic(BaseModel):
     name: str
     phone: str | None
     relation: Relation | None
-    person: Literal["new", "linked", "member"] | None
+    person: Literal["new", "member"] | None
     frozen: list[FrozenPublic]
 
 

@@ -344,9 +344,9 @@ def list_verified_people(session: Session, *, hall_id: int) -> list[tuple[int, s
     ]
 
 
-def roster_state(session: Session, *, hall_id: int, phones: set[str]) -> roster.HallState:
+def roster_state(session: Session, *, hall_id: int) -> roster.HallState:
     """The hall as a roster import sees it: households by address with their areas, who is
-    already a member, which phones have accounts, and the areas frozen in open owners' ballots."""
+    already a member, and the areas frozen in open owners' ballots."""
     # Voting builds on halls; read its frozen rolls here without a module-level import cycle.
     from app.voting.models import Ballot, BallotStatus, RollEntry, VoterUnit
 
@@ -389,15 +389,6 @@ def roster_state(session: Session, *, hall_id: int, phones: set[str]) -> roster.
     return roster.HallState(
         areas={(b, e, h.room): h.area_centi_m2 for h, e, b in addresses},
         member_phones=member_phones,
-        account_phones=_account_phones(session, phones),
         phoneless_members=phoneless,
         frozen=frozen,
     )
-
-
-def _account_phones(session: Session, phones: set[str]) -> set[str]:
-    """Which of these phones already have an account."""
-    if not phones:
-        return set()
-    found = session.exec(select(User.phone).where(col(User.phone).in_(phones))).all()
-    return {p for p in found if p}

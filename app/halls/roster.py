@@ -185,7 +185,6 @@ class HallState:
 
     areas: dict[Key, int | None]
     member_phones: set[str]  # people with a membership of the hall (any status)
-    account_phones: set[str]  # people with an account, whether members or not
     phoneless_members: set[tuple[Key, str]]  # members without a phone: household and name
     frozen: dict[Key, list[Frozen]]
 
@@ -203,7 +202,7 @@ class PreviewRow:
     name: str
     phone: str
     relation: Relation | None
-    person: str  # "" (no person) | new | linked (an existing account) | member (already one)
+    person: str  # "" (no person) | new (not yet a member of the hall) | member (already one)
     frozen: tuple[Frozen, ...]  # open ballots that keep this household's frozen area
 
     @property
@@ -273,7 +272,9 @@ def compare(rows: Sequence[RosterRow], state: HallState) -> Preview:
                 person = "member"
                 counts["members_existing"] += 1
             else:
-                person = "linked" if row.phone in state.account_phones else "new"
+                # Whether the phone already has an account (in any hall) is not shown: a
+                # preview writes nothing, so it would be a free lookup of who is registered.
+                person = "new"
                 counts["members_created"] += 1
                 if row.phone:
                     members.add(row.phone)
@@ -281,7 +282,7 @@ def compare(rows: Sequence[RosterRow], state: HallState) -> Preview:
                     phoneless.add((key, row.name))
         if household == "changed":
             status = "changed"
-        elif household == "new" or person in ("new", "linked"):
+        elif household == "new" or person == "new":
             status = "new"
         else:
             status = "unchanged"

@@ -615,8 +615,7 @@ class RosterCheck:
 
 
 def _preview_of(session: Session, hall_id: int, rows: Sequence[RosterRow]) -> roster_rules.Preview:
-    phones = {r.phone for r in rows if r.phone}
-    state = queries.roster_state(session, hall_id=hall_id, phones=phones)
+    state = queries.roster_state(session, hall_id=hall_id)
     return roster_rules.compare(rows, state)
 
 
@@ -645,11 +644,9 @@ def preview_roster(
     hall_id = access.hall_id
     preview = _preview_of(session, hall_id, roster.rows)
     now = clock.now()
+    # Expired previews hold residents' names and phones: sweep every hall's, not only this one's.
     session.execute(
-        delete(RosterUpload).where(
-            col(RosterUpload.hall_id) == hall_id,
-            col(RosterUpload.created_at) < now - ROSTER_PREVIEW_TTL,
-        )
+        delete(RosterUpload).where(col(RosterUpload.created_at) < now - ROSTER_PREVIEW_TTL)
     )
     token = security.new_token()
     session.add(

@@ -211,9 +211,9 @@ def _turnout(session: Session, access: HallAccess, ballot: Ballot) -> TurnoutPub
 def list_ballots(
     session: SessionDep,
     access: AccessDep,
-    issue_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    issue_id: Annotated[fields.Id | None, Query()] = None,
     status: Annotated[BallotStatus | None, Query()] = None,
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    before: Annotated[fields.Id | None, Query()] = None,
 ) -> BallotListPublic:
     """The hall's ballots, newest first (cursor `before`), of one issue and in one status if
     asked. Drafts are listed for the chair only, as they exist for the chair only."""

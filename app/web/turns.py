@@ -67,10 +67,12 @@ class Turns:
                 for semaphore in (writers, every) if write else (every,):
                     await semaphore.acquire()
                     held.append(semaphore)
-        except TimeoutError:
+        except BaseException as exc:  # a timeout, or the request cancelled while it waited
             for semaphore in held:
                 semaphore.release()
-            raise Busy("busy") from None
+            if isinstance(exc, TimeoutError):
+                raise Busy("busy") from None
+            raise
         try:
             yield
         finally:

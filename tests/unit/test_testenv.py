@@ -78,3 +78,18 @@ def test_the_throwaway_cluster_answers_on_its_socket_and_is_removed(tmp_path: Pa
         assert dump.read_bytes()[:5] == b"PGDMP"
     assert not base.exists()
     assert testenv.pg_problem(url) is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "installed"),
+    [
+        ("install ok installed", True),
+        ("install ok installed\n", True),
+        ("unknown ok not-installed", False),  # a package known to dpkg but never installed
+        ("deinstall ok config-files", False),  # removed, its configuration left behind
+        ("install ok half-installed", False),
+        ("", False),
+    ],
+)
+def test_only_an_installed_package_counts_as_installed(status: str, installed: bool) -> None:
+    assert testenv.status_installed(status) is installed

@@ -5,6 +5,7 @@ Retry-After, never a 30 s hang and a 500."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 
@@ -117,3 +118,35 @@ def test_writers_leave_a_quarter_of_the_turns_to_readers() -> None:
     runner.start()
     runner.join()
     assert outcome == [(False, True)]
+
+
+def test_a_writer_cancelled_while_it_waits_gives_back_the_turn_it_held() -> None:
+    """A writer that took a writer's turn and was cancelled waiting for a free connection (a
+    client gone, a shutdown) must not keep that writer's turn for the life of the process."""
+
+    async def scenario() -> int:
+        turns = Turns(capacity=4, timeout=5.0)
+        async with turns.turn(), turns.turn(), turns.turn(), turns.turn():  # every turn taken
+            waiting = asyncio.create_task(_enter(turns))
+            await asyncio.sleep(0.05)  # it holds a writer's turn and waits for a connection
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+        entered = 0
+        stack = contextlib.AsyncExitStack()
+        async with stack:
+            for _ in range(turns.writers):  # all writers' turns are free again
+                await asyncio.wait_for(stack.enter_async_context(turns.turn(write=True)), 0.5)
+                entered += 1
+        return entered
+
+    outcome: list[int] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(scenario())))
+    runner.start()
+    runner.join()
+    assert outcome == [3]
+
+
+async def _enter(turns: Turns) -> None:
+    async with turns.turn(write=True):
+        pass

@@ -899,3 +899,47 @@ def test_nul_in_a_cell_or_the_file_name_is_a_clear_refusal_not_a_500(
     assert stored.filename == "名册%00.csv"  # the client escapes NUL; ESC is dropped
     assert _confirm(client, world.hall.id, _token(preview.text)).status_code == 200
     assert _households(db, world.hall.id)[("8号楼", "1单元", "101")] == 6000
+
+
+def test_the_preview_does_not_tell_which_phones_have_an_account(
+    db: Database, make_client: Any
+) -> None:
+    """A preview writes nothing, so a chair could upload guessed phones again and again: it must
+    not tell a phone registered anywhere (another hall's resident) from one nobody has."""
+    world, _, client = _chair(db, make_client)
+    elsewhere = make_user(db, name="外社区居民")
+    unknown = "139" + str(elsewhere.id or 0).zfill(8)[-8:]
+    assert unknown != elsewhere.phone
+    rows = [
+        ["3号楼", "1单元", "201", "70", "甲", elsewhere.phone or "", "业主"],
+        ["3号楼", "1单元", "202", "70", "乙", unknown, "业主"],
+    ]
+    page = _upload(client, world.hall.id, "r.csv", _csv(rows))
+    assert page.status_code == 200, page.text
+    assert "已有账号" not in page.text
+    headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+    api = client.post(
+        f"/api/v1/halls/{world.hall.id}/roster",
+        files={"file": ("r.csv", _csv(rows), CSV)},
+        headers=headers,
+    )
+    assert api.status_code == 200, api.text
+    assert [r["person"] for r in api.json()["rows"]] == ["new", "new"]
+
+
+def test_a_preview_sweeps_every_halls_expired_uploads(db: Database, make_client: Any) -> None:
+    """An abandoned upload holds residents' names and phones: the next preview anywhere removes
+    it once it has expired, not only a preview in the same hall."""
+    world, _, client = _chair(db, make_client)
+    other_world, _, other = _chair(db, make_client)
+    data = _csv([["3号楼", "1单元", "201", "70", "甲", "", "业主"]])
+    token = _token(_upload(client, world.hall.id, "r.csv", data).text)
+    with db.session() as session:  # abandoned 61 minutes ago
+        upload = session.exec(select(RosterUpload).where(RosterUpload.token == token)).one()
+        upload.created_at = clock.now() - timedelta(minutes=61)
+        session.add(upload)
+        session.commit()
+    assert _upload(other, other_world.hall.id, "r.csv", data).status_code == 200
+    with db.session(read_only=True) as session:
+        left = session.exec(select(RosterUpload).where(RosterUpload.token == token)).first()
+    assert left is None

@@ -323,3 +323,8 @@ def test_the_ballot_list_pages_with_before(
     rest = client.get(f"{url}?before={first['next_before']}").json()
     assert rest == {"ballots": [rest["ballots"][0]], "next_before": None}
     assert rest["ballots"][0]["id"] == made[0]
+    # Ids are 64-bit: a cursor or an issue id past 2³¹ is a valid query, not a 422.
+    beyond = client.get(f"{url}?before={2**40}&issue_id={2**40}")
+    assert beyond.status_code == 200, beyond.text
+    assert beyond.json() == {"ballots": [], "next_before": None}
+    assert client.get(f"{url}?before={2**63}").status_code == 422
