@@ -196,7 +196,10 @@ class BallotListPublic(BaseModel):
 def _turnout(session: Session, access: HallAccess, ballot: Ballot) -> TurnoutPublic:
     counts = queries.turnout(session, ballot)
     split = policies.sees_split(
-        access, live_results=ballot.live_results, finished=queries.is_finished(ballot)
+        access,
+        live_results=ballot.live_results,
+        secret=ballot.secret,
+        finished=queries.is_finished(ballot),
     )
     return TurnoutPublic(
         voters=counts.voters,

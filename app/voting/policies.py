@@ -41,8 +41,10 @@ def can_object(access: HallAccess) -> bool:
     return access.is_verified
 
 
-def sees_split(access: HallAccess, *, live_results: bool, finished: bool) -> bool:
-    """The split of the votes: after close for everyone; while open only on a live ballot.
+def sees_split(access: HallAccess, *, live_results: bool, secret: bool, finished: bool) -> bool:
+    """The split of the votes: after close for everyone; while open only on a live 记名 ballot.
+    On a 无记名 ballot a split that moves as votes come in would tell whoever watches it (and
+    the roll, or the room) what the person who just voted chose, so it waits for the close.
     Turnout is always shown. The chair sees no more than residents while a ballot is open."""
     del access
-    return live_results or finished
+    return finished or (live_results and not secret)

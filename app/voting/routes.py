@@ -204,7 +204,7 @@ def _tally_context(session: Session, access: HallAccess, ballot: Ballot) -> dict
         "turnout": queries.turnout(session, ballot),
         "options": queries.option_codes(session, ballot.id or 0),
         "sees_split": policies.sees_split(
-            access, live_results=ballot.live_results, finished=finished
+            access, live_results=ballot.live_results, secret=ballot.secret, finished=finished
         ),
         "finished": finished,
     }

@@ -44,6 +44,7 @@ def test_the_tally_follows_each_vote_within_a_second(
                 rule=RuleKind.RESIDENTS_MEETING,
                 voter_unit=VoterUnit.HOUSEHOLD,
                 live_results=True,
+                secret=False,  # a 无记名 ballot shows no split before the close
             ),
         )
     with db.session() as s:
@@ -63,7 +64,7 @@ def test_the_tally_follows_each_vote_within_a_second(
                 access=voter_access,
                 actor=voter,
                 ballot_id=ballot.id or 0,
-                form=schemas.VoteForm(option="yes", submission_id=str(uuid.uuid4())),
+                form=schemas.VoteForm(option="yes", submission_id=str(uuid.uuid4()), consent=True),
             )
         cast_at = time.monotonic()
         expect(tally).to_contain_text(f"已投票 {n} / ", timeout=1000)

@@ -524,3 +524,43 @@ def test_the_answers_to_the_roll_and_desk_forms_tie_no_voter_to_a_choice(
     answers.append(("chair", "roll after", chair.get(f"{w.url}/roll").text))
     problems = [p for role, where, body in answers for p in _links(w, role, where, body)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("secret_ballot", [True, False])
+def test_a_secret_ballot_shows_no_split_before_the_close_even_when_live(
+    db: Database, make_client: Callable[[], Client], secret_ballot: bool
+) -> None:
+    """A split that moves as each vote comes in tells whoever watches it what the voter who
+    just voted chose: on a 无记名 ballot it waits for the close, live results or not. A 记名
+    ballot with live results shows it while open, as before."""
+    world = f.make_hall(db, buildings=1, entrances=1, rooms=3)
+    chair = f.make_chair(db, world)
+    voter, _ = f.make_member(db, world, household_index=0, relation=Relation.OWNER, chair=chair)
+    ballot = vh.open_ballot(
+        db,
+        world,
+        chair,
+        rule=RuleKind.RESIDENTS_MEETING,
+        voter_unit="household",
+        live_results=True,
+        secret=secret_ballot,
+    )
+    with db.session() as s:
+        service.cast_vote(
+            session=s,
+            access=f.member_access(db, world, voter),
+            actor=voter,
+            ballot_id=ballot.id or 0,
+            form=schemas.VoteForm(option="yes", submission_id=vh.sid(), consent=True),
+        )
+    client = _login(make_client, chair)
+    url = f"/halls/{world.hall.id}/ballots/{ballot.id}"
+    page = client.get(url).text
+    api = client.get(f"/api/v1{url}").json()
+    assert "已投票 1 / " in page  # turnout always shows
+    if secret_ballot:
+        assert 'class="split' not in page
+        assert api["turnout"]["by_option"] is None
+    else:
+        assert 'class="split' in page
+        assert api["turnout"]["by_option"]
