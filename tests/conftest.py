@@ -3,8 +3,7 @@
 PostgreSQL is the server at YST_TEST_PG (default: the machine's, 127.0.0.1:5432, trust auth;
 `make test` points it at a throwaway cluster on a Unix socket when nothing answers there). Each
 run creates its own databases on that server and drops them afterwards. Where no server
-answers, the PostgreSQL half is skipped with a loud message, except under CI=true or
-YST_REQUIRE_PG=1 (set by `make test`), where that is a failure.
+answers, the PostgreSQL half fails (it is never skipped): `make test` sees to a server.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from app.main import create_app
 PG_ADMIN = os.environ.get("YST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 32
 ORIGIN = "http://testserver"
-_pg_skipped: list[str] = []
 
 
 def pg_database_url(name: str, admin: str = PG_ADMIN) -> str:
@@ -37,10 +35,6 @@ def pg_database_url(name: str, admin: str = PG_ADMIN) -> str:
     port and query (e.g. `?host=/path/to/socket&port=…`), only the database changed."""
     url = make_url(admin).set(drivername="postgresql+psycopg", database=name)
     return url.render_as_string(hide_password=False)
-
-
-def _pg_required() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("YST_REQUIRE_PG") == "1"
 
 
 def _pg_available() -> str | None:
@@ -63,11 +57,10 @@ def database_url(
         return
     problem = _pg_available()
     if problem is not None:
-        if _pg_required():
-            pytest.fail(f"PostgreSQL is required here but unreachable at {PG_ADMIN}: {problem}")
-        _pg_skipped.append(problem)
-        pytest.skip(
-            f"!!! PostgreSQL UNREACHABLE at {PG_ADMIN}: {problem} — PostgreSQL half NOT RUN !!!"
+        # Never skipped: `make test` starts a throwaway cluster when none answers here.
+        pytest.fail(
+            f"PostgreSQL unreachable at {PG_ADMIN}: {problem} — run `make test`, which starts "
+            "a throwaway cluster, or point YST_TEST_PG at a server"
         )
     name = f"yst_test_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -77,14 +70,6 @@ def database_url(
     yield url
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _pg_skipped:
-        terminalreporter.write_sep(
-            "!", "PostgreSQL was UNREACHABLE: its half of the suite did NOT run", red=True
-        )
-        terminalreporter.write_line(_pg_skipped[0])
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@
   socket there (named after a free port), with a database `test`; CMD gets YST_TEST_PG pointing
   at it, and the cluster is stopped and deleted afterwards, also when CMD fails or is
   interrupted. initdb refuses to run as root, so as root the cluster belongs to `postgres`.
-- YST_REQUIRE_PG=1 is exported: with make test the PostgreSQL half is never skipped.
+- YST_REQUIRE_PG=1 is exported (kept for scripts that read it); the PostgreSQL half is never
+  skipped in any case.
 
 Standard library and psycopg only (the virtualenv's), so it runs before anything else is set up.
 """
