@@ -18,6 +18,7 @@ from app.db import Database, Pool
 from app.halls import api as halls_api
 from app.halls import routes as halls_routes
 from app.issues import api as issues_api
+from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
 from app.voting import api as voting_api
 from app.voting import paper_routes as voting_paper_routes
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dependencies=[Depends(take_turn, scope="function"), Depends(protect)],
     )
     app.state.settings = settings
+    app.state.count_unread = issue_queries.count_unread  # the bell on every page (app/web/htmx)
     # Engines are created here, per app, never at import time (no connection crosses a fork).
     app.state.db = database or Database.connect(
         settings.database_url,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from app.config import Settings
 from app.core import security
@@ -82,6 +83,12 @@ def finish(request: Request, response: Response) -> Response:
     return response
 
 
+class UnreadCounter(Protocol):
+    """What the bell counts for a person: registered by the app (the domain that notifies)."""
+
+    def __call__(self, session: Session, *, user_id: int) -> int: ...
+
+
 def _unread(request: Request, user_id: int | None) -> int:
     """The bell's count on pages whose route did not already count it (one small query).
 
@@ -91,19 +98,19 @@ def _unread(request: Request, user_id: int | None) -> int:
     has room for every admitted request and never waits for a lock. An error page rendered by
     an exception handler on the event loop, after the session closed, shows no count: a pool
     checkout must never block the loop."""
-    from app.issues import queries as issue_queries  # the bell belongs to every page
-
-    if user_id is None:
+    # The shell knows no domain: the app registers what the bell counts (app/main.py).
+    count_unread: UnreadCounter | None = getattr(request.app.state, "count_unread", None)
+    if user_id is None or count_unread is None:
         return 0
     db = request.app.state.db
     try:
         session = getattr(request.state, "db_session", None)
         if session is not None and (session.get_bind() is db.read_engine or not db.is_sqlite):
-            return issue_queries.count_unread(session, user_id=user_id)
+            return count_unread(session, user_id=user_id)
         if session is None and _on_event_loop():
             return 0
         with db.session(read_only=True) as session:
-            return issue_queries.count_unread(session, user_id=user_id)
+            return count_unread(session, user_id=user_id)
     except SQLAlchemyError:  # an error page must still render when the database is down
         return 0
 
