@@ -125,30 +125,6 @@ def _result(ballot: Ballot) -> ResultPublic | None:
     )
 
 
-class BallotPublic(BaseModel):
-    id: int
-    hall_id: int
-    issue_id: int
-    title: str
-    status: BallotStatus
-    rule: RuleKind
-    voter_unit: VoterUnit
-    secret: bool
-    live_results: bool
-    options: list[OptionPublic]
-    opened_at: datetime | None
-    closes_at: datetime | None
-    closed_at: datetime | None
-    roll_hash: str | None
-    roll_count: int
-    height: int
-    head_hash: str | None
-    turnout: TurnoutPublic | None
-    result: ResultPublic | None  # frozen at close
-    passed: bool | None
-    my_vote: MyVotePublic | None  # the caller's place on the roll, and their current vote
-
-
 class ReceiptPublic(BaseModel):
     ballot_id: int
     receipt: str
@@ -186,6 +162,21 @@ class BallotSummaryPublic(BaseModel):
             closed_at=ballot.closed_at,
             passed=ballot.passed if queries.is_finished(ballot) else None,
         )
+
+
+class BallotPublic(BallotSummaryPublic):
+    """A ballot in full: its summary, and its options, roll, ledger head, turnout and result."""
+
+    hall_id: int
+    live_results: bool
+    options: list[OptionPublic]
+    roll_hash: str | None
+    roll_count: int
+    height: int
+    head_hash: str | None
+    turnout: TurnoutPublic | None
+    result: ResultPublic | None  # frozen at close
+    my_vote: MyVotePublic | None  # the caller's place on the roll, and their current vote
 
 
 class BallotListPublic(BaseModel):
@@ -244,34 +235,24 @@ def ballot_detail(
     """A ballot: its rule, turnout, the head of its ledger, and the frozen result once closed.
 
     Drafts exist for the chair only. The split by option shows only once the ballot is
-    finished, or while open on a live-results ballot (turnout always shows)."""
+    finished, or while open on a live-results 记名 ballot (turnout always shows)."""
     if ballot.status == BallotStatus.DRAFT and not policies.can_manage(access):
         raise NotFound("not_found")
     mine = queries.my_vote(session, ballot, user.id)
     return BallotPublic(
-        id=ballot.id or 0,
+        **BallotSummaryPublic.of(ballot).model_dump(),
         hall_id=ballot.hall_id,
-        issue_id=ballot.issue_id,
-        title=ballot.title,
-        status=ballot.status,
-        rule=ballot.rule,
-        voter_unit=ballot.voter_unit,
-        secret=ballot.secret,
         live_results=ballot.live_results,
         options=[
             OptionPublic(code=code, label=label)
             for code, label in queries.option_codes(session, ballot.id or 0)
         ],
-        opened_at=ballot.opened_at,
-        closes_at=ballot.closes_at,
-        closed_at=ballot.closed_at,
         roll_hash=ballot.roll_hash,
         roll_count=ballot.roll_count,
         height=ballot.height,
         head_hash=ballot.head_hash,
         turnout=None if ballot.status == BallotStatus.DRAFT else _turnout(session, access, ballot),
         result=_result(ballot) if queries.is_finished(ballot) else None,
-        passed=ballot.passed if queries.is_finished(ballot) else None,
         my_vote=MyVotePublic(
             receipt=mine.receipt,
             option=mine.option_code,
