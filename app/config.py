@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     resident_absolute_seconds: int = 30 * 24 * 3600
     chair_idle_seconds: int = 30 * 60
     chair_absolute_seconds: int = 12 * 3600
+    # Each process answers a session cookie from what it read of it for this long (logout,
+    # password and preference changes forget it at once in the process that made them); the
+    # idle timer (last_seen_at) is written at most this often per session (app/accounts/sessions).
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    session_touch_seconds: int = Field(default=300, ge=1, le=3600)
 
     # Login throttling (AUTH-03), counted in the database so every worker shares it.
     login_window_seconds: int = 15 * 60

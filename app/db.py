@@ -9,12 +9,18 @@ behind a writer (WAL lets them read alongside it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+import threading
+import time
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql import Select
 from sqlmodel import Session, SQLModel
 
@@ -29,6 +35,8 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 S = TypeVar("S", bound=Select[Any])
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
@@ -110,6 +118,51 @@ def make_engine(url: str, *, read_only: bool = False, pool: Pool | None = None) 
     return create_engine(url, pool_pre_ping=True, **sizing)
 
 
+class Memo(Generic[K, V]):
+    """What a few rows that change rarely said, kept for `ttl` seconds (issue #11: the session
+    behind a cookie, the caller's standing in a hall), per Database.
+
+    Emptied after every commit in this process that wrote to one of `tables` (ORM flushes and
+    UPDATE/DELETE/INSERT statements alike, `_note_writes` below); another process sees such a
+    change after at most `ttl` seconds. A read that began before an emptying is not kept, so a
+    change is never hidden behind an answer read just before it.
+    """
+
+    def __init__(self, tables: Iterable[str], ttl: float) -> None:
+        self.tables = frozenset(tables)
+        self.ttl = ttl
+        self.generation = 0
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> tuple[bool, V | None]:
+        """(whether an answer is kept, the answer)."""
+        found = self._entries.get(key)
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return False, None
+        return True, found[1]
+
+    def put(self, key: K, value: V, *, generation: int) -> None:
+        """Keep `value`, read while `self.generation` was `generation`."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= 50_000:  # a flood of distinct keys: start again
+                self._entries.clear()
+            self._entries[key] = (time.monotonic(), value)
+
+    def forget(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+
 @dataclass
 class Database:
     """The pair of engines an app instance uses. Created by create_app, never at import."""
@@ -118,6 +171,17 @@ class Database:
     write_engine: Engine
     read_engine: Engine
     pool: Pool = Pool()
+    memos: dict[str, Memo[Any, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _DATABASES[self.write_engine] = self
+
+    def memo(self, name: str, tables: Iterable[str], ttl: float) -> Memo[Any, Any]:
+        """This database's memo called `name` (made on first use)."""
+        found = self.memos.get(name)
+        if found is None:
+            found = self.memos[name] = Memo(tables, ttl)
+        return found
 
     @classmethod
     def connect(cls, url: str, *, pool: Pool | None = None) -> Database:
@@ -142,3 +206,51 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+# --- emptying memos after a commit that wrote to their tables ----------------------------------
+
+_DATABASES: WeakKeyDictionary[Engine, Database] = WeakKeyDictionary()
+_WRITES = "memo_tables_written"
+
+
+def quiet(session: Session) -> None:
+    """This session's writes empty no memo (the idle timer's touch: memos already know it)."""
+    session.info["memo_quiet"] = True
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _note_flushed(session: OrmSession, _context: object) -> None:
+    written = session.info.setdefault(_WRITES, set())
+    for obj in chain(session.new, session.dirty, session.deleted):
+        table = getattr(obj, "__tablename__", None)
+        if table:
+            written.add(table)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name:
+            state.session.info.setdefault(_WRITES, set()).add(name)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _empty_memos(session: OrmSession) -> None:
+    written: set[str] | None = session.info.pop(_WRITES, None)
+    if not written or session.info.get("memo_quiet"):
+        return
+    bind = session.get_bind()
+    database = _DATABASES.get(bind) if isinstance(bind, Engine) else None
+    if database is None:
+        return
+    for memo in database.memos.values():
+        if memo.tables & written:
+            memo.clear()
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_writes(session: OrmSession) -> None:
+    session.info.pop(_WRITES, None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -215,55 +214,6 @@ def log_out(*, session: Session, user_session: UserSession) -> None:
 
 
 # Built once: every request runs this lookup, and building a statement costs more than running it.
-_SESSION_LOOKUP = (
-    select(UserSession, User)
-    .join(User, col(User.id) == UserSession.user_id)
-    .where(col(UserSession.token_hash) == sa.bindparam("token_hash"))
-)
-
-
-def authenticate(
-    *, session: Session, settings: Settings, token: str
-) -> tuple[User, UserSession] | None:
-    """The user behind a session token, if the session is alive (SESS-01, SESS-04).
-
-    Rules:
-    - residents: idle ≤ 7 days, absolute ≤ 30 days; chairs and admins: 30 minutes / 12 hours;
-    - last_seen_at is written at most once a minute, to keep reads cheap.
-    """
-    row = session.exec(_SESSION_LOOKUP, params={"token_hash": security.sha256_hex(token)}).first()
-    if row is None:
-        return None
-    user_session, user = row
-    now = clock.now()
-    idle, absolute = (
-        (settings.chair_idle_seconds, settings.chair_absolute_seconds)
-        if user_session.privileged
-        else (settings.resident_idle_seconds, settings.resident_absolute_seconds)
-    )
-    if (now - user_session.last_seen_at).total_seconds() > idle or (
-        now - user_session.created_at
-    ).total_seconds() > absolute:
-        return None
-    return user, user_session
-
-
-def session_needs_touch(user_session: UserSession) -> bool:
-    """last_seen_at is written at most once a minute, to keep reads cheap."""
-    return (clock.now() - user_session.last_seen_at).total_seconds() >= 60
-
-
-def touch_session(*, session: Session, user_session: UserSession) -> None:
-    """Move the idle timer forward (not audited: it changes no one's rights or data)."""
-    now = clock.now()
-    if not session_needs_touch(user_session):
-        return
-    db_row = session.get(UserSession, user_session.id)
-    if db_row is not None:
-        db_row.last_seen_at = now
-        session.commit()
-
-
 def set_preferences(
     *, session: Session, user: User, elder_mode: bool | None = None, locale: str | None = None
 ) -> User:

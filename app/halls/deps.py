@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path
+from starlette.concurrency import run_in_threadpool
 
+from app.accounts.models import User
 from app.core import fields
 from app.core.errors import NotFound
+from app.db import Database, Memo
 from app.halls import policies, queries
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
-from app.web.deps import NotAuthenticated, OptionalUser, SessionDep
+from app.web.deps import DbDep, NotAuthenticated, OptionalUser, SettingsDep
 
 
 @dataclass(frozen=True)
@@ -21,16 +24,41 @@ class HallView:
     access: HallAccess | None  # None: nobody is logged in
 
 
-def load_hall(
-    session: SessionDep, hall_id: Annotated[fields.Id, Path()], user: OptionalUser
+# What load_hall reads: a commit writing any of these empties the memo (app/db.Memo).
+TABLES = ("hall", "street", "membership", "membership_role", "street_admin", "user")
+
+
+def _read(
+    db: Database, memo: Memo[Any, Any], hall_id: int, user: User | None, generation: int
+) -> HallView | None:
+    with db.session(read_only=True) as session:
+        hall = queries.get_hall(session, hall_id)
+        access = (
+            queries.hall_access(session, user=user, hall=hall)
+            if hall is not None and user is not None
+            else None
+        )
+    view = HallView(hall, access) if hall is not None else None
+    memo.put((hall_id, user.id if user else None), view, generation=generation)
+    return view
+
+
+async def load_hall(
+    db: DbDep, settings: SettingsDep, hall_id: Annotated[fields.Id, Path()], user: OptionalUser
 ) -> HallView:
-    """The hall and the caller's standing in it, read in one trip to the worker thread (each
-    sync dependency is one hop; HallDep and AccessDep below only pick from this)."""
-    hall = queries.get_hall(session, hall_id)
-    if hall is None:
+    """The hall and the caller's standing in it, kept per process for a few seconds like the
+    session (`Settings.auth_cache_seconds`): on the event loop when kept, else one hop to a
+    worker thread. HallDep and AccessDep below only pick from this. The route reads the rest
+    through its own session, in its own single hop."""
+    memo = db.memo("halls", TABLES, settings.auth_cache_seconds)
+    key = (hall_id, user.id if user else None)
+    generation = memo.generation
+    kept, view = memo.get(key)
+    if not kept:
+        view = await run_in_threadpool(_read, db, memo, hall_id, user, generation)
+    if not isinstance(view, HallView):
         raise NotFound("not_found")
-    access = queries.hall_access(session, user=user, hall=hall) if user is not None else None
-    return HallView(hall, access)
+    return view
 
 
 HallViewDep = Annotated[HallView, Depends(load_hall)]

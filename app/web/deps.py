@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.accounts import service as accounts
+from app.accounts import sessions
 from app.accounts.models import User, UserSession
 from app.config import Settings
 from app.core.errors import DomainError
@@ -88,17 +89,23 @@ class Auth:
     anon: str | None
 
 
-def load_auth(request: Request, db: DbDep, settings: SettingsDep) -> Auth:
-    """Who is asking. Runs for every route (app-level dependency)."""
+async def load_auth(
+    request: Request, db: DbDep, settings: SettingsDep, background: BackgroundTasks
+) -> Auth:
+    """Who is asking. Runs for every route (app-level dependency), on the event loop: a
+    session read in the last few seconds is answered from memory, a miss is read in one hop
+    to a worker thread (app/accounts/sessions.py). A due write of the idle timer runs after
+    the response, in its own transaction."""
     sid = request.cookies.get(settings.session_cookie)
     anon = request.cookies.get(settings.anon_cookie)
     found = None
     if sid:
-        with db.session(read_only=True) as session:
-            found = accounts.authenticate(session=session, settings=settings, token=sid)
-        if found is not None and accounts.session_needs_touch(found[1]):
-            with db.session() as session:
-                accounts.touch_session(session=session, user_session=found[1])
+        key, generation, kept, hit = sessions.cached(db, settings, sid)
+        if not hit:
+            kept = await run_in_threadpool(sessions.read, db, settings, key, generation)
+        found = sessions.alive(kept, settings)
+        if found is not None and sessions.note_seen(found[1], settings):
+            background.add_task(sessions.flush_touches, db)
     auth = Auth(
         user=found[0] if found else None,
         user_session=found[1] if found else None,

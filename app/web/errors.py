@@ -6,12 +6,11 @@ import logging
 import secrets
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import BackgroundTasks, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -42,8 +41,8 @@ async def _load_auth(request: Request) -> None:
     try:
         turns: Turns = request.app.state.turns
         async with turns.turn():
-            await run_in_threadpool(
-                load_auth, request, request.app.state.db, request.app.state.settings
+            await load_auth(
+                request, request.app.state.db, request.app.state.settings, BackgroundTasks()
             )
     except Exception:  # the error page must render even when the database is down
         log.warning("could not load the session for an error page", exc_info=True)
