@@ -24,6 +24,7 @@ from app.voting import api as voting_api
 from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
+from app.voting.ballot_box import BallotBox
 from app.web import errors, pages
 from app.web.deps import protect, take_turn
 from app.web.middleware import BodyLimit, SecurityHeaders
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.turns.size_thread_limiter()
         yield
+        app.state.ballot_box.close()
         if database is None:
             app.state.db.dispose()
 
@@ -64,8 +66,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             timeout=settings.db_pool_timeout,
         ),
     )
+    app.state.ballot_box = BallotBox(app.state.db)
     app.state.turns = Turns(capacity=app.state.db.pool.capacity, timeout=settings.db_pool_timeout)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The API first: a request is matched against the routes in order, and the votes that
+    # come in bursts should not be compared with every page's path first.
+    app.include_router(accounts_api.router)
+    app.include_router(halls_api.router)
+    app.include_router(issues_api.router)
+    app.include_router(voting_api.router)
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
@@ -79,10 +88,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)
-    app.include_router(accounts_api.router)
-    app.include_router(halls_api.router)
-    app.include_router(issues_api.router)
-    app.include_router(voting_api.router)
     errors.install(app)
     # Six photos of up to 5 MB each, plus the form around them (FILE-02).
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 7)

@@ -18,13 +18,15 @@ keeps what it read for `Settings.auth_cache_seconds` (5 s) in a memo of the data
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
-import sqlalchemy as sa
 from sqlmodel import col, select, update
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import User, UserSession
 from app.config import Settings
@@ -34,12 +36,6 @@ from app.db import Database, Memo, quiet
 log = logging.getLogger("yishiting")
 
 TABLES = ("user", "user_session")
-
-_SESSION_LOOKUP = (
-    select(UserSession, User)
-    .join(User, col(User.id) == UserSession.user_id)
-    .where(col(UserSession.token_hash) == sa.bindparam("token_hash"))
-)
 
 
 def session_alive(user_session: UserSession, settings: Settings) -> bool:
@@ -77,13 +73,65 @@ def cached(db: Database, settings: Settings, token: str) -> tuple[str, int, Foun
     return key, generation, found, kept
 
 
-def read(db: Database, settings: Settings, key: str, generation: int) -> Found | None:
-    """Read the session behind `key` (a miss of the memo); in a worker thread."""
+def read_many(
+    db: Database, settings: Settings, keys: set[str], generation: int
+) -> dict[str, Found | None]:
+    """Read the sessions behind `keys` (misses of the memo) in one query; in a worker thread."""
     with db.session(read_only=True) as session:
-        row = session.exec(_SESSION_LOOKUP, params={"token_hash": key}).first()
-    found = Found(user=row[1], user_session=row[0]) if row is not None else None
-    _memo(db, settings).put(key, found, generation=generation)
+        rows = session.exec(
+            select(UserSession, User)
+            .join(User, col(User.id) == UserSession.user_id)
+            .where(col(UserSession.token_hash).in_(keys))
+        ).all()
+    found: dict[str, Found | None] = dict.fromkeys(keys)
+    for user_session, user in rows:
+        found[user_session.token_hash] = Found(user=user, user_session=user_session)
+    memo = _memo(db, settings)
+    for key, value in found.items():
+        memo.put(key, value, generation=generation)
     return found
+
+
+@dataclass
+class _Reads:
+    keys: set[str]
+    answer: asyncio.Future[dict[str, Found | None]]
+    task: asyncio.Task[None] | None = None
+
+
+# Misses waiting to be read, per event loop and database: the requests that miss in the same
+# turn of the loop (a burst of new voters) are read in one query and one worker-thread hop.
+_waiting: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Reads]] = WeakKeyDictionary()
+
+
+async def read(db: Database, settings: Settings, key: str, generation: int) -> Found | None:
+    """The session behind `key`, read with the other misses of this turn of the loop."""
+    loop = asyncio.get_running_loop()
+    waiting = _waiting.setdefault(loop, {})
+    reads = waiting.get(id(db))
+    if reads is None:
+        reads = waiting[id(db)] = _Reads(set(), loop.create_future())
+        reads.task = loop.create_task(_read_together(db, settings, waiting, reads, generation))
+    reads.keys.add(key)
+    answers = await asyncio.shield(reads.answer)
+    return answers.get(key)
+
+
+async def _read_together(
+    db: Database,
+    settings: Settings,
+    waiting: dict[int, _Reads],
+    reads: _Reads,
+    generation: int,
+) -> None:
+    await asyncio.sleep(0)  # the requests of this turn of the loop join
+    del waiting[id(db)]  # later misses make the next read
+    try:
+        answers = await run_in_threadpool(read_many, db, settings, reads.keys, generation)
+    except Exception as exc:  # every request waiting gets the error (a 503 page)
+        reads.answer.set_exception(exc)
+    else:
+        reads.answer.set_result(answers)
 
 
 def alive(found: Found | None, settings: Settings) -> tuple[User, UserSession] | None:

@@ -15,8 +15,8 @@ from app.core.errors import NotFound
 from app.halls.deps import AccessDep
 from app.halls.policies import HallAccess
 from app.issues import policies as issue_policies
-from app.voting import labels, policies, queries, rules, schemas, service
-from app.voting.deps import BallotDep
+from app.voting import labels, policies, queries, rules, schemas
+from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import CurrentUser, SessionDep
@@ -271,9 +271,9 @@ def ballot_detail(
     status_code=201,
     responses=errors(409),
 )
-def cast_vote(
-    session: SessionDep,
-    access: AccessDep,
+async def cast_vote(
+    box: BallotBoxDep,
+    hall_id: IdPath,
     user: CurrentUser,
     ballot_id: IdPath,
     body: schemas.VoteForm,
@@ -282,11 +282,10 @@ def cast_vote(
 
     `submission_id` is the client's idempotency key (a UUID): the same key again returns the
     original receipt; the same key with another option is a 422 (submission_reused). Not on
-    the roll: 403 not_on_roll; ballot not open or past its close: 409."""
-    _participant(access)
-    receipt = service.cast_vote(
-        session=session, access=access, actor=user, ballot_id=ballot_id, form=body
-    )
+    the roll: 403 not_on_roll; ballot not open or past its close: 409. Answered once the vote
+    is durable (app/voting/ballot_box.py: committed with the votes that came with it, which
+    also checks, as the hall's other routes do, that the caller is a member: 404 if not)."""
+    receipt = await box.cast(phone_vote(hall_id, user, ballot_id, body))
     return ReceiptPublic(
         ballot_id=receipt.ballot_id,
         receipt=receipt.receipt,

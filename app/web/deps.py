@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.accounts import sessions
 from app.accounts.models import User, UserSession
@@ -102,7 +101,7 @@ async def load_auth(
     if sid:
         key, generation, kept, hit = sessions.cached(db, settings, sid)
         if not hit:
-            kept = await run_in_threadpool(sessions.read, db, settings, key, generation)
+            kept = await sessions.read(db, settings, key, generation)
         found = sessions.alive(kept, settings)
         if found is not None and sessions.note_seen(found[1], settings):
             background.add_task(sessions.flush_touches, db)
