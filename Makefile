@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-deps lint typecheck unit messages bench clean
+.PHONY: run test test-deps lint typecheck unit messages bench bench-record clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app
+	$(BIN)/mypy app bench
 
 # `make test` sees to what the suite needs (tests/testenv.py): Debian chromium, fonts-noto-cjk,
 # postgresql-client, and a PostgreSQL server: the one at YST_TEST_PG if it answers, else a
@@ -35,8 +35,23 @@ test-deps: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/python -m app.web.catalog
 
+# Benchmarks (docs/benchmarks.md): `make bench` is a quick check of every tool and writes
+# nothing; `make bench-record` takes the figures in docs/benchmarks.md (about 20 minutes, needs
+# wrk and, for the PostgreSQL rows, a server at BENCH_PG).
+BENCH_PG ?= $(or $(YST_TEST_PG),postgresql://postgres@127.0.0.1:5432/test)
+
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --issues 5000 --comments 2000 --duration 2 --rounds 3 --no-write
+	$(BIN)/python bench/vote.py --duration 2 --rounds 1 --tally-runs 5 --no-write
+	$(BIN)/python bench/paced.py --duration 30 --no-write
+
+bench-record: $(STAMP)
+	$(BIN)/python bench/run.py --as resident
+	$(BIN)/python bench/run.py --as chair
+	$(BIN)/python bench/vote.py
+	$(BIN)/python bench/vote.py --postgres $(BENCH_PG) --instances 1
+	$(BIN)/python bench/vote.py --postgres $(BENCH_PG) --instances 2
+	$(BIN)/python bench/paced.py --duration 400
 
 clean:
 	rm -rf $(VENV) var

@@ -1,36 +1,41 @@
-"""Benchmark the issue list and the issue page against a bare endpoint of the same app.
+"""Benchmark pages against a minimal FastAPI hello served the same way, in the same run (#11).
 
-    .venv/bin/python bench/run.py [--issues 5000] [--comments 2000] [--duration 2] [--rounds 10]
-                                  [--connections 8] [--as resident|chair]
+    .venv/bin/python bench/run.py [--issues 5000] [--comments 2000] [--duration 5] [--rounds 3]
+                                  [--connections 16] [--threads 1] [--as resident|chair]
+                                  [--postgres URL] [--no-write]
 
-Loads a hall with N issues and one issue with M comments into a fresh SQLite database,
-serves the app with one uvicorn worker on 127.0.0.1 and drives it with wrk (Debian package
-`wrk`) as the logged-in chair. The bare endpoint is GET /healthz (one `SELECT 1`). Results
-are printed and written to docs/benchmarks.md as requests/s and as a ratio to the bare
-endpoint measured in the same run. The endpoints are measured in turn, round after round,
-and each figure is the median over the rounds: this machine's speed drifts over a minute
-(a shared VM), and interleaving keeps the drift out of the ratios.
+Loads a hall with N issues and one issue with M comments into a fresh SQLite database (or a
+new database on the PostgreSQL server at URL), and starts four servers with the same uvicorn
+flags (bench/serve.py: one worker, 127.0.0.1, `--loop auto --http auto`): the app, the
+minimal FastAPI `async def` hello and the raw ASGI hello of bench/hello.py. wrk (Debian
+package `wrk`, default `-t1 -c16`) then measures, in turn, round after round:
+
+- raw ASGI hello (what uvicorn alone costs);
+- minimal FastAPI hello: the reference, 100 %;
+- the app's own bare endpoint, GET /healthz with a logged-in session cookie (the session
+  lookup every logged-in request pays);
+- the issue list, GET /halls/{id}/issues (N issues);
+- the issue page, GET /halls/{id}/issues/{id} (M comments).
+
+Each figure is the median over the rounds of requests/s and of its ratio to the hello of the
+same round; every round's ratio is printed too (this VM's speed drifts by ±30 % within a
+minute, and interleaving keeps the drift out of the ratios). Errors (non-2xx/3xx, and socket
+errors incl. timeouts) are summed over the rounds: every run must show 0. The table is
+written to docs/benchmarks.md (section "Pages against a FastAPI hello").
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlmodel import select
+from sqlmodel import Session, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,8 +53,20 @@ from app.halls.schemas import JoinForm  # noqa: E402
 from app.issues import search  # noqa: E402
 from app.issues.lifecycle import Stage  # noqa: E402
 from app.issues.models import STANCE_COUNT_COLUMN, Category, Comment, Issue, Stance  # noqa: E402
+from bench.serve import (  # noqa: E402
+    APP,
+    FASTAPI_HELLO,
+    RAW_HELLO,
+    SECRET,
+    Wrk,
+    fresh_database,
+    machine,
+    require_wrk,
+    serve,
+    write_section,
+    wrk,
+)
 
-SECRET = "bench-secret-0123456789abcdef"
 TOPICS = [
     "小区停车位紧张",
     "楼道堆物清理",
@@ -64,11 +81,74 @@ TOPICS = [
 ]
 
 
+def add_issues(s: Session, *, hall_id: int, proposer_id: int, issues: int, comments: int) -> int:
+    """N issues in the hall, and one more (returned) with M comments, inserted directly."""
+    rng = random.Random(7)
+    stages = [
+        Stage.COLLECTING,
+        Stage.UNDER_REVIEW,
+        Stage.DELIBERATING,
+        Stage.DECIDING,
+        Stage.REJECTED,
+    ]
+    now = clock.now()
+    batch: list[Issue] = []
+    for i in range(issues):
+        title = f"{rng.choice(TOPICS)}（{i}）"
+        description = "居民反映：" + rng.choice(TOPICS) + "，希望社区协调解决。" * 3
+        batch.append(
+            Issue(
+                hall_id=hall_id,
+                title=title,
+                description=description,
+                category=rng.choice(list(Category)),
+                stage=rng.choice(stages),
+                proposer_id=proposer_id,
+                created_at=now - timedelta(minutes=i),
+                stage_changed_at=now,
+                search_text=search.index_text(title, description),
+            )
+        )
+        if len(batch) == 1000:
+            s.add_all(batch)
+            s.commit()
+            batch = []
+    stances = list(Stance)
+    big = Issue(
+        hall_id=hall_id,
+        title="楼道飞线充电整治",
+        description="建设集中充电桩。" * 20,
+        category=Category.EBIKE,
+        stage=Stage.DELIBERATING,
+        proposer_id=proposer_id,
+        comment_count=comments,
+        search_text=search.index_text("楼道飞线充电整治"),
+    )
+    # The comment service keeps these in the app; here the comments are inserted directly
+    # below (comment i has stance stances[i % 4]).
+    for k, stance in enumerate(stances):
+        setattr(big, STANCE_COUNT_COLUMN[stance], len(range(k, comments, len(stances))))
+    s.add_all([*batch, big])
+    s.commit()
+    s.add_all(
+        Comment(
+            hall_id=hall_id,
+            issue_id=big.id or 0,
+            author_id=proposer_id,
+            stance=stances[i % len(stances)],
+            body=f"第{i}条意见：" + "建议加装充电桩并公开收费。" * 2,
+            created_at=now - timedelta(seconds=comments - i),
+        )
+        for i in range(comments)
+    )
+    s.commit()
+    return big.id or 0
+
+
 def seed(url: str, issues: int, comments: int) -> tuple[int, int, str, str]:
     """Hall, the big issue's id; a resident (13800008888) and the chair (13800007777)."""
     migrate(url)
     db = Database.connect(url)
-    rng = random.Random(7)
     with db.session() as s:
         admin, _ = accounts.create_admin(session=s, phone="13800009999", name="管理员")
         street = service.create_street(
@@ -115,99 +195,60 @@ def seed(url: str, issues: int, comments: int) -> tuple[int, int, str, str]:
             session=s, access=chair_access, actor=chair, membership_id=membership.id or 0
         )
         hall_id = hall.id or 0
-        stages = [
-            Stage.COLLECTING,
-            Stage.UNDER_REVIEW,
-            Stage.DELIBERATING,
-            Stage.DECIDING,
-            Stage.REJECTED,
-        ]
-        now = clock.now()
-        batch: list[Issue] = []
-        for i in range(issues):
-            title = f"{rng.choice(TOPICS)}（{i}）"
-            description = "居民反映：" + rng.choice(TOPICS) + "，希望社区协调解决。" * 3
-            batch.append(
-                Issue(
-                    hall_id=hall_id,
-                    title=title,
-                    description=description,
-                    category=rng.choice(list(Category)),
-                    stage=rng.choice(stages),
-                    proposer_id=resident.id or 0,
-                    created_at=now - timedelta(minutes=i),
-                    stage_changed_at=now,
-                    search_text=search.index_text(title, description),
-                )
-            )
-            if len(batch) == 1000:
-                s.add_all(batch)
-                s.commit()
-                batch = []
-        stances = list(Stance)
-        big = Issue(
-            hall_id=hall_id,
-            title="楼道飞线充电整治",
-            description="建设集中充电桩。" * 20,
-            category=Category.EBIKE,
-            stage=Stage.DELIBERATING,
-            proposer_id=resident.id or 0,
-            comment_count=comments,
-            # The comment service keeps these in the app; here the comments are inserted
-            # directly below (comment i has stance stances[i % 4]).
-            **{
-                STANCE_COUNT_COLUMN[stance]: len(range(k, comments, len(stances)))
-                for k, stance in enumerate(stances)
-            },
-            search_text=search.index_text("楼道飞线充电整治"),
+        big_id = add_issues(
+            s, hall_id=hall_id, proposer_id=resident.id or 0, issues=issues, comments=comments
         )
-        s.add_all([*batch, big])
-        s.commit()
-        s.add_all(
-            Comment(
-                hall_id=hall_id,
-                issue_id=big.id or 0,
-                author_id=resident.id or 0,
-                stance=stances[i % len(stances)],
-                body=f"第{i}条意见：" + "建议加装充电桩并公开收费。" * 2,
-                created_at=now - timedelta(seconds=comments - i),
-            )
-            for i in range(comments)
-        )
-        s.commit()
-        big_id = big.id or 0
     db.dispose()
     return hall_id, big_id, "13800008888", "bench password 1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+MARKER = "## Pages against a FastAPI hello (issue #11)"
 
 
-def wrk(url: str, cookie: str, duration: int, connections: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-H", f"Cookie: {cookie}", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise RuntimeError(f"{url}: {errors.group(1)} non-2xx responses\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
-    return float(match.group(1))
+def log_in(url: str, phone: str, password: str) -> str:
+    """A session cookie, as the login form would set it."""
+    settings = Settings(database_url=url, secret_key=SECRET)
+    db = Database.connect(url)
+    with db.session() as s:
+        token = accounts.log_in(
+            session=s,
+            settings=settings,
+            form=account_schemas.LoginForm(phone=phone, password=password),
+            client_ip="127.0.0.1",
+        ).token
+    db.dispose()
+    return f"{settings.session_cookie}={token}"
+
+
+def table(labels: list[str], runs: dict[str, list[Wrk]], reference: str) -> str:
+    """requests/s and ratio to the reference's same round, medians over the rounds."""
+    lines = [
+        "| endpoint | requests/s (median) | vs FastAPI hello (median) | per round "
+        "| p99 ms (median) | errors (non-2xx/3xx, socket) |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for label in labels:
+        ratios = [r.rps / ref.rps for r, ref in zip(runs[label], runs[reference], strict=True)]
+        non2xx = sum(r.non2xx for r in runs[label])
+        sockets = sum(r.socket_errors for r in runs[label])
+        lines.append(
+            f"| {label} | {statistics.median(r.rps for r in runs[label]):,.0f} "
+            f"| {statistics.median(ratios):.1%} "
+            f"| {' · '.join(f'{x:.1%}' for x in ratios)} "
+            f"| {statistics.median(r.p99_ms for r in runs[label]):.1f} "
+            f"| {non2xx}, {sockets} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--comments", type=int, default=2000)
-    parser.add_argument("--duration", type=int, default=2, help="seconds per endpoint per round")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument(
         "--as",
         dest="who",
@@ -215,124 +256,83 @@ def main() -> int:
         default="resident",
         help="who is logged in: a resident (the common reader) or the chair (every moderation form)",
     )
-    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server instead of SQLite")
+    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+    if not require_wrk():
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="yst-bench-"))
-    url = f"sqlite:///{tmp / 'bench.db'}"
-    started = time.monotonic()
-    hall_id, big_id, _, password = seed(url, args.issues, args.comments)
-    phone = "13800008888" if args.who == "resident" else "13800007777"
-    print(
-        f"seeded {args.issues} issues and {args.comments} comments in {time.monotonic() - started:.1f}s"
-    )
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "YST_SECRET_KEY": SECRET}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        settings = Settings(database_url=url, secret_key=SECRET)
-        db = Database.connect(url)
-        with db.session() as s:
-            token = accounts.log_in(
-                session=s,
-                settings=settings,
-                form=account_schemas.LoginForm(phone=phone, password=password),
-                client_ip="127.0.0.1",
-            ).token
-        db.dispose()
-        cookie = f"{settings.session_cookie}={token}"
-        targets = [
-            ("bare endpoint GET /healthz", "/healthz"),
-            (
-                f"issue list GET /halls/{{id}}/issues ({args.issues} issues)",
-                f"/halls/{hall_id}/issues",
-            ),
-            (
-                f"issue page GET /halls/{{id}}/issues/{{id}} ({args.comments} comments)",
-                f"/halls/{hall_id}/issues/{big_id}",
-            ),
-        ]
-        for _, path in targets:  # warm up, and fail loudly on an error page
-            response = httpx.get(base + path, headers={"Cookie": cookie}, timeout=10)
-            response.raise_for_status()
-        runs: dict[str, list[float]] = {label: [] for label, _ in targets}
-        ratios: dict[str, list[float]] = {label: [] for label, _ in targets}
-        for _ in range(args.rounds):
-            measured = [
-                (label, wrk(base + path, cookie, args.duration, args.connections))
-                for label, path in targets
+    with fresh_database(args.postgres) as (url, _):
+        started = time.monotonic()
+        hall_id, big_id, _, password = seed(url, args.issues, args.comments)
+        print(
+            f"seeded {args.issues} issues and {args.comments} comments "
+            f"in {time.monotonic() - started:.1f}s"
+        )
+        phone = "13800008888" if args.who == "resident" else "13800007777"
+        with (
+            serve(APP, env={"DATABASE_URL": url}) as (app,),
+            serve(FASTAPI_HELLO) as (hello,),
+            serve(RAW_HELLO) as (raw,),
+        ):
+            cookie = log_in(url, phone, password)
+            targets = [
+                ("raw ASGI hello", raw + "/", None),
+                ("minimal FastAPI hello (`async def`)", hello + "/", None),
+                ("the app's GET /healthz, logged in (bare)", app + "/healthz", cookie),
+                (
+                    f"issue list GET /halls/{{id}}/issues ({args.issues:,} issues)",
+                    f"{app}/halls/{hall_id}/issues",
+                    cookie,
+                ),
+                (
+                    f"issue page GET /halls/{{id}}/issues/{{id}} ({args.comments:,} comments)",
+                    f"{app}/halls/{hall_id}/issues/{big_id}",
+                    cookie,
+                ),
             ]
-            for label, rps in measured:
-                runs[label].append(rps)
-                ratios[label].append(rps / measured[0][1])
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
-    lines = [
-        "| endpoint | requests/s (median) | ratio to bare (median) | ratio per round |",
-        "|---|---:|---:|---|",
-    ]
-    lines += [
-        f"| {label} | {statistics.median(runs[label]):,.0f} "
-        f"| {statistics.median(ratios[label]):.0%} "
-        f"| {' · '.join(f'{r:.0%}' for r in ratios[label])} |"
-        for label, _ in targets
-    ]
-    table = "\n".join(lines)
-    print(table)
+            for _, target, who in targets:  # warm up, and fail loudly on an error page
+                response = httpx.get(target, headers={"Cookie": who or ""}, timeout=30)
+                response.raise_for_status()
+            runs: dict[str, list[Wrk]] = {label: [] for label, _, _ in targets}
+            for k in range(args.rounds):
+                for label, target, who in targets:
+                    runs[label].append(
+                        wrk(
+                            target,
+                            duration=args.duration,
+                            connections=args.connections,
+                            threads=args.threads,
+                            cookie=who,
+                        )
+                    )
+                print(
+                    f"round {k + 1}: "
+                    + ", ".join(f"{rs[-1].rps:,.0f}" for rs in runs.values())
+                    + " requests/s"
+                )
+    labels = [label for label, _, _ in targets]
+    result = table(labels, runs, labels[1])
+    print(result)
     if not args.no_write:
-        marker = f"## Issue list and issue page (issue #3), as the {args.who}"
+        database = "PostgreSQL" if args.postgres else "SQLite (WAL, synchronous=FULL)"
         command = (
             f"`.venv/bin/python bench/run.py --issues {args.issues} --comments {args.comments} "
             f"--duration {args.duration} --rounds {args.rounds} --connections {args.connections} "
-            f"--as {args.who}`"
+            f"--threads {args.threads} --as {args.who}"
+            + (" --postgres URL" if args.postgres else "")
+            + "`"
         )
-        section = (
-            f"{marker}\n\n{time.strftime('%Y-%m-%d')}, "
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite, "
-            f"one uvicorn worker, wrk -t2 -c{args.connections} -d{args.duration}s per endpoint "
-            f"on loopback, {args.rounds} rounds (the endpoints in turn in each round), logged in "
-            f"as the {args.who}.\n\nCommand: {command}\n\n{table}\n\n"
-            "Target: each page ≥ 20 % of the bare endpoint.\n"
+        marker = f"{MARKER}, as the {args.who}" + (", PostgreSQL" if args.postgres else "")
+        write_section(
+            marker,
+            f"{marker}\n\n{machine(database)}; wrk -t{args.threads} -c{args.connections} "
+            f"-d{args.duration}s per endpoint on loopback, {args.rounds} rounds (the endpoints in "
+            f"turn in each round), logged in as the {args.who}. Every server (the app and both "
+            "hellos) runs with the same uvicorn flags (bench/serve.py).\n\n"
+            f"Command: {command}\n\n{result}\n\n"
+            "Targets (#11): the bare endpoint ≥ 60 % of the FastAPI hello; issue list and issue "
+            "page ≥ 10 %; 0 errors.\n",
         )
-        path = ROOT / "docs" / "benchmarks.md"
-        text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-        if marker in text:
-            head, _, rest = text.partition(marker)
-            nxt = rest.find("\n## ")
-            text = head + section + (rest[nxt:] if nxt >= 0 else "")
-        else:
-            text = text.rstrip() + "\n\n" + section
-        path.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -4,7 +4,9 @@
 --
 -- $VOTE_CREDS: lines "cookie<TAB>csrf token"; $VOTE_ORIGIN: http://127.0.0.1:port;
 -- $VOTE_FORM: non-empty to post the page's form (303) instead of the JSON API (201);
--- $VOTE_RUN: a number that keeps submission ids unique across runs on one database.
+-- $VOTE_RUN: a number that keeps submission ids unique across runs (and wrk processes) on one
+-- database; $VOTE_SLICES, $VOTE_SLICE_BASE: the voters are cut into that many slices, and
+-- thread k of this wrk process starts at slice base + k - 1 (one wrk process per app instance).
 
 local creds = {}
 for line in io.lines(os.getenv("VOTE_CREDS")) do
@@ -14,6 +16,8 @@ end
 local origin = os.getenv("VOTE_ORIGIN")
 local form = (os.getenv("VOTE_FORM") or "") ~= ""
 local run = tonumber(os.getenv("VOTE_RUN") or "0")
+local slices = tonumber(os.getenv("VOTE_SLICES") or "2")
+local slice_base = tonumber(os.getenv("VOTE_SLICE_BASE") or "0")
 local options = { "yes", "no", "abstain" }
 
 local threads = {}
@@ -33,7 +37,7 @@ sample = ""
 
 function init(args)
   -- threads start at different voters; `id` was set by setup()
-  index = (id - 1) * math.floor(#creds / 2)
+  index = (slice_base + id - 1) * math.floor(#creds / slices)
 end
 
 function request()
