@@ -50,6 +50,29 @@ class RuleKind(StrEnum):
     PLURALITY = "plurality"  # non-binding preference among 方案
 
 
+class VoterUnit(StrEnum):
+    PERSON = "person"  # 按人: one vote per verified member
+    HOUSEHOLD = "household"  # 按户: one vote per 户, cast by any verified member of it
+    OWNER = "owner"  # 按业主: by head and by exclusive area (民法典 278)
+
+
+# Which voter units each rule allows (the first is the default).
+VOTER_UNITS: Mapping[RuleKind, tuple[VoterUnit, ...]] = {
+    RuleKind.CONSENSUS: (VoterUnit.PERSON,),
+    RuleKind.COUNCIL_MAJORITY: (VoterUnit.PERSON,),
+    RuleKind.RESIDENTS_MEETING: (VoterUnit.PERSON, VoterUnit.HOUSEHOLD),
+    RuleKind.REPRESENTATIVES_MEETING: (VoterUnit.PERSON,),
+    RuleKind.OWNERS_ORDINARY: (VoterUnit.OWNER,),
+    RuleKind.OWNERS_MAJOR: (VoterUnit.OWNER,),
+    RuleKind.INTERESTED_UNANIMOUS: (VoterUnit.OWNER,),
+    RuleKind.PLURALITY: (VoterUnit.PERSON, VoterUnit.HOUSEHOLD, VoterUnit.OWNER),
+}
+# Rules decided at a meeting: attendance (实到) is the base of the quorum.
+MEETING_RULES = frozenset(
+    {RuleKind.COUNCIL_MAJORITY, RuleKind.RESIDENTS_MEETING, RuleKind.REPRESENTATIVES_MEETING}
+)
+
+
 class Choice(StrEnum):
     YES = "yes"  # 同意
     NO = "no"  # 反对
