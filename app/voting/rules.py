@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 
 class RuleKind(StrEnum):
@@ -470,3 +471,66 @@ def decide(
                 ),
             ]
     return Outcome(rule.kind, all(c.passed for c in checks), tuple(checks), counts)
+
+
+# --- a ballot's outcome, assembled --------------------------------------------------------------
+# What the service freezes at the close and the verifier recounts from the ledger: the same
+# function of the same inputs, so the two can only agree or show tampering.
+
+
+@dataclass(frozen=True)
+class RollVoter:
+    """One entry of a ballot's frozen roll as the tally needs it."""
+
+    key: str
+    area_centi_m2: int
+    present: bool  # marked present at the meeting (meeting rules only)
+
+
+def tally(
+    kind: RuleKind,
+    quorum: tuple[int, int],
+    roll: Sequence[RollVoter],
+    votes: Mapping[str, str],
+) -> Outcome:
+    """The outcome of a ballot: its rule (with the ballot's quorum as num/den), its frozen
+    roll, and each voter key's current choice. Attendance counts only for meeting rules; for
+    the others everyone who voted takes part."""
+    rule = Rule.of(kind, quorum=Fraction(*quorum))
+    electorate = [Voter(v.key, v.area_centi_m2) for v in roll]
+    present = [v.key for v in roll if v.present] if kind in MEETING_RULES else None
+    return decide(rule, electorate, votes, present=present)
+
+
+def result_data(outcome: Outcome, *, legacy: bool = False) -> dict[str, Any]:
+    """The frozen form of an outcome: canonical JSON on the ballot and in the close event.
+
+    Checks are data (check_data); `legacy` gives the one line of text per check of results
+    frozen before that, to recount their ledgers."""
+    return {
+        "rule": outcome.rule.value,
+        "passed": outcome.passed,
+        "checks": [legacy_text(c) if legacy else check_data(c) for c in outcome.checks],
+        "counts": dict(sorted(outcome.counts.items())),
+        "winner": outcome.winner,
+    }
+
+
+def consensus_data(passed: bool) -> dict[str, Any]:
+    """The frozen form of a 协商一致 recorded by the chair: no vote, no checks."""
+    return {"rule": "consensus", "passed": passed, "checks": [], "counts": {}}
+
+
+def is_legacy_result(stored: Mapping[str, Any]) -> bool:
+    """A result frozen before checks were data: its checks are lines of text."""
+    return any(isinstance(c, str) for c in stored.get("checks") or ())
+
+
+def resolution_text(title: str, outcome: Outcome, option_labels: Mapping[str, str]) -> str:
+    """The 决议's sentence, as stored with it (and printed on the 公示)."""
+    if outcome.rule == RuleKind.PLURALITY:
+        if outcome.winner is None:
+            return f"「{title}」未形成多数意见。"
+        return f"「{title}」经表决，{option_labels.get(outcome.winner, outcome.winner)} 得票最多。"
+    verdict = "通过" if outcome.passed else "未通过"
+    return f"「{title}」经表决{verdict}。"

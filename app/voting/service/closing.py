@@ -17,7 +17,7 @@ from app.halls.models import (
 from app.halls.policies import HallAccess
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
-from app.voting import ledger, policies, queries, schemas
+from app.voting import ledger, policies, queries, rules, schemas
 from app.voting.models import (
     Ballot,
     BallotStatus,
@@ -61,8 +61,8 @@ def close_ballot(
     ballot.status = BallotStatus.CLOSED
     ballot.closed_at = now
     ballot.passed = outcome.passed
-    ballot.result = ledger.canonical(queries.result_data(outcome))
-    _append(session, ballot, LedgerKind.CLOSE, {"result": queries.result_data(outcome)})
+    ballot.result = ledger.canonical(rules.result_data(outcome))
+    _append(session, ballot, LedgerKind.CLOSE, {"result": rules.result_data(outcome)})
     resolution = Resolution(
         hall_id=ballot.hall_id,
         issue_id=issue.id or 0,
@@ -143,7 +143,7 @@ def record_consensus(
     ballot.status = BallotStatus.CLOSED
     ballot.opened_at = ballot.closed_at = now
     ballot.passed = bool(form.passed)
-    data = {"rule": "consensus", "passed": ballot.passed, "checks": [], "counts": {}}
+    data = rules.consensus_data(ballot.passed)
     ballot.result = ledger.canonical(data)
     _append(session, ballot, LedgerKind.CLOSE, {"result": data})
     resolution = Resolution(
