@@ -13,7 +13,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core import fields
-from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.halls import queries as hall_queries
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -53,9 +53,7 @@ LIVE_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
 FINISHED = frozenset({BallotStatus.CLOSED.value, BallotStatus.PUBLISHED.value})
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise NotFound("not_found")
+_require = policies.require
 
 
 def ballot_url(ballot: Ballot) -> str:
