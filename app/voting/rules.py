@@ -28,6 +28,11 @@ Check ids, per rule kind:
 - A percentage, where one is shown, never reads the other way (`Check.shown_basis_points`):
   a check that fails never shows a percentage that reaches its threshold, one that passes never
   shows one short of it.
+
+Every table keyed by rule lives here too: the voter units a rule allows (`VOTER_UNITS`), the
+rules decided at a meeting (`MEETING_RULES`), the rules whose electorate is a role
+(`ROLE_ELECTORATES`); and `tally` assembles a ballot's outcome from its frozen roll and votes,
+for the close and for the verifier alike.
 """
 
 from __future__ import annotations
@@ -72,6 +77,12 @@ VOTER_UNITS: Mapping[RuleKind, tuple[VoterUnit, ...]] = {
 MEETING_RULES = frozenset(
     {RuleKind.COUNCIL_MAJORITY, RuleKind.RESIDENTS_MEETING, RuleKind.REPRESENTATIVES_MEETING}
 )
+# Rules whose electorate is the hall's members holding a role (the value of
+# app.halls.models.Role), not the residents or owners of the ballot's scope.
+ROLE_ELECTORATES: Mapping[RuleKind, str] = {
+    RuleKind.COUNCIL_MAJORITY: "council",  # 议事会成员
+    RuleKind.REPRESENTATIVES_MEETING: "resident_rep",  # 居民代表
+}
 
 
 class Choice(StrEnum):

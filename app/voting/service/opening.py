@@ -34,7 +34,7 @@ from app.voting.models import (
     RollEntry,
     VoterUnit,
 )
-from app.voting.rules import RuleKind
+from app.voting.rules import ROLE_ELECTORATES, RuleKind
 from app.voting.service._common import (
     _append,
     _ballot,
@@ -91,8 +91,8 @@ def _roll_entries(session: Session, ballot: Ballot) -> list[_Entry]:
     """The electorate of the ballot as it stands now; frozen by open_ballot."""
     hall_id = ballot.hall_id
     verified = (Membership.hall_id == hall_id) & (Membership.status == MembershipStatus.VERIFIED)
-    if ballot.rule in (RuleKind.COUNCIL_MAJORITY, RuleKind.REPRESENTATIVES_MEETING):
-        role = Role.COUNCIL if ballot.rule == RuleKind.COUNCIL_MAJORITY else Role.RESIDENT_REP
+    if ballot.rule in ROLE_ELECTORATES:
+        role = Role(ROLE_ELECTORATES[ballot.rule])
         people = session.exec(
             select(User.id, User.name)
             .join(Membership, col(Membership.user_id) == User.id)
