@@ -216,7 +216,7 @@ def check_line(check: rules.Check, *, households: bool = False) -> str:
 
 
 def check_lines(result: Mapping[str, Any] | None, voter_unit: str = "") -> list[CheckLine]:
-    """The checks of a frozen result (app.voting.queries.result_data) in words; a stored line
+    """The checks of a frozen result (app.voting.rules.result_data) in words; a stored line
     that cannot be read back is shown as it was frozen."""
     households = voter_unit == VoterUnit.HOUSEHOLD
     lines = []

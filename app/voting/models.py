@@ -16,6 +16,7 @@ from app.core import clock
 from app.core.types import Int64, str_enum
 from app.issues.models import Scope
 from app.voting.rules import RuleKind
+from app.voting.rules import VoterUnit as VoterUnit  # defined with the rules it serves
 
 
 class BallotStatus(StrEnum):
@@ -23,12 +24,6 @@ class BallotStatus(StrEnum):
     OPEN = "open"  # 投票中: the electorate is frozen
     CLOSED = "closed"  # 已截止: the result is frozen
     PUBLISHED = "published"  # 已公布
-
-
-class VoterUnit(StrEnum):
-    PERSON = "person"  # 按人: one vote per verified member
-    HOUSEHOLD = "household"  # 按户: one vote per 户, cast by any verified member of it
-    OWNER = "owner"  # 按业主: by head and by exclusive area (民法典 278)
 
 
 class OptionsKind(StrEnum):

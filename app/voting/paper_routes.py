@@ -27,7 +27,7 @@ from app.issues.deps import Id
 from app.voting import policies, queries, schemas, service
 from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
-from app.voting.routes import _require, ballot_url
+from app.voting.routes import ballot_url
 from app.web import qr
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -37,6 +37,7 @@ from app.web.links import print_context, public_url
 from app.web.messages import message
 
 router = APIRouter(tags=["voting"], route_class=FormRoute)
+_require = policies.require
 
 SEARCH_MAX = 40  # the roll's search box
 # Cards refreshed out of band after an action on another card.

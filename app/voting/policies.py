@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from app.core.errors import NotFound
 from app.halls.policies import HallAccess
 from app.voting.models import Duty
+
+
+def require(allowed: bool) -> None:
+    """The pages' guard: inside a hall the caller can see, what they may not do is reported as
+    missing (AUTHZ-03)."""
+    if not allowed:
+        raise NotFound("not_found")
 
 
 def can_manage(access: HallAccess) -> bool:

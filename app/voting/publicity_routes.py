@@ -54,10 +54,7 @@ env.filters["cn_date"] = _cn_date
 _AFTER_PUBLICITY = frozenset({Stage.IMPLEMENTING, Stage.EVALUATING, Stage.CLOSED})
 
 
-def _require(allowed: bool) -> None:
-    # Inside a hall the caller can see, what they may not do is reported as missing (AUTHZ-03).
-    if not allowed:
-        raise NotFound("not_found")
+_require = policies.require
 
 
 def publicity_url(hall_id: int, issue_id: int) -> str:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,14 +31,6 @@ from app.voting.models import (
     RollCaster,
     RollEntry,
     Vote,
-)
-
-MEETING_KINDS = frozenset(
-    {
-        rules.RuleKind.COUNCIL_MAJORITY,
-        rules.RuleKind.RESIDENTS_MEETING,
-        rules.RuleKind.REPRESENTATIVES_MEETING,
-    }
 )
 
 
@@ -132,12 +123,9 @@ def list_options(session: Session, ballot_id: int) -> list[BallotOption]:
     )
 
 
-def rule_of(ballot: Ballot) -> rules.Rule:
-    return rules.Rule.of(ballot.rule, quorum=Fraction(ballot.quorum_num, ballot.quorum_den))
-
-
 def tally(session: Session, ballot: Ballot) -> rules.Outcome:
-    """The outcome from the frozen roll and the current votes (one query each)."""
+    """The outcome from the frozen roll and the current votes (one query each), assembled by
+    rules.tally."""
     roll = session.exec(
         select(
             RollEntry.id, RollEntry.voter_key, RollEntry.weight_centi_m2, RollEntry.present
@@ -149,25 +137,16 @@ def tally(session: Session, ballot: Ballot) -> rules.Outcome:
         .where(Vote.ballot_id == ballot.id, col(Vote.is_current).is_(True))
     ).all()
     key_of = {rid: key for rid, key, _, _ in roll}
-    electorate = [rules.Voter(key, weight) for _, key, weight, _ in roll]
-    present = [key for _, key, _, here in roll if here] if ballot.rule in MEETING_KINDS else None
-    return rules.decide(
-        rule_of(ballot), electorate, {key_of[rid]: code for rid, code in votes}, present=present
+    return rules.tally(
+        ballot.rule,
+        (ballot.quorum_num, ballot.quorum_den),
+        _roll_voters(roll),
+        {key_of[rid]: code for rid, code in votes},
     )
 
 
-def result_data(outcome: rules.Outcome, *, legacy: bool = False) -> dict[str, Any]:
-    """The frozen form of an outcome: canonical JSON on the ballot and in the close event.
-
-    Checks are data (rules.check_data); `legacy` gives the one line of text per check of
-    results frozen before that, to recount their ledgers."""
-    return {
-        "rule": outcome.rule.value,
-        "passed": outcome.passed,
-        "checks": [rules.legacy_text(c) if legacy else rules.check_data(c) for c in outcome.checks],
-        "counts": dict(sorted(outcome.counts.items())),
-        "winner": outcome.winner,
-    }
+def _roll_voters(roll: Sequence[tuple[int | None, str, int, bool]]) -> list[rules.RollVoter]:
+    return [rules.RollVoter(key, weight, here) for _, key, weight, here in roll]
 
 
 def stored_result(ballot: Ballot) -> dict[str, Any] | None:
@@ -175,13 +154,7 @@ def stored_result(ballot: Ballot) -> dict[str, Any] | None:
 
 
 def resolution_text(session: Session, ballot: Ballot, outcome: rules.Outcome) -> str:
-    labels = dict(option_codes(session, ballot.id or 0))
-    if outcome.rule == rules.RuleKind.PLURALITY:
-        if outcome.winner is None:
-            return f"「{ballot.title}」未形成多数意见。"
-        return f"「{ballot.title}」经表决，{labels.get(outcome.winner, outcome.winner)} 得票最多。"
-    verdict = "通过" if outcome.passed else "未通过"
-    return f"「{ballot.title}」经表决{verdict}。"
+    return rules.resolution_text(ballot.title, outcome, dict(option_codes(session, ballot.id or 0)))
 
 
 @dataclass(frozen=True)
@@ -877,13 +850,12 @@ def _check_result(
     if ballot.rule == rules.RuleKind.CONSENSUS or replayed is None:
         return False
     key_of_ref = {ledger.voter_ref(ballot.ref_key, key): key for _, key, _, _ in roll}
-    electorate = [rules.Voter(key, weight) for _, key, weight, _ in roll]
-    present = [key for _, key, _, here in roll if here] if ballot.rule in MEETING_KINDS else None
     votes = {key_of_ref[ref]: code for ref, code in replayed.items() if ref in key_of_ref}
-    outcome = rules.decide(rule_of(ballot), electorate, votes, present=present)
-    stored = stored_result(ballot) or {}
-    legacy = any(isinstance(c, str) for c in stored.get("checks") or ())
-    recount = ledger.canonical(result_data(outcome, legacy=legacy))
+    outcome = rules.tally(
+        ballot.rule, (ballot.quorum_num, ballot.quorum_den), _roll_voters(roll), votes
+    )
+    legacy = rules.is_legacy_result(stored_result(ballot) or {})
+    recount = ledger.canonical(rules.result_data(outcome, legacy=legacy))
     if recount != ballot.result:
         problems.append(f"按账本复算的结果与冻结的结果不一致：复算为 {recount}")
     if outcome.passed != ballot.passed:

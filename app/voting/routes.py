@@ -54,9 +54,7 @@ LIVE_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
 FINISHED = frozenset({BallotStatus.CLOSED.value, BallotStatus.PUBLISHED.value})
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise NotFound("not_found")
+_require = policies.require
 
 
 def ballot_url(ballot: Ballot) -> str:

@@ -28,6 +28,11 @@ Check ids, per rule kind:
 - A percentage, where one is shown, never reads the other way (`Check.shown_basis_points`):
   a check that fails never shows a percentage that reaches its threshold, one that passes never
   shows one short of it.
+
+Every table keyed by rule lives here too: the voter units a rule allows (`VOTER_UNITS`), the
+rules decided at a meeting (`MEETING_RULES`), the rules whose electorate is a role
+(`ROLE_ELECTORATES`); and `tally` assembles a ballot's outcome from its frozen roll and votes,
+for the close and for the verifier alike.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 
 class RuleKind(StrEnum):
@@ -48,6 +54,35 @@ class RuleKind(StrEnum):
     OWNERS_MAJOR = "owners_major"  # 民法典 278 items 6–8
     INTERESTED_UNANIMOUS = "interested_unanimous"  # 民法典 279 住改商
     PLURALITY = "plurality"  # non-binding preference among 方案
+
+
+class VoterUnit(StrEnum):
+    PERSON = "person"  # 按人: one vote per verified member
+    HOUSEHOLD = "household"  # 按户: one vote per 户, cast by any verified member of it
+    OWNER = "owner"  # 按业主: by head and by exclusive area (民法典 278)
+
+
+# Which voter units each rule allows (the first is the default).
+VOTER_UNITS: Mapping[RuleKind, tuple[VoterUnit, ...]] = {
+    RuleKind.CONSENSUS: (VoterUnit.PERSON,),
+    RuleKind.COUNCIL_MAJORITY: (VoterUnit.PERSON,),
+    RuleKind.RESIDENTS_MEETING: (VoterUnit.PERSON, VoterUnit.HOUSEHOLD),
+    RuleKind.REPRESENTATIVES_MEETING: (VoterUnit.PERSON,),
+    RuleKind.OWNERS_ORDINARY: (VoterUnit.OWNER,),
+    RuleKind.OWNERS_MAJOR: (VoterUnit.OWNER,),
+    RuleKind.INTERESTED_UNANIMOUS: (VoterUnit.OWNER,),
+    RuleKind.PLURALITY: (VoterUnit.PERSON, VoterUnit.HOUSEHOLD, VoterUnit.OWNER),
+}
+# Rules decided at a meeting: attendance (实到) is the base of the quorum.
+MEETING_RULES = frozenset(
+    {RuleKind.COUNCIL_MAJORITY, RuleKind.RESIDENTS_MEETING, RuleKind.REPRESENTATIVES_MEETING}
+)
+# Rules whose electorate is the hall's members holding a role (the value of
+# app.halls.models.Role), not the residents or owners of the ballot's scope.
+ROLE_ELECTORATES: Mapping[RuleKind, str] = {
+    RuleKind.COUNCIL_MAJORITY: "council",  # 议事会成员
+    RuleKind.REPRESENTATIVES_MEETING: "resident_rep",  # 居民代表
+}
 
 
 class Choice(StrEnum):
@@ -447,3 +482,66 @@ def decide(
                 ),
             ]
     return Outcome(rule.kind, all(c.passed for c in checks), tuple(checks), counts)
+
+
+# --- a ballot's outcome, assembled --------------------------------------------------------------
+# What the service freezes at the close and the verifier recounts from the ledger: the same
+# function of the same inputs, so the two can only agree or show tampering.
+
+
+@dataclass(frozen=True)
+class RollVoter:
+    """One entry of a ballot's frozen roll as the tally needs it."""
+
+    key: str
+    area_centi_m2: int
+    present: bool  # marked present at the meeting (meeting rules only)
+
+
+def tally(
+    kind: RuleKind,
+    quorum: tuple[int, int],
+    roll: Sequence[RollVoter],
+    votes: Mapping[str, str],
+) -> Outcome:
+    """The outcome of a ballot: its rule (with the ballot's quorum as num/den), its frozen
+    roll, and each voter key's current choice. Attendance counts only for meeting rules; for
+    the others everyone who voted takes part."""
+    rule = Rule.of(kind, quorum=Fraction(*quorum))
+    electorate = [Voter(v.key, v.area_centi_m2) for v in roll]
+    present = [v.key for v in roll if v.present] if kind in MEETING_RULES else None
+    return decide(rule, electorate, votes, present=present)
+
+
+def result_data(outcome: Outcome, *, legacy: bool = False) -> dict[str, Any]:
+    """The frozen form of an outcome: canonical JSON on the ballot and in the close event.
+
+    Checks are data (check_data); `legacy` gives the one line of text per check of results
+    frozen before that, to recount their ledgers."""
+    return {
+        "rule": outcome.rule.value,
+        "passed": outcome.passed,
+        "checks": [legacy_text(c) if legacy else check_data(c) for c in outcome.checks],
+        "counts": dict(sorted(outcome.counts.items())),
+        "winner": outcome.winner,
+    }
+
+
+def consensus_data(passed: bool) -> dict[str, Any]:
+    """The frozen form of a 协商一致 recorded by the chair: no vote, no checks."""
+    return {"rule": "consensus", "passed": passed, "checks": [], "counts": {}}
+
+
+def is_legacy_result(stored: Mapping[str, Any]) -> bool:
+    """A result frozen before checks were data: its checks are lines of text."""
+    return any(isinstance(c, str) for c in stored.get("checks") or ())
+
+
+def resolution_text(title: str, outcome: Outcome, option_labels: Mapping[str, str]) -> str:
+    """The 决议's sentence, as stored with it (and printed on the 公示)."""
+    if outcome.rule == RuleKind.PLURALITY:
+        if outcome.winner is None:
+            return f"「{title}」未形成多数意见。"
+        return f"「{title}」经表决，{option_labels.get(outcome.winner, outcome.winner)} 得票最多。"
+    verdict = "通过" if outcome.passed else "未通过"
+    return f"「{title}」经表决{verdict}。"

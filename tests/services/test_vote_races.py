@@ -36,6 +36,7 @@ from app.halls import queries as hall_queries
 from app.halls.models import Hall
 from app.voting import queries, schemas, service
 from app.voting.models import LedgerEvent, Vote
+from app.voting.service import casting
 from tests.ballot_helpers import make_owners_hall, owners_ballot, sid
 from tests.factories import HallWorld, make_chair, make_deciding_issue
 from tests.services.test_races import TIMEOUT, N, Racers
@@ -76,7 +77,7 @@ def new_ballot(db: Database, o: Owners) -> int:
 # Worker (runs in the spawned children)
 
 
-_BALLOT = service._ballot
+_BALLOT = casting._ballot
 
 
 def _ballot_without_lock(session: Any, hall_id: int, ballot_id: int, *, lock: bool = False) -> Any:
@@ -104,11 +105,11 @@ def _cast_worker(
 
     Returns (submission id, receipt or "error:…") per cast."""
     db = Database.connect(url)
-    original = service._ballot, service._append
+    original = casting._ballot, casting._append
     if naive:
         # Test only: no ballot lock, no ledger, and on SQLite a deferred BEGIN for writers.
-        service._ballot = _ballot_without_lock  # type: ignore[assignment]
-        service._append = _no_ledger  # type: ignore[assignment]
+        casting._ballot = _ballot_without_lock  # type: ignore[assignment]
+        casting._append = _no_ledger  # type: ignore[assignment]
         if db.is_sqlite:
             db = Database(url=url, write_engine=db.read_engine, read_engine=db.read_engine)
     try:
@@ -137,7 +138,7 @@ def _cast_worker(
                 results.append((key, f"error:{type(exc).__name__}:{exc}"[:300]))
         return results
     finally:
-        service._ballot, service._append = original  # type: ignore[method-assign]
+        casting._ballot, casting._append = original  # type: ignore[method-assign]
         db.dispose()
 
 

@@ -8,8 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.halls.models import Role
 from app.voting.labels import check_line
-from app.voting.rules import Choice, Rule, RuleKind, Voter, decide
+from app.voting.rules import (
+    MEETING_RULES,
+    ROLE_ELECTORATES,
+    VOTER_UNITS,
+    Choice,
+    Rule,
+    RuleKind,
+    Voter,
+    decide,
+)
 
 Y, N, A = Choice.YES.value, Choice.NO.value, Choice.ABSTAIN.value
 
@@ -244,3 +254,13 @@ def test_every_rule_gives_an_outcome(kind: RuleKind) -> None:
     )
     assert outcome.rule == kind
     assert all(check_line(c).endswith("达到") for c in outcome.checks)
+
+
+# --- the rule tables ------------------------------------------------------------------------
+
+
+def test_every_rule_has_its_voter_units_and_role_electorates_name_real_roles() -> None:
+    assert set(VOTER_UNITS) == set(RuleKind)
+    assert all(VOTER_UNITS[kind] for kind in RuleKind)
+    assert {Role(value) for value in ROLE_ELECTORATES.values()} == {Role.COUNCIL, Role.RESIDENT_REP}
+    assert set(ROLE_ELECTORATES) <= MEETING_RULES

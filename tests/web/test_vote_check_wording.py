@@ -15,7 +15,7 @@ import pytest
 from app.accounts.models import User
 from app.db import Database
 from app.halls.models import Household
-from app.voting import queries, schemas, service
+from app.voting import queries, rules, schemas, service
 from app.voting.models import Ballot, VoterUnit
 from app.voting.rules import RuleKind
 from tests import factories as f
@@ -309,9 +309,9 @@ def test_a_result_frozen_as_text_still_verifies_and_reads_the_new_way(
     world, chair = hall_of_flats(db, scene.areas)
     ballot = vh.open_ballot(db, world, chair, rule=scene.rule, secret=False)
     vote_in_person(db, world, chair, ballot, scene.options)
-    new_form = queries.result_data
+    new_form = rules.result_data
     with monkeypatch.context() as m:
-        m.setattr(queries, "result_data", lambda o, **_: new_form(o, legacy=True))
+        m.setattr(rules, "result_data", lambda o, **_: new_form(o, legacy=True))
         close(db, world, chair, ballot)
     with db.session(read_only=True) as s:
         stored = s.get(Ballot, ballot.id)

@@ -22,9 +22,10 @@ from sqlmodel import col, select
 
 from app.accounts.models import User
 from app.db import Database
-from app.voting import queries, service
+from app.voting import queries
 from app.voting.models import Ballot, LedgerEvent, Vote
 from app.voting.rules import RuleKind
+from app.voting.service import casting
 from tests.ballot_helpers import cast, draft_ballot, open_ballot, sid
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
@@ -43,16 +44,16 @@ class InjectedFault(RuntimeError):
 
 @contextmanager
 def ledger_append_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    real = service._append
+    real = casting._append
 
     def failing(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
         args[0].flush()  # the retirement, the event and the head are in the database now
         raise InjectedFault("ledger append failed")
 
-    monkeypatch.setattr(service, "_append", failing)
+    monkeypatch.setattr(casting, "_append", failing)
     yield
-    monkeypatch.setattr(service, "_append", real)
+    monkeypatch.setattr(casting, "_append", real)
 
 
 @contextmanager
