@@ -16,6 +16,8 @@ from app.audit import routes as audit_routes
 from app.config import Settings, get_settings
 from app.db import Database, Pool
 from app.halls import api as halls_api
+from app.halls import labels as hall_labels
+from app.halls import policies as hall_policies
 from app.halls import routes as halls_routes
 from app.issues import api as issues_api
 from app.issues import queries as issue_queries
@@ -25,12 +27,26 @@ from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.voting.ballot_box import BallotBox
-from app.web import errors, pages
+from app.web import errors, pages, shell
 from app.web.deps import protect, take_turn
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.turns import Turns
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _register_shell() -> None:
+    """What the domains show on every page (the shell knows no domain: app/web/shell.py)."""
+    shell.register_globals(
+        role_labels=hall_labels.ROLE_LABELS,
+        relation_labels=hall_labels.RELATION_LABELS,
+        status_labels=hall_labels.STATUS_LABELS,
+        # The masking rule itself: pages and the JSON API cannot disagree on who sees a phone.
+        can_see_contact=hall_policies.can_see_contact,
+    )
+
+
+_register_shell()
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -56,7 +72,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dependencies=[Depends(take_turn, scope="function"), Depends(protect)],
     )
     app.state.settings = settings
-    app.state.count_unread = issue_queries.count_unread  # the bell on every page (app/web/htmx)
+    shell.register_bell(app, issue_queries.count_unread)
     # Engines are created here, per app, never at import time (no connection crosses a fork).
     app.state.db = database or Database.connect(
         settings.database_url,

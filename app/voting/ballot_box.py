@@ -2,7 +2,7 @@
 
 A request does not take a thread or a connection to vote: it puts its vote in the box and
 waits on the event loop. One writer thread per app process takes every vote waiting (up to
-`max_batch`), casts them in one transaction (app/voting/group_cast.cast_votes) with one
+`max_batch`), casts them in one transaction (app/voting/service/phone_votes.cast_votes) with one
 durable commit, and answers each request with its own receipt or error only after that
 commit has returned. While it writes, the next votes gather: under load a commit carries
 many votes, alone a vote is written at once (no timer, no added wait).
@@ -24,8 +24,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Database
-from app.voting.group_cast import Outcome, PhoneVote, cast_votes
 from app.voting.service import Receipt
+from app.voting.service.phone_votes import Outcome, PhoneVote, cast_votes
 
 Waiting = tuple[PhoneVote, "asyncio.Future[Receipt]"]
 

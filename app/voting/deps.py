@@ -12,13 +12,16 @@ from app.halls.deps import AccessDep
 from app.issues.deps import Id
 from app.voting import queries, schemas
 from app.voting.ballot_box import BallotBox
-from app.voting.group_cast import PhoneVote
 from app.voting.models import Ballot
-from app.web.deps import SessionDep
+from app.voting.service.phone_votes import PhoneVote
+from app.web.deps import DbDep
 
 
-def get_ballot_or_404(session: SessionDep, access: AccessDep, ballot_id: Id) -> Ballot:
-    ballot = queries.get_ballot(session, hall_id=access.hall_id, ballot_id=ballot_id)
+def get_ballot_or_404(db: DbDep, access: AccessDep, ballot_id: Id) -> Ballot:
+    """Read through a read session of its own (as app/issues/deps.py): a POST's write
+    transaction begins in its use case, which reads the ballot again under its lock."""
+    with db.session(read_only=True) as session:
+        ballot = queries.get_ballot(session, hall_id=access.hall_id, ballot_id=ballot_id)
     if ballot is None:
         raise NotFound("not_found")
     return ballot

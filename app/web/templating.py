@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 from fastapi.templating import Jinja2Templates
 
 from app.core.privacy import mask_phone, mask_room
-from app.halls.labels import RELATION_LABELS, ROLE_LABELS, STATUS_LABELS
-from app.halls.policies import can_see_contact
 from app.web.i18n import gettext, ngettext
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -50,8 +48,4 @@ env.filters["dt"] = _datetime
 env.filters["date"] = _date
 env.filters["mask_phone"] = mask_phone
 env.filters["mask_room"] = mask_room
-env.globals["role_labels"] = ROLE_LABELS
-env.globals["relation_labels"] = RELATION_LABELS
-env.globals["status_labels"] = STATUS_LABELS
-# The masking rule itself, so pages and the JSON API cannot disagree on who sees a full phone.
-env.globals["can_see_contact"] = can_see_contact
+# The domains' labels and the masking rule are registered by the app (app/web/shell.py).

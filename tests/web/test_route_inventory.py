@@ -1014,7 +1014,7 @@ def test_side_effects_only_on_unsafe_methods(app: FastAPI) -> None:
 STANDING_IN_SERVICE = {
     ("POST", "/api/v1/halls/{hall_id}/ballots/{ballot_id}/votes"): (
         "the ballot box reads the voters' memberships with the rest of its batch "
-        "(app/voting/group_cast.cast_votes): no thread hop in front of a vote"
+        "(app/voting/service/phone_votes.cast_votes): no thread hop in front of a vote"
     ),
 }
 

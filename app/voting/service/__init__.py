@@ -10,6 +10,8 @@ One module per use case, named after what the user does on the page they see:
 - drafting: 发起表决 (create_ballot)
 - opening: freeze the electorate and open voting (open_ballot)
 - casting: a voter votes on the phone (cast_vote), and what every channel shares (Receipt)
+- phone_votes: the same for a batch of phone votes in one transaction (cast_votes, the
+  ballot box's group commit: app/voting/ballot_box.py)
 - meeting: the chair on the roll page: in-person votes, attendance (实到), voids
 - paper: 纸质票 — print, enter (计票人), confirm (监票人)
 - closing: close and 决议, 协商一致, after a failed vote
@@ -32,13 +34,16 @@ from app.voting.service.paper import (
     issue_paper_ballots,
     normalise_code,
 )
+from app.voting.service.phone_votes import PhoneVote, cast_votes
 from app.voting.service.publicity import answer_objection, end_publicity, file_objection
 
 __all__ = [
     "MEETING_RULES",
+    "PhoneVote",
     "Receipt",
     "answer_objection",
     "cast_vote",
+    "cast_votes",
     "close_ballot",
     "confirm_paper",
     "create_ballot",

@@ -39,7 +39,7 @@ from app.voting.models import (
     RollEntry,
     Vote,
 )
-from app.voting.service import Receipt
+from app.voting.service.casting import Receipt
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,23 @@
+"""How the domains put what every page shows into the shell (issue #11).
+
+The shell (app/web) knows no domain. The app (app/main.py) registers, through these two
+calls, what the domains contribute to every page: names the templates use (labels, the
+masking rule) and the counter behind the notification bell.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.web.htmx import UnreadCounter
+from app.web.templating import env
+
+
+def register_globals(**values: object) -> None:
+    """Names every template can use (labels, a policy every page must apply alike)."""
+    env.globals.update(values)
+
+
+def register_bell(app: FastAPI, count_unread: UnreadCounter) -> None:
+    """The unread count on every page's bell (read through the page's own session)."""
+    app.state.count_unread = count_unread
