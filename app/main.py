@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.accounts import api as accounts_api
+from app.accounts import deps as accounts_deps
 from app.accounts import routes as accounts_routes
 from app.audit import routes as audit_routes
 from app.config import Settings, get_settings
@@ -28,7 +29,7 @@ from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.voting.ballot_box import BallotBox
 from app.web import errors, pages, shell
-from app.web.deps import protect, take_turn
+from app.web.deps import guard
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.turns import Turns
 
@@ -69,10 +70,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
-        dependencies=[Depends(take_turn, scope="function"), Depends(protect)],
+        dependencies=[Depends(guard, scope="function")],
     )
     app.state.settings = settings
     shell.register_bell(app, issue_queries.count_unread)
+    shell.register_identify(app, accounts_deps.identify)
     # Engines are created here, per app, never at import time (no connection crosses a fork).
     app.state.db = database or Database.connect(
         settings.database_url,

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends
 from fastapi.security import APIKeyCookie
 from pydantic import BaseModel
 
+from app.accounts.deps import AuthDep, CurrentUser
 from app.core.privacy import mask_phone
 from app.web import csrf
-from app.web.deps import AuthDep, CurrentUser, SettingsDep
+from app.web.deps import SettingsDep
 from app.web.openapi import errors
 
 # Declared so that OpenAPI shows how the API authenticates: the same session cookie as the

@@ -7,13 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response
 
 from app.accounts import schemas, service
+from app.accounts.deps import AuthDep, CurrentUser, OptionalUser
+from app.accounts.schemas import PRIVACY_VERSION
 from app.config import Settings
 from app.core import fields
 from app.core.errors import TooManyAttempts, ValidationFailed
-from app.web.deps import AuthDep, CurrentUser, SessionDep, SettingsDep
+from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refused
 from app.web.htmx import field_errors, redirect, render
-from app.web.i18n import _
+from app.web.i18n import LOCALES, _
 
 router = APIRouter(tags=["accounts"], route_class=FormRoute)
 
@@ -169,3 +171,70 @@ def change_password(
             request, "accounts/password.html", {"errors": field_errors(exc.errors)}, status_code=422
         )
     return redirect(request, "/", flash_text=_("密码已修改"))
+
+
+# --- the privacy notice and preferences ---------------------------------------------------
+
+
+@router.get("/privacy", name="privacy")
+def privacy(request: Request) -> Response:
+    return render(request, "privacy.html", {"version": PRIVACY_VERSION})
+
+
+def _back(request: Request) -> str:
+    referer = request.headers.get("referer", "")
+    host = request.headers.get("host", "")
+    # Only ever go back to one of our own pages.
+    if host and f"//{host}/" in referer:
+        return "/" + referer.split(f"//{host}/", 1)[1]
+    return "/"
+
+
+@router.post("/prefs/elder", name="prefs.elder")
+def set_elder_mode(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    settings: SettingsDep,
+    on: Annotated[fields.Text, Form()] = "",
+) -> Response:
+    """适老化 mode: remembered on the account, or in a cookie before login."""
+    enabled = on == "1"
+    if user is not None:
+        service.set_preferences(session=session, user=user, elder_mode=enabled)
+    response = redirect(request, _back(request))
+    response.set_cookie(
+        "elder",
+        "1" if enabled else "0",
+        max_age=365 * 24 * 3600,
+        samesite="lax",
+        secure=settings.https,
+        httponly=True,
+        path="/",
+    )
+    return response
+
+
+@router.post("/prefs/locale", name="prefs.locale")
+def set_locale_pref(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    settings: SettingsDep,
+    locale: Annotated[fields.Text, Form()] = "",
+) -> Response:
+    if locale not in LOCALES:
+        raise ValidationFailed({"locale": "locale_unknown"})
+    if user is not None:
+        service.set_preferences(session=session, user=user, locale=locale)
+    response = redirect(request, _back(request))
+    response.set_cookie(
+        "lang",
+        locale,
+        max_age=365 * 24 * 3600,
+        samesite="lax",
+        secure=settings.https,
+        httponly=True,
+        path="/",
+    )
+    return response

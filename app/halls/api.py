@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
 
 from app.accounts.api import session_cookie
+from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.privacy import mask_phone, mask_room
@@ -16,7 +17,7 @@ from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import MembershipStatus, Relation, Role
 from app.halls.policies import HallAccess
-from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.deps import SessionDep, SettingsDep
 from app.web.openapi import errors
 
 router = APIRouter(

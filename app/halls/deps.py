@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts.deps import OptionalUser
 from app.accounts.models import User
 from app.core import fields
 from app.core.errors import NotFound
@@ -15,7 +16,7 @@ from app.db import Database, Memo
 from app.halls import policies, queries
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
-from app.web.deps import DbDep, NotAuthenticated, OptionalUser, SettingsDep
+from app.web.deps import DbDep, NotAuthenticated, SettingsDep
 
 
 @dataclass(frozen=True)

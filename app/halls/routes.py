@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from app.accounts.deps import CurrentUser, OptionalUser
 from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -20,7 +21,7 @@ from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
 from app.web import qr
-from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
@@ -687,3 +688,12 @@ def rotate_invite(
         f"/halls/{hall.id}/invite",
         flash_text=_("已生成新的邀请链接，旧链接和二维码已失效"),
     )
+
+
+# --- home: my halls --------------------------------------------------------------------
+
+
+@router.get("/", name="home")
+def home(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    my_halls = queries.list_my_halls(session, user_id=user.id) if user and user.id else []
+    return render(request, "home.html", {"my_halls": my_halls})

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
 
 from app.accounts.api import session_cookie
+from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.core.errors import NotFound
 from app.halls.deps import AccessDep
@@ -19,7 +20,7 @@ from app.issues.lifecycle import PHASE_OF, Phase, Stage
 from app.issues.models import Category, Comment, Issue, Scope, Solution, Source, Stance
 from app.voting import policies as voting_policies
 from app.voting import queries as voting_queries
-from app.web.deps import CurrentUser, SessionDep
+from app.web.deps import SessionDep
 from app.web.openapi import errors
 
 # Every operation is in a hall; writes may also answer 409 (the issue's stage does not allow it).

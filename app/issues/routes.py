@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from app.accounts.deps import CurrentUser
 from app.core import clock, fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.halls import queries as hall_queries
@@ -29,7 +30,7 @@ from app.issues.models import (
     Stance,
 )
 from app.voting.publicity_routes import issue_decision_context
-from app.web.deps import CurrentUser, SessionDep
+from app.web.deps import SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import N_, _

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
+from app.accounts.deps import CurrentUser
 from app.accounts.models import User
 from app.core import fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
@@ -29,7 +30,7 @@ from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
 from app.voting.routes import ballot_url
 from app.web import qr
-from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
+from app.accounts.deps import CurrentUser
 from app.core import clock, fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.core.privacy import mask_name, mask_phone
@@ -30,7 +31,7 @@ from app.voting import policies, queries, schemas, service
 from app.voting.models import Ballot, BallotStatus, Resolution, VoterUnit
 from app.voting.rules import RuleKind
 from app.web import flash, qr
-from app.web.deps import CurrentUser, SessionDep, SettingsDep
+from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.db import Database
@@ -26,7 +27,7 @@ from app.voting import labels, policies, queries, schemas, service
 from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, OptionsKind, VoterUnit
 from app.voting.rules import RuleKind
-from app.web.deps import CurrentUser, DbDep, SessionDep
+from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _

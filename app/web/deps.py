@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Request
 from sqlmodel import Session
 
-from app.accounts import sessions
-from app.accounts.models import User, UserSession
 from app.config import Settings
 from app.core.errors import DomainError
 from app.db import Database
@@ -48,14 +46,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 
-async def take_turn(request: Request) -> AsyncIterator[None]:
-    """The request's turn at the database (app/web/turns.py), before its first query and
-    until its route returns; 503 after waiting the pool timeout. App-level, first."""
-    turns: Turns = request.app.state.turns
-    async with turns.turn(write=request.method not in csrf.SAFE_METHODS):
-        yield
-
-
 async def get_session(request: Request, db: DbDep) -> AsyncIterator[Session]:
     """GET/HEAD read through the DEFERRED engine; everything else writes (BEGIN IMMEDIATE).
 
@@ -82,67 +72,48 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 @dataclass
 class Auth:
-    user: User | None
-    user_session: UserSession | None
+    """Who is asking, as the accounts domain found them (app/accounts/deps.identify)."""
+
+    user: Any  # the domain's user: id, locale, must_change_password; None if nobody
+    user_session: Any
     sid: str | None
     anon: str | None
 
 
-async def load_auth(
-    request: Request, db: DbDep, settings: SettingsDep, background: BackgroundTasks
-) -> Auth:
-    """Who is asking. Runs for every route (app-level dependency), on the event loop: a
-    session read in the last few seconds is answered from memory, a miss is read in one hop
-    to a worker thread (app/accounts/sessions.py). A due write of the idle timer runs after
-    the response, in its own transaction."""
-    sid = request.cookies.get(settings.session_cookie)
-    anon = request.cookies.get(settings.anon_cookie)
-    found = None
-    if sid:
-        key, generation, kept, hit = sessions.cached(db, settings, sid)
-        if not hit:
-            kept = await sessions.read(db, settings, key, generation)
-        found = sessions.alive(kept, settings)
-        if found is not None and sessions.note_seen(found[1], settings):
-            background.add_task(sessions.flush_touches, db)
-    auth = Auth(
-        user=found[0] if found else None,
-        user_session=found[1] if found else None,
-        sid=sid if found else None,
-        anon=anon,
-    )
-    request.state.auth = auth
-    return auth
+# (request, db, settings, background tasks) -> Auth; registered by the app (app/web/shell.py)
+Identify = Callable[[Request, Database, Settings, BackgroundTasks], Awaitable[Auth]]
 
 
-AuthDep = Annotated[Auth, Depends(load_auth)]
+async def identify(request: Request, background: BackgroundTasks) -> Auth:
+    """Who is asking, once per request (request.state.auth), by the registered `identify`."""
+    found: Auth | None = getattr(request.state, "auth", None)
+    if found is None:
+        state = request.app.state
+        who: Identify = state.identify
+        found = await who(request, state.db, state.settings, background)
+        request.state.auth = found
+    return found
 
 
-async def protect(request: Request, auth: AuthDep, settings: SettingsDep) -> None:
-    """Locale for this request, then the CSRF check on every unsafe method."""
-    locale = (
-        (auth.user.locale if auth.user else None) or request.cookies.get("lang") or DEFAULT_LOCALE
-    )
-    request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
-    set_locale(request.state.locale)
-    await csrf.check(request, settings, sid=auth.sid, anon=auth.anon)
-    if (
-        auth.user is not None
-        and auth.user.must_change_password
-        and request.url.path not in PASSWORD_CHANGE_PATHS
-    ):
-        raise PasswordChangeRequired("password_change_required")
-
-
-async def optional_user(auth: AuthDep) -> User | None:
-    return auth.user
-
-
-async def current_user(auth: AuthDep) -> User:
-    if auth.user is None:
-        raise NotAuthenticated("not_logged_in")
-    return auth.user
-
-
-OptionalUser = Annotated[User | None, Depends(optional_user)]
-CurrentUser = Annotated[User, Depends(current_user)]
+async def guard(request: Request, background: BackgroundTasks) -> AsyncIterator[None]:
+    """Every route's one app-level dependency, on the event loop: the request's turn at the
+    database (app/web/turns.py: from before its first query until its route returns; 503
+    after waiting the pool timeout), who is asking, the locale, the CSRF check on every
+    unsafe method, and an account's one-time password. One dependency rather than three:
+    each costs FastAPI's resolver more than the work it does."""
+    state = request.app.state
+    turns: Turns = state.turns
+    async with turns.turn(write=request.method not in csrf.SAFE_METHODS):
+        auth = await identify(request, background)
+        user = auth.user
+        locale = (user.locale if user else None) or request.cookies.get("lang") or DEFAULT_LOCALE
+        request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+        set_locale(request.state.locale)
+        await csrf.check(request, state.settings, sid=auth.sid, anon=auth.anon)
+        if (
+            user is not None
+            and user.must_change_password
+            and request.url.path not in PASSWORD_CHANGE_PATHS
+        ):
+            raise PasswordChangeRequired("password_change_required")
+        yield

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from app.core.errors import DomainError, ValidationFailed
-from app.web.deps import NotAuthenticated, PasswordChangeRequired, load_auth
+from app.web.deps import NotAuthenticated, PasswordChangeRequired, identify
 from app.web.htmx import redirect, render
 from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
 from app.web.messages import message
@@ -41,9 +41,7 @@ async def _load_auth(request: Request) -> None:
     try:
         turns: Turns = request.app.state.turns
         async with turns.turn():
-            await load_auth(
-                request, request.app.state.db, request.app.state.settings, BackgroundTasks()
-            )
+            await identify(request, BackgroundTasks())
     except Exception:  # the error page must render even when the database is down
         log.warning("could not load the session for an error page", exc_info=True)
 

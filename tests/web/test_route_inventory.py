@@ -30,13 +30,14 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from starlette.routing import Mount
 
+from app.accounts.deps import current_user
 from app.accounts.models import User
 from app.db import Database
 from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.voting.rules import RuleKind
-from app.web.deps import current_user, protect
+from app.web.deps import guard
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -1033,8 +1034,8 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
             entry = ROUTES.get((method, ctx.path))
             if entry is None:
                 continue  # unclassified: test_every_route_is_classified reports it
-            if protect not in calls:
-                problems.append(f"{method} {ctx.path}: no app-level protect()")
+            if guard not in calls:
+                problems.append(f"{method} {ctx.path}: no app-level guard()")
             if (method, ctx.path) in STANDING_IN_SERVICE:
                 continue
             if "{hall_id}" in ctx.path and not {load_hall, hall_access} <= calls:
