@@ -87,8 +87,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.ballot_box = BallotBox(app.state.db)
     app.state.turns = Turns(capacity=app.state.db.pool.capacity, timeout=settings.db_pool_timeout)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # The API first: a request is matched against the routes in order, and the votes that
-    # come in bursts should not be compared with every page's path first.
+    # A request is matched against the routes in order: health (polled) and the API (votes
+    # come in bursts) first, rather than after every page's path.
+    app.include_router(pages.router, include_in_schema=False)
     app.include_router(accounts_api.router)
     app.include_router(halls_api.router)
     app.include_router(issues_api.router)
@@ -96,7 +97,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
-        pages.router,
         accounts_routes.router,
         halls_routes.router,
         issues_routes.router,

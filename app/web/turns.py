@@ -62,11 +62,17 @@ class Turns:
     async def turn(self, *, write: bool = False) -> AsyncIterator[None]:
         every, writers = self._semaphores()
         held: list[asyncio.Semaphore] = []
+        wanted = (writers, every) if write else (every,)
         try:
-            async with asyncio.timeout(self.timeout):
-                for semaphore in (writers, every) if write else (every,):
+            if not any(semaphore.locked() for semaphore in wanted):
+                for semaphore in wanted:  # free turns: taken at once, no timer to set
                     await semaphore.acquire()
                     held.append(semaphore)
+            else:
+                async with asyncio.timeout(self.timeout):
+                    for semaphore in wanted:
+                        await semaphore.acquire()
+                        held.append(semaphore)
         except BaseException as exc:  # a timeout, or the request cancelled while it waited
             for semaphore in held:
                 semaphore.release()
