@@ -24,7 +24,7 @@ from app.voting import api as voting_api
 from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
-from app.web import errors, pages
+from app.web import errors, links, pages
 from app.web.deps import protect, take_turn
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.turns import Turns
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(halls_api.router)
     app.include_router(issues_api.router)
     app.include_router(voting_api.router)
+    links.register(app.routes)  # url(name, **params) in routes and templates
     errors.install(app)
     # Six photos of up to 5 MB each, plus the form around them (FILE-02).
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 7)

@@ -1,4 +1,7 @@
-"""Absolute links that leave the screen: printed QR codes, posters, links to copy and share.
+"""Links. `url(name, **params)` builds a path from a route's name (every route has one), so no
+page or route spells a URL by hand; templates call the same `url(name, **params)`.
+
+Absolute links that leave the screen: printed QR codes, posters, links to copy and share.
 
 They must open on a resident's phone, so they never take the chair's address bar at its word
 (on the office laptop that is http://127.0.0.1:8000). One origin is used for all of them:
@@ -19,8 +22,30 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from starlette.routing import BaseRoute, NoMatchFound
 
 from app.config import Settings
+
+
+_ROUTES: dict[str, BaseRoute] = {}
+
+
+def register(routes: Iterable[BaseRoute]) -> None:
+    """Learn the routes' names: the app factory calls this with `app.routes` (every app of a
+    process has the same routes, so a second app changes nothing)."""
+    for route in routes:
+        name = getattr(route, "name", None)
+        if name:
+            _ROUTES[name] = route
+
+
+def url(name: str, /, **params: object) -> str:
+    """The path of the route called `name`, its path parameters from `params`:
+    url("issues.detail", hall_id=1, issue_id=2) → "/halls/1/issues/2"."""
+    route = _ROUTES.get(name)
+    if route is None:
+        raise NoMatchFound(name, params)
+    return str(route.url_path_for(name, **{key: str(value) for key, value in params.items()}))
 
 
 def share_origin(request: Request, settings: Settings) -> str:

@@ -12,6 +12,7 @@ from app.core.privacy import mask_phone, mask_room
 from app.halls.labels import RELATION_LABELS, ROLE_LABELS, STATUS_LABELS
 from app.halls.policies import can_see_contact
 from app.web.i18n import gettext, ngettext
+from app.web.links import url
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -55,3 +56,6 @@ env.globals["relation_labels"] = RELATION_LABELS
 env.globals["status_labels"] = STATUS_LABELS
 # The masking rule itself, so pages and the JSON API cannot disagree on who sees a full phone.
 env.globals["can_see_contact"] = can_see_contact
+
+# Every link by route name: {{ url("issues.detail", hall_id=hall.id, issue_id=issue.id) }}.
+env.globals["url"] = url
