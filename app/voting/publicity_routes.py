@@ -27,7 +27,7 @@ from app.issues.deps import Id, IssueDep
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Source
 from app.voting import policies, queries, schemas, service
-from app.voting.models import Ballot, BallotStatus, Resolution, VoterUnit
+from app.voting.models import Ballot, Resolution, VoterUnit
 from app.voting.rules import RuleKind
 from app.web import flash, qr
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
@@ -72,31 +72,6 @@ def issuer_of(hall: Hall) -> str:
     """青年湖社区议事厅 → 青年湖社区居民委员会 (the 公示 is issued by the 居委会)."""
     name = hall.name.strip().removesuffix("议事厅").strip()
     return name + ("居民委员会" if name.endswith("社区") else "社区居民委员会")
-
-
-# --- the issue page's 民决 card ---------------------------------------------------------------
-
-
-def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
-    """What voting/_issue_decision.html needs on the issue page: the ballots (a draft only for
-    the chair), the latest 决议 and whether it went to 公示, and whether the chair may start a
-    ballot now (表决中 and none open)."""
-    can_manage = policies.can_manage(access)
-    decision = queries.issue_decision(
-        session, hall_id=access.hall_id, issue_id=issue.id or 0, include_drafts=can_manage
-    )
-    ballots, resolution = decision.ballots, decision.resolution
-    return {
-        "ballots": ballots,
-        "resolution": resolution,
-        "can_manage": can_manage,
-        "can_start_ballot": can_manage
-        and issue.stage == Stage.DECIDING
-        and not any(b.status == BallotStatus.OPEN for b in ballots),
-        "publicity_link": publicity_url(access.hall_id, issue.id or 0)
-        if resolution is not None and resolution.publicity_starts_at is not None
-        else None,
-    }
 
 
 # --- the 公示 ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from fastapi import Request, Response
 from sqlmodel import Session
@@ -78,25 +78,31 @@ def attempt(
 
 def answer(
     request: Request,
-    outcome: Outcome[Any],
+    outcome: Outcome[T],
     *,
-    to: str,
-    page: Callable[[Outcome[Any]], Response],
+    to: str | Callable[[T], str],
+    page: Callable[[Outcome[T]], Response],
     conflict_to: str | None = None,
     htmx: OnHtmxSuccess = "partial",
 ) -> Response:
-    """PRG for a plain form (success, conflict), `page` for a field error and for htmx."""
+    """PRG for a plain form (success, conflict), `page` for a field error and for htmx.
+
+    `to` may be worked out from the service's result (the new issue's page); a conflict then
+    goes to `conflict_to`, or, without one, gets `page` like a field error."""
     partial = is_partial(request)
     if outcome.ok:
+        target = to(outcome.result) if callable(to) else to  # type: ignore[arg-type]
         if partial and htmx == "leave":
-            response = Response(status_code=200, headers={"HX-Redirect": to})
+            response = Response(status_code=200, headers={"HX-Redirect": target})
             if outcome.notice:
                 flash.set_flash(response, request.app.state.settings, outcome.notice)
             return response
         if not partial or htmx == "redirect":
-            return redirect(request, to, flash_text=outcome.notice)
+            return redirect(request, target, flash_text=outcome.notice)
     elif outcome.status == 409 and not partial:
-        return redirect(request, conflict_to or to, flash_text=outcome.errors["_"], kind="warn")
+        back = conflict_to or (None if callable(to) else to)
+        if back is not None:
+            return redirect(request, back, flash_text=outcome.errors["_"], kind="warn")
     return page(outcome)
 
 
@@ -105,8 +111,8 @@ def respond(
     session: Session,
     run: Callable[[], T],
     *,
-    to: str,
-    page: Callable[[Outcome[Any]], Response],
+    to: str | Callable[[T], str],
+    page: Callable[[Outcome[T]], Response],
     done: str | Callable[[T], str] | None = None,
     refused: Refusals | None = None,
     conflict_to: str | None = None,

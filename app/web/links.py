@@ -17,35 +17,51 @@ that origin is a loopback address and so would print codes no phone can open.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from starlette.routing import BaseRoute, NoMatchFound
+from starlette.convertors import Convertor
+from starlette.routing import BaseRoute, Mount, NoMatchFound, compile_path, replace_params
 
 from app.config import Settings
 
+_PATHS: dict[str, tuple[str, dict[str, Convertor[Any]]]] = {}
 
-_ROUTES: dict[str, BaseRoute] = {}
+
+def _contexts(routes: Sequence[BaseRoute]) -> Iterable[Any]:
+    """Every route with its full path (FastAPI ≥ 0.16x keeps included routers as branches)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: the routes are already flat
+        return routes
+    return iter_route_contexts(routes)
 
 
-def register(routes: Iterable[BaseRoute]) -> None:
-    """Learn the routes' names: the app factory calls this with `app.routes` (every app of a
-    process has the same routes, so a second app changes nothing)."""
-    for route in routes:
-        name = getattr(route, "name", None)
-        if name:
-            _ROUTES[name] = route
+def register(routes: Sequence[BaseRoute]) -> None:
+    """Learn each route's path by its name: the app factory calls this with `app.routes` (every
+    app of a process has the same routes, so a second app changes nothing)."""
+    for ctx in _contexts(routes):
+        route = getattr(ctx, "original_route", ctx)
+        name, path = getattr(route, "name", None), getattr(ctx, "path", None)
+        if not name or path is None:
+            continue
+        if isinstance(route, Mount):
+            path = path.rstrip("/") + "/{path:path}"
+        _, path_format, convertors = compile_path(path)
+        _PATHS[name] = (path_format, convertors)
 
 
 def url(name: str, /, **params: object) -> str:
     """The path of the route called `name`, its path parameters from `params`:
     url("issues.detail", hall_id=1, issue_id=2) → "/halls/1/issues/2"."""
-    route = _ROUTES.get(name)
-    if route is None:
+    found = _PATHS.get(name)
+    if found is None or set(params) != set(found[1]):
         raise NoMatchFound(name, params)
-    return str(route.url_path_for(name, **{key: str(value) for key, value in params.items()}))
+    values: dict[str, Any] = dict(params)
+    path, _ = replace_params(found[0], found[1], values)
+    return path
 
 
 def share_origin(request: Request, settings: Settings) -> str:
