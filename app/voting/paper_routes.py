@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -19,7 +18,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.core import fields
-from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -27,11 +26,13 @@ from app.issues.deps import Id
 from app.voting import policies, queries, schemas, service
 from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
-from app.voting.routes import _require, ballot_url
+from app.voting.pages import paper_url, roll_url
+from app.voting.pages import require as _require
 from app.web import qr
+from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
-from app.web.forms import FormRoute, Refusals, Refused
-from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.forms import FormRoute, Refused
+from app.web.htmx import is_partial, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url
 from app.web.messages import message
@@ -43,14 +44,6 @@ SEARCH_MAX = 40  # the roll's search box
 ROLL_SUMMARY = "voting/_roll_summary.html"
 PAPER_COUNTS = "voting/_paper_counts.html"
 PAPER_PENDING = "voting/_paper_pending.html"
-
-
-def roll_url(ballot: Ballot) -> str:
-    return f"{ballot_url(ballot)}/roll"
-
-
-def paper_url(ballot: Ballot) -> str:
-    return f"{ballot_url(ballot)}/paper"
 
 
 def _new_submission_id() -> str:
@@ -67,43 +60,11 @@ def _clean_code(raw: str) -> str:
     return "".join(c for c in raw.upper() if c.isascii() and (c.isalnum() or c == "-"))[:16]
 
 
-@dataclass
-class _Outcome:
-    status: int  # 200, 409 (a conflict) or 422 (a field)
-    errors: dict[str, str] = field(default_factory=dict)
-    result: Any = None
-
-
-def _attempt(
-    session: Session, run: Callable[[], object], refused: Refusals | None = None
-) -> _Outcome:
-    """Run one service call; a refusal rolls back and becomes messages for the page."""
-    try:
-        if refused is not None:
-            refused.check()
-        return _Outcome(200, result=run())
-    except ValidationFailed as exc:
-        session.rollback()
-        return _Outcome(422, field_errors(exc.errors))
-    except (Conflict, NotAllowed) as exc:
-        session.rollback()
-        return _Outcome(409, {"_": message(exc.code)})
-
-
 def _fresh(session: Session, hall: Hall, ballot: Ballot) -> Ballot:
     current = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
     if current is None:
         raise NotFound("not_found")
     return current
-
-
-def _prg(request: Request, outcome: _Outcome, url: str, done: str | None) -> Response | None:
-    """Without htmx: success and conflicts redirect (PRG); a field error renders the page."""
-    if is_partial(request) or outcome.status == 422:
-        return None
-    if outcome.status == 200:
-        return redirect(request, url, flash_text=done)
-    return redirect(request, url, flash_text=outcome.errors["_"], kind="warn")
 
 
 # --- the roll (the chair) ---------------------------------------------------------------------
@@ -165,7 +126,7 @@ def _roll_answer(
     hall: Hall,
     access: HallAccess,
     ballot: Ballot,
-    outcome: _Outcome,
+    outcome: Outcome[Any],
     *,
     roll_id: int | None,
     done: Callable[[queries.RollRow, dict[str, str]], str],
@@ -174,11 +135,26 @@ def _roll_answer(
     """The row's card (htmx, with the summary out of band) or PRG back to the row."""
     context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
     row = next((r for r in context["all_rows"] if r.entry.id == roll_id), None)
-    ok = outcome.status == 200 and row is not None
-    notice = done(row, context["option_labels"]) if ok and row is not None else None
+    if outcome.ok and row is not None:
+        outcome.notice = done(row, context["option_labels"])
     anchor = f"#roll-{roll_id}" if row is not None else ""
-    if (prg := _prg(request, outcome, roll_url(ballot) + anchor, notice)) is not None:
-        return prg
+
+    def page(outcome: Outcome[Any]) -> Response:
+        return _roll_page(request, context, outcome, row, roll_id, typed)
+
+    return answer(request, outcome, to=roll_url(ballot) + anchor, page=page)
+
+
+def _roll_page(
+    request: Request,
+    context: dict[str, Any],
+    outcome: Outcome[Any],
+    row: queries.RollRow | None,
+    roll_id: int | None,
+    typed: dict[str, str] | None,
+) -> Response:
+    """The row's card again (htmx) or the roll (422), with the messages."""
+    notice = outcome.notice
     if row is None:
         # Not a voter of this roll: nothing to show in place; say so where the page shows news.
         problem = outcome.errors.get("roll_id") or next(iter(outcome.errors.values()), "")
@@ -215,19 +191,19 @@ def in_person(
     form = schemas.InPersonForm(
         roll_id=_digits(roll_id), option=option, submission_id=submission_id
     )
-    outcome = _attempt(
+    outcome = attempt(
         session,
         lambda: service.record_in_person(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
-        refused,
+        refused=refused,
     )
 
     def done(row: queries.RollRow, labels: dict[str, str]) -> str:
         return _("已记录 %(label)s 的现场表决：%(choice)s，回执码 %(code)s") % {
             "label": row.entry.label,
             "choice": labels.get(option, option),
-            "code": outcome.result.receipt,
+            "code": getattr(outcome.result, "receipt", ""),
         }
 
     return _roll_answer(
@@ -254,7 +230,7 @@ def void(
     if roll_id is None:
         raise NotFound("not_found")
     form = schemas.VoidForm(reason=reason)
-    outcome = _attempt(
+    outcome = attempt(
         session,
         lambda: service.void_vote(
             session=session,
@@ -264,7 +240,7 @@ def void(
             vote_id=vote_id,
             form=form,
         ),
-        refused,
+        refused=refused,
     )
 
     def done(row: queries.RollRow, labels: dict[str, str]) -> str:
@@ -298,21 +274,24 @@ def attendance(
     _require(policies.can_manage(access))
     ids = [n for n in (_digits(raw) for raw in present_ids or []) if n is not None]
     form = schemas.AttendanceForm(present_ids=ids)
-    outcome = _attempt(
+
+    def page(outcome: Outcome[int]) -> Response:
+        context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
+        context |= {"attendance_errors": outcome.errors, "notice": outcome.notice}
+        context["oob_parts"] = (ROLL_SUMMARY,)
+        template = "voting/_roll_attendance.html" if is_partial(request) else "voting/roll.html"
+        return render(request, template, context, status_code=outcome.status)
+
+    return respond(
+        request,
         session,
         lambda: service.record_attendance(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
+        to=roll_url(ballot) + f"#ballot-{ballot.id}-attendance",
+        page=page,
+        done=lambda n: _("出席已保存：实到 %(n)s 人") % {"n": n},
     )
-    done = _("出席已保存：实到 %(n)s 人") % {"n": outcome.result} if outcome.status == 200 else None
-    anchor = f"#ballot-{ballot.id}-attendance"
-    if (prg := _prg(request, outcome, roll_url(ballot) + anchor, done)) is not None:
-        return prg
-    context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
-    context |= {"attendance_errors": outcome.errors, "notice": done, "oob_parts": (ROLL_SUMMARY,)}
-    if not is_partial(request):
-        return render(request, "voting/roll.html", context, status_code=outcome.status)
-    return render(request, "voting/_roll_attendance.html", context, status_code=outcome.status)
 
 
 # --- paper ballots (the chair, 计票人, 监票人) ----------------------------------------------------
@@ -401,26 +380,30 @@ def issue_papers(
 ) -> Response:
     """The chair issues a coded paper ballot to every voter of the roll who has none yet."""
     _require(policies.can_manage(access))
-    outcome = _attempt(
+
+    def page(outcome: Outcome[int]) -> Response:
+        fresh = _fresh(session, hall, ballot)
+        context = _paper_context(session, hall, access, fresh, _duties(session, access, fresh))
+        context |= {"counts_errors": outcome.errors, "counts_notice": outcome.notice}
+        template = "voting/_paper_counts.html" if is_partial(request) else "voting/paper.html"
+        return render(request, template, context, status_code=outcome.status)
+
+    return respond(
+        request,
         session,
         lambda: service.issue_paper_ballots(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0
         ),
+        to=paper_url(ballot),
+        page=page,
+        done=_issued,
     )
-    done = None
-    if outcome.status == 200:
-        done = (
-            _("已生成 %(n)s 张纸质票，请打印后发给投票人") % {"n": outcome.result}
-            if outcome.result
-            else _("每位投票人都已有纸质票")
-        )
-    if (prg := _prg(request, outcome, paper_url(ballot), done)) is not None:
-        return prg
-    fresh = _fresh(session, hall, ballot)
-    context = _paper_context(session, hall, access, fresh, _duties(session, access, fresh))
-    context |= {"counts_errors": outcome.errors, "counts_notice": done}
-    template = "voting/_paper_counts.html" if is_partial(request) else "voting/paper.html"
-    return render(request, template, context, status_code=outcome.status)
+
+
+def _issued(n: int) -> str:
+    if n:
+        return _("已生成 %(n)s 张纸质票，请打印后发给投票人") % {"n": n}
+    return _("每位投票人都已有纸质票")
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/paper/print", name="ballots.paper_print")
@@ -495,36 +478,40 @@ def enter_paper(
     duties = _duties(session, access, ballot)
     _require(policies.can_enter_paper(access, duties))
     raw = {"code": code[:32], "result": result, "option": option}
-    if refused:
-        outcome = _Outcome(422, field_errors(refused))
-    elif result not in PaperResult._value2member_map_:
-        outcome = _Outcome(422, field_errors({"result": "paper_result_required"}))
-    else:
-        form = schemas.PaperEntryForm(
-            code=code, result=PaperResult(result), option=option, submission_id=submission_id
-        )
-        outcome = _attempt(
-            session,
-            lambda: service.enter_paper(
-                session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
-            ),
-        )
-    done = None
-    if outcome.status == 200:
-        done = _("已录入 %(code)s，请另一位监票人确认") % {"code": service.normalise_code(code)}
-    if (
-        prg := _prg(request, outcome, paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry", done)
-    ) is not None:
-        return prg
-    fresh = _fresh(session, hall, ballot)
-    context = _paper_context(session, hall, access, fresh, duties)
-    context |= {"entry_errors": outcome.errors, "entry_notice": done}
-    if outcome.status != 200:
-        context["form"] = raw  # keep what was typed, to correct it
-    if not is_partial(request):
-        return render(request, "voting/paper.html", context, status_code=outcome.status)
-    context["oob_parts"] = (PAPER_COUNTS, PAPER_PENDING)
-    return render(request, "voting/_paper_entry.html", context, status_code=outcome.status)
+
+    def page(outcome: Outcome[object]) -> Response:
+        context = _paper_context(session, hall, access, _fresh(session, hall, ballot), duties)
+        context |= {"entry_errors": outcome.errors, "entry_notice": outcome.notice}
+        if not outcome.ok:
+            context["form"] = raw  # keep what was typed, to correct it
+        if not is_partial(request):
+            return render(request, "voting/paper.html", context, status_code=outcome.status)
+        context["oob_parts"] = (PAPER_COUNTS, PAPER_PENDING)
+        return render(request, "voting/_paper_entry.html", context, status_code=outcome.status)
+
+    return respond(
+        request,
+        session,
+        lambda: service.enter_paper(
+            session=session,
+            access=access,
+            actor=user,
+            ballot_id=ballot.id or 0,
+            form=_entry_form(code, result, option, submission_id),
+        ),
+        refused=refused,
+        to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry",
+        page=page,
+        done=_("已录入 %(code)s，请另一位监票人确认") % {"code": service.normalise_code(code)},
+    )
+
+
+def _entry_form(code: str, result: str, option: str, submission_id: str) -> schemas.PaperEntryForm:
+    if result not in PaperResult._value2member_map_:
+        raise ValidationFailed({"result": "paper_result_required"})
+    return schemas.PaperEntryForm(
+        code=code, result=PaperResult(result), option=option, submission_id=submission_id
+    )
 
 
 def _decide(
@@ -540,7 +527,24 @@ def _decide(
 ) -> Response:
     duties = _duties(session, access, ballot)
     _require(policies.can_see_paper(access, duties))
-    outcome = _attempt(
+
+    def done(vote: Any) -> str:
+        if not agree:
+            return _("已退回，请计票人重新录入这张票")
+        if vote is not None:
+            return _("已确认，计入表决，回执码 %(code)s") % {"code": vote.receipt}
+        return _("已确认，计入纸质票清点")
+
+    def page(outcome: Outcome[Any]) -> Response:
+        context = _paper_context(session, hall, access, _fresh(session, hall, ballot), duties)
+        context |= {"pending_errors": outcome.errors, "pending_notice": outcome.notice}
+        if not is_partial(request):
+            return render(request, "voting/paper.html", context, status_code=outcome.status)
+        context["oob_parts"] = (PAPER_COUNTS,)
+        return render(request, "voting/_paper_pending.html", context, status_code=outcome.status)
+
+    return respond(
+        request,
         session,
         lambda: service.confirm_paper(
             session=session,
@@ -550,28 +554,10 @@ def _decide(
             entry_id=entry_id,
             agree=agree,
         ),
+        to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending",
+        page=page,
+        done=done,
     )
-    done = None
-    if outcome.status == 200:
-        if not agree:
-            done = _("已退回，请计票人重新录入这张票")
-        elif outcome.result is not None:
-            done = _("已确认，计入表决，回执码 %(code)s") % {"code": outcome.result.receipt}
-        else:
-            done = _("已确认，计入纸质票清点")
-    if (
-        prg := _prg(
-            request, outcome, paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending", done
-        )
-    ) is not None:
-        return prg
-    fresh = _fresh(session, hall, ballot)
-    context = _paper_context(session, hall, access, fresh, duties)
-    context |= {"pending_errors": outcome.errors, "pending_notice": done}
-    if not is_partial(request):
-        return render(request, "voting/paper.html", context, status_code=outcome.status)
-    context["oob_parts"] = (PAPER_COUNTS,)
-    return render(request, "voting/_paper_pending.html", context, status_code=outcome.status)
 
 
 @router.post(

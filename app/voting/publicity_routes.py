@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
 from app.core import clock, fields
-from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import NotFound
 from app.core.privacy import mask_name, mask_phone
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -28,14 +28,16 @@ from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Source
 from app.voting import policies, queries, schemas, service
 from app.voting.models import Ballot, Resolution, VoterUnit
+from app.voting.pages import publicity_url
+from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
-from app.web import flash, qr
+from app.web import qr
+from app.web.actions import Outcome, respond
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
-from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.htmx import is_partial, render
 from app.web.i18n import _
-from app.web.links import print_context, public_url
-from app.web.messages import message
+from app.web.links import print_context, public_url, url
 from app.web.templating import BEIJING, env
 
 router = APIRouter(tags=["voting"], route_class=FormRoute)
@@ -52,16 +54,6 @@ env.filters["cn_date"] = _cn_date
 
 # Stages an issue can be in once its 决议 went to 公示 (and after).
 _AFTER_PUBLICITY = frozenset({Stage.IMPLEMENTING, Stage.EVALUATING, Stage.CLOSED})
-
-
-def _require(allowed: bool) -> None:
-    # Inside a hall the caller can see, what they may not do is reported as missing (AUTHZ-03).
-    if not allowed:
-        raise NotFound("not_found")
-
-
-def publicity_url(hall_id: int, issue_id: int) -> str:
-    return f"/halls/{hall_id}/issues/{issue_id}/publicity"
 
 
 def card_id(issue: Issue) -> str:
@@ -179,8 +171,8 @@ def _publicity_context(
         "can_end": can_manage and publicizing,
         "card_id": card_id(issue),
         "publicity_url": publicity_url(access.hall_id, issue.id or 0),
-        "board_url": f"/halls/{access.hall_id}/ballots/{ballot.id}/board",
-        "ballot_url": f"/halls/{access.hall_id}/ballots/{ballot.id}",
+        "board_url": url("ballots.board", hall_id=access.hall_id, ballot_id=ballot.id),
+        "ballot_url": url("ballots.detail", hall_id=access.hall_id, ballot_id=ballot.id),
         # Filled in when an action comes back with a problem:
         "objection_form": {},
         "objection_errors": {},
@@ -245,50 +237,38 @@ def _act(
     conflict_at: str = "card_error",
     refused: Refusals | None = None,
 ) -> Response:
-    """Run one service call. Without JS: PRG to the 公示 (or `leave_to`), a 409 as a warning
-    flash, a 422 as the whole page with the message next to the field. With htmx: the 异议
-    card again (200, 409 or 422), or a full redirect when the issue has moved on."""
-    errors: dict[str, str] = {}
-    status = 200
-    text = ""
-    try:
-        if refused is not None:
-            refused.check()
-        outcome = run()
-        text = done(outcome) if callable(done) else done
-    except ValidationFailed as exc:
-        session.rollback()
-        errors, status = field_errors(exc.errors), 422
-    except (Conflict, NotAllowed) as exc:
-        session.rollback()
-        errors, status = {"_": message(exc.code)}, 409
-    url = publicity_url(access.hall_id, issue_id)
-    anchor = f"#issue-{issue_id}-objections"
-    if status == 200 and leave_to is not None:
-        if not is_partial(request):
-            return redirect(request, leave_to, flash_text=text)
-        # The whole page is out of date (the issue moved on): htmx loads the next one.
-        response = Response(status_code=200, headers={"HX-Redirect": leave_to})
-        flash.set_flash(response, request.app.state.settings, text)
-        return response
-    if not is_partial(request) and status == 200:
-        return redirect(request, url + anchor, flash_text=text)
-    if not is_partial(request) and status == 409:
-        return redirect(request, url + anchor, flash_text=errors["_"], kind="warn")
-    issue = issue_queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
-    if issue is None:
-        raise NotFound("not_found")
-    context = _publicity_context(session, hall, access, issue)
-    if status == 409:
-        context[conflict_at] = errors["_"]
-    elif errors:
-        put_errors(context, errors)
-    else:
-        context["notice"] = text
-    if not is_partial(request):  # a plain form with a field error: the whole page, 422
-        return render(request, "voting/publicity.html", context, status_code=status)
-    context["oob"] = True
-    return render(request, "voting/_objections.html", context, status_code=status)
+    """Run one service call (app/web/actions.py). Without JS: PRG to the 公示 (or `leave_to`),
+    a 409 as a warning flash, a 422 as the whole page with the message next to the field. With
+    htmx: the 异议 card again (200, 409 or 422), or a full redirect when the issue has moved on."""
+    here = publicity_url(access.hall_id, issue_id) + f"#issue-{issue_id}-objections"
+
+    def page(outcome: Outcome[Any]) -> Response:
+        issue = issue_queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
+        if issue is None:
+            raise NotFound("not_found")
+        context = _publicity_context(session, hall, access, issue)
+        if outcome.conflict is not None:
+            context[conflict_at] = outcome.conflict
+        elif outcome.errors:
+            put_errors(context, outcome.errors)
+        else:
+            context["notice"] = outcome.notice
+        if not is_partial(request):  # a plain form with a field error: the whole page, 422
+            return render(request, "voting/publicity.html", context, status_code=outcome.status)
+        context["oob"] = True
+        return render(request, "voting/_objections.html", context, status_code=outcome.status)
+
+    return respond(
+        request,
+        session,
+        run,
+        to=leave_to or here,
+        conflict_to=here,
+        page=page,
+        done=done,
+        refused=refused,
+        htmx="leave" if leave_to else "partial",
+    )
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/objections", name="publicity.object")
@@ -397,6 +377,6 @@ def end_publicity(
         ),
         done=moved_on,
         put_errors=no_fields,
-        leave_to=f"/halls/{access.hall_id}/issues/{issue.id}",
+        leave_to=url("issues.detail", hall_id=access.hall_id, issue_id=issue.id),
         conflict_at="end_error",
     )

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core import fields
-from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.halls import queries as hall_queries
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -23,12 +23,16 @@ from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Scope
 from app.voting import labels, policies, queries, schemas, service
 from app.voting.deps import BallotDep
-from app.voting.models import Ballot, BallotStatus, OptionsKind, VoterUnit
+from app.voting.models import Ballot, BallotStatus, VoterUnit
+from app.voting.pages import ballot_url
+from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
+from app.web.actions import Outcome, respond
 from app.web.deps import CurrentUser, DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
+from app.web.links import url
 from app.web.messages import message
 from app.web.templating import env
 from app.web.turns import Busy, Turns
@@ -51,15 +55,6 @@ env.globals.update(
 LIVE_POLL_SECONDS = 0.25  # the live tally is at most this far behind the last vote
 LIVE_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
 FINISHED = frozenset({BallotStatus.CLOSED.value, BallotStatus.PUBLISHED.value})
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise NotFound("not_found")
-
-
-def ballot_url(ballot: Ballot) -> str:
-    return f"/halls/{ballot.hall_id}/ballots/{ballot.id}"
 
 
 # --- drafting -------------------------------------------------------------------------------
@@ -116,81 +111,27 @@ def create_ballot(
     access: AccessDep,
     user: CurrentUser,
     issue: IssueDep,
-    title: Annotated[fields.Text, Form()] = "",
-    rule: Annotated[fields.Text, Form()] = "",
-    voter_unit: Annotated[fields.Text, Form()] = "",
-    subject_solution_id: Annotated[fields.Text, Form()] = "",
-    scope: Annotated[fields.Text, Form()] = "hall",
-    scope_building_id: Annotated[fields.Text, Form()] = "",
-    scope_entrance_id: Annotated[fields.Text, Form()] = "",
-    secret: Annotated[fields.Text, Form()] = "",
-    live_results: Annotated[fields.Text, Form()] = "",
-    closes_in_hours: Annotated[fields.Text, Form()] = "",
-    quorum: Annotated[fields.Text, Form()] = "",
-    counter_ids: Annotated[list[fields.Id] | None, Form()] = None,
-    scrutineer_ids: Annotated[list[fields.Id] | None, Form()] = None,
-    meeting_note: Annotated[fields.Text, Form()] = "",
+    form: Annotated[schemas.BallotPageForm, Form()],
 ) -> Response:
     _require(policies.can_manage(access))
-    raw: dict[str, Any] = {
-        "title": title,
-        "rule": rule,
-        "voter_unit": voter_unit,
-        "subject_solution_id": subject_solution_id,
-        "scope": scope,
-        "scope_building_id": scope_building_id,
-        "scope_entrance_id": scope_entrance_id,
-        "secret": secret in ("on", "true"),
-        "live_results": live_results in ("on", "true"),
-        "closes_in_hours": closes_in_hours,
-        "quorum": quorum,
-        "counter_ids": counter_ids or [],
-        "scrutineer_ids": scrutineer_ids or [],
-        "meeting_note": meeting_note,
-    }
-    errors: dict[str, str] = {}
-    try:
-        refused.check()
-        form = schemas.BallotForm(
-            title=title,
-            rule=RuleKind(rule) if rule in RuleKind._value2member_map_ else None,
-            voter_unit=VoterUnit(voter_unit)
-            if voter_unit in VoterUnit._value2member_map_
-            else None,
-            options_kind=OptionsKind.SOLUTIONS
-            if rule == RuleKind.PLURALITY
-            else OptionsKind.YES_NO,
-            subject_solution_id=fields.parse_id(subject_solution_id),
-            scope=Scope(scope) if scope in Scope._value2member_map_ else Scope.HALL,
-            scope_building_id=fields.parse_id(scope_building_id),
-            scope_entrance_id=fields.parse_id(scope_entrance_id),
-            secret=raw["secret"],
-            live_results=raw["live_results"],
-            closes_in_hours=closes_in_hours,
-            quorum=quorum,
-            counter_ids=counter_ids or [],
-            scrutineer_ids=scrutineer_ids or [],
-            meeting_note=meeting_note,
-        )
-        ballot = service.create_ballot(
+
+    def page(outcome: Outcome[Ballot]) -> Response:
+        context = _new_context(session, hall, access, issue, form.model_dump())
+        context["errors"] = outcome.errors
+        return render(request, "voting/new.html", context, status_code=outcome.status)
+
+    return respond(
+        request,
+        session,
+        lambda: service.create_ballot(
             session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
-        )
-    except ValidationFailed as exc:
-        session.rollback()
-        errors = field_errors(exc.errors)
-    except Conflict as exc:
-        session.rollback()
-        return redirect(
-            request,
-            f"/halls/{hall.id}/issues/{issue.id}",
-            flash_text=message(exc.code),
-            kind="warn",
-        )
-    if errors:
-        context = _new_context(session, hall, access, issue, raw) | {"errors": errors}
-        return render(request, "voting/new.html", context, status_code=422)
-    return redirect(
-        request, ballot_url(ballot), flash_text=_("表决已创建（草稿），核对无误后开始投票")
+        ),
+        refused=refused,
+        to=ballot_url,
+        conflict_to=url("issues.detail", hall_id=access.hall_id, issue_id=issue.id),
+        page=page,
+        done=_("表决已创建（草稿），核对无误后开始投票"),
+        htmx="redirect",
     )
 
 
@@ -345,37 +286,32 @@ def _act(
     hall: Hall,
     access: HallAccess,
     ballot: Ballot,
-    *,
     run: Callable[[], object],
+    *,
     done: str,
-    errors_key: str = "manage_errors",
     refused: Refusals | None = None,
     form: dict[str, Any] | None = None,
 ) -> Response:
-    """Run one service call; PRG to the ballot page, or the page again with the message
-    (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
-    errors: dict[str, str] = {}
-    status = 200
-    try:
-        if refused is not None:
-            refused.check()
-        run()
-    except ValidationFailed as exc:
-        session.rollback()
-        errors, status = field_errors(exc.errors), 422
-    except (Conflict, NotAllowed) as exc:
-        session.rollback()
-        errors, status = {"_": message(exc.code)}, 409
-    url = ballot_url(ballot)
-    if status == 200:
-        return redirect(request, url, flash_text=done)
-    if not is_partial(request) and status == 409:
-        return redirect(request, url, flash_text=errors["_"], kind="warn")
-    fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
-    assert fresh is not None
-    context = _page_context(session, hall, access, fresh) | {errors_key: errors}
-    context["manage_form"] = form or {}
-    return render(request, "voting/detail.html", context, status_code=status)
+    """Run one service call (app/web/actions.py); PRG to the ballot page, or the page again
+    with the message (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
+
+    def page(outcome: Outcome[object]) -> Response:
+        fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
+        assert fresh is not None
+        context = _page_context(session, hall, access, fresh)
+        context |= {"manage_errors": outcome.errors, "manage_form": form or {}}
+        return render(request, "voting/detail.html", context, status_code=outcome.status)
+
+    return respond(
+        request,
+        session,
+        run,
+        to=ballot_url(ballot),
+        page=page,
+        done=done,
+        refused=refused,
+        htmx="redirect",
+    )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/open", name="ballots.open")
@@ -394,7 +330,7 @@ def open_ballot(
         hall,
         access,
         ballot,
-        run=lambda: service.open_ballot(
+        lambda: service.open_ballot(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0
         ),
         done=_("投票已开始，投票人名单已冻结"),
@@ -417,7 +353,7 @@ def close_ballot(
         hall,
         access,
         ballot,
-        run=lambda: service.close_ballot(
+        lambda: service.close_ballot(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0
         ),
         done=_("投票已截止，结果已冻结"),
@@ -444,7 +380,7 @@ def consensus(
         hall,
         access,
         ballot,
-        run=lambda: service.record_consensus(
+        lambda: service.record_consensus(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
         refused=refused,
@@ -472,7 +408,7 @@ def settle(
         hall,
         access,
         ballot,
-        run=lambda: service.settle_failed(
+        lambda: service.settle_failed(
             session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
         ),
         refused=refused,
