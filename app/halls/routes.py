@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.core import clock, fields
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, MembershipStatus, Role
@@ -20,12 +20,12 @@ from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
 from app.web import qr
+from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
-from app.web.links import print_context, public_url
-from app.web.messages import message
+from app.web.links import print_context, public_url, url
 
 router = APIRouter(tags=["halls"], route_class=FormRoute)
 
@@ -97,23 +97,27 @@ def join(
     building_id: Annotated[fields.Id | None, Form()] = None,
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
-    try:
-        refused.check()
-        service.join_hall(session=session, user=user, token=token, form=form)
-    except ValidationFailed as exc:
+    def page(outcome: Outcome[object]) -> Response:
         hall = service.hall_for_invite(session, token)
         context = {
             "hall": hall,
             "token": token,
-            "errors": field_errors(exc.errors),
+            "errors": outcome.errors,
             "form": form.model_dump(),
             "access": queries.hall_access(session, user=user, hall=hall),
             **_picker(session, hall.id or 0, building_id, entrance_id),
         }
         return render(request, "halls/join.html", context, status_code=422)
-    except Conflict as exc:
-        return redirect(request, "/", flash_text=message(exc.code), kind="warn")
-    return redirect(request, "/", flash_text=_("申请已提交，请等待居委会审核"))
+
+    outcome = attempt(
+        session,
+        lambda: service.join_hall(session=session, user=user, token=token, form=form),
+        refused=refused,
+        done=_("申请已提交，请等待居委会审核"),
+    )
+    if outcome.conflict:  # e.g. already a member: said on the home page, whatever the request
+        return redirect(request, url("home"), flash_text=outcome.conflict, kind="warn")
+    return answer(request, outcome, to=url("home"), page=page, htmx="redirect")
 
 
 # --- hall home ----------------------------------------------------------------------------
@@ -279,14 +283,7 @@ def _member_row_response(
         context = _members_context(session, hall, access, MembershipStatus.PENDING, 1)
         context |= {"row_errors": errors, "row_form": form or {}, "error_row": membership_id}
         return render(request, "halls/members.html", context, status_code=422)
-    if errors:
-        return redirect(
-            request,
-            f"/halls/{hall.id}/members?status=pending",
-            flash_text=next(iter(errors.values())),
-            kind="warn",
-        )
-    return redirect(request, f"/halls/{hall.id}/members?status=pending", flash_text=flash_text)
+    raise AssertionError("a plain form's success and conflicts are redirected (PRG)")
 
 
 def _decide(
@@ -301,19 +298,24 @@ def _decide(
     form: dict[str, Any] | None = None,
 ) -> Response:
     """Run a verify/reject decision and answer with the member's row (or a redirect)."""
-    try:
-        if refused is not None:
-            refused.check()
-        decision()
-    except ValidationFailed as exc:
-        errors, status = field_errors(exc.errors), 422
-    except Conflict as exc:
-        errors, status = {"status": message(exc.code)}, 409
-    else:
-        return _member_row_response(request, session, hall, access, membership_id, flash_text=done)
-    return _member_row_response(
-        request, session, hall, access, membership_id, errors=errors, status_code=status, form=form
-    )
+
+    def page(outcome: Outcome[object]) -> Response:
+        # A conflict (already decided) is shown in the row's status.
+        errors = {"status": outcome.conflict} if outcome.conflict else outcome.errors
+        return _member_row_response(
+            request,
+            session,
+            hall,
+            access,
+            membership_id,
+            flash_text=outcome.notice,
+            errors=errors,
+            status_code=outcome.status,
+            form=form,
+        )
+
+    to = url("halls.members", hall_id=hall.id) + "?status=pending"
+    return respond(request, session, decision, to=to, page=page, done=done, refused=refused)
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/verify", name="halls.verify_member")
@@ -400,28 +402,27 @@ def add_member(
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
-    try:
-        refused.check()
-        service.add_member_on_behalf(session=session, access=access, actor=user, form=form)
-    except (ValidationFailed, Conflict) as exc:
-        errors = (
-            field_errors(exc.errors)
-            if isinstance(exc, ValidationFailed)
-            else {"name": message(exc.code)}
-        )
+
+    def page(outcome: Outcome[object]) -> Response:
         context = {
             "hall": hall,
             "access": access,
-            "errors": errors,
+            "errors": outcome.errors,
             "form": form.model_dump(),
             **_picker(session, hall.id or 0, building_id, entrance_id),
         }
         return render(request, "halls/add_member.html", context, status_code=422)
-    return redirect(
-        request,
-        f"/halls/{hall.id}/members?status=verified",
-        flash_text=_("已代为登记，该居民已认证"),
+
+    outcome = attempt(
+        session,
+        lambda: service.add_member_on_behalf(session=session, access=access, actor=user, form=form),
+        refused=refused,
+        done=_("已代为登记，该居民已认证"),
     )
+    if outcome.conflict:  # the phone already has an account in the hall: said at the name
+        outcome = Outcome(422, {"name": outcome.conflict})
+    to = url("halls.members", hall_id=hall.id) + "?status=verified"
+    return answer(request, outcome, to=to, page=page, htmx="redirect")
 
 
 @router.get("/halls/{hall_id}/members/{membership_id}", name="halls.member")
@@ -461,26 +462,18 @@ def set_roles(
     roles: Annotated[list[Role] | None, Form()] = None,
 ) -> Response:
     _require(policies.can_manage_members(access))
-    try:
-        service.set_member_roles(
-            session=session,
-            access=access,
-            actor=user,
-            membership_id=membership_id,
-            form=schemas.RolesForm(roles=roles or []),
-        )
-    except (ValidationFailed, Conflict) as exc:
-        text = (
-            message(next(iter(exc.errors.values())))
-            if isinstance(exc, ValidationFailed)
-            else message(exc.code)
-        )
-        return redirect(
-            request, f"/halls/{hall.id}/members/{membership_id}", flash_text=text, kind="warn"
-        )
-    return redirect(
-        request, f"/halls/{hall.id}/members/{membership_id}", flash_text=_("身份已更新")
+    form = schemas.RolesForm(roles=roles or [])
+    outcome = attempt(
+        session,
+        lambda: service.set_member_roles(
+            session=session, access=access, actor=user, membership_id=membership_id, form=form
+        ),
+        done=_("身份已更新"),
     )
+    to = url("halls.member", hall_id=hall.id, membership_id=membership_id)
+    if not outcome.ok:  # any refusal comes back as a warning on the member's page
+        return redirect(request, to, flash_text=next(iter(outcome.errors.values())), kind="warn")
+    return redirect(request, to, flash_text=outcome.notice)
 
 
 # --- roster import ------------------------------------------------------------------------
@@ -616,32 +609,36 @@ def update_settings(
     form: Annotated[schemas.SettingsForm, Form()],
 ) -> Response:
     _require(policies.can_edit_settings(access))
-    try:
-        refused.check()
-        service.update_hall_settings(
+
+    def page(outcome: Outcome[object]) -> Response:
+        context = {
+            "hall": hall,
+            "access": access,
+            "form": form.model_dump(),
+            "errors": outcome.errors,
+            "bounds": schemas.SETTING_BOUNDS,
+        }
+        return render(request, "halls/settings.html", context, status_code=outcome.status)
+
+    return respond(
+        request,
+        session,
+        lambda: service.update_hall_settings(
             session=session, access=access, actor=user, hall=hall, form=form
-        )
-    except ValidationFailed as exc:
-        return render(
-            request,
-            "halls/settings.html",
-            {
-                "hall": hall,
-                "access": access,
-                "form": form.model_dump(),
-                "errors": field_errors(exc.errors),
-                "bounds": schemas.SETTING_BOUNDS,
-            },
-            status_code=422,
-        )
-    return redirect(request, f"/halls/{hall.id}/settings", flash_text=_("议事规则已保存"))
+        ),
+        refused=refused,
+        to=url("halls.settings", hall_id=hall.id),
+        page=page,
+        done=_("议事规则已保存"),
+        htmx="redirect",
+    )
 
 
 # --- invite -------------------------------------------------------------------------------
 
 
 def _invite_url(request: Request, settings: Settings, hall: Hall) -> str:
-    return public_url(request, settings, f"/join/{hall.invite_token}")
+    return public_url(request, settings, url("halls.join", token=hall.invite_token))
 
 
 @router.get("/halls/{hall_id}/invite", name="halls.invite")
@@ -682,8 +679,5 @@ def rotate_invite(
     service.rotate_invite(
         session=session, access=access, actor=user, hall=hall, days=settings.invite_days
     )
-    return redirect(
-        request,
-        f"/halls/{hall.id}/invite",
-        flash_text=_("已生成新的邀请链接，旧链接和二维码已失效"),
-    )
+    text = _("已生成新的邀请链接，旧链接和二维码已失效")
+    return redirect(request, url("halls.invite", hall_id=hall.id), flash_text=text)

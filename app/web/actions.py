@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
 from sqlmodel import Session
@@ -68,7 +68,7 @@ def attempt(
         result = run()
     except ValidationFailed as exc:
         session.rollback()
-        return Outcome(422, field_errors(exc.errors))
+        return Outcome(422, field_errors(exc.errors, **exc.params))
     except (Conflict, NotAllowed) as exc:
         session.rollback()
         return Outcome(409, {"_": message(exc.code)})
@@ -81,7 +81,7 @@ def answer(
     outcome: Outcome[T],
     *,
     to: str | Callable[[T], str],
-    page: Callable[[Outcome[T]], Response],
+    page: Callable[[Outcome[Any]], Response],
     conflict_to: str | None = None,
     htmx: OnHtmxSuccess = "partial",
 ) -> Response:
@@ -112,7 +112,7 @@ def respond(
     run: Callable[[], T],
     *,
     to: str | Callable[[T], str],
-    page: Callable[[Outcome[T]], Response],
+    page: Callable[[Outcome[Any]], Response],
     done: str | Callable[[T], str] | None = None,
     refused: Refusals | None = None,
     conflict_to: str | None = None,
