@@ -18,16 +18,25 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from starlette.convertors import Convertor
+from starlette.convertors import Convertor, StringConvertor
 from starlette.routing import BaseRoute, Mount, NoMatchFound, compile_path, replace_params
 
 from app.config import Settings
 
-_PATHS: dict[str, tuple[str, dict[str, Convertor[Any]]]] = {}
+
+@dataclass(frozen=True)
+class _Path:
+    format: str  # "/halls/{hall_id}/issues/{issue_id}"
+    convertors: dict[str, Convertor[Any]]
+    plain: bool  # every parameter is a plain segment (the usual case): str.format suffices
+
+
+_PATHS: dict[str, _Path] = {}
 
 
 def _contexts(routes: Sequence[BaseRoute]) -> Iterable[Any]:
@@ -50,17 +59,24 @@ def register(routes: Sequence[BaseRoute]) -> None:
         if isinstance(route, Mount):
             path = path.rstrip("/") + "/{path:path}"
         _, path_format, convertors = compile_path(path)
-        _PATHS[name] = (path_format, convertors)
+        plain = all(type(c) is StringConvertor for c in convertors.values())
+        _PATHS[name] = _Path(path_format, convertors, plain)
 
 
 def url(name: str, /, **params: object) -> str:
     """The path of the route called `name`, its path parameters from `params`:
-    url("issues.detail", hall_id=1, issue_id=2) → "/halls/1/issues/2"."""
+    url("issues.detail", hall_id=1, issue_id=2) → "/halls/1/issues/2". Pages build many links,
+    so the usual case is one `str.format`."""
     found = _PATHS.get(name)
-    if found is None or set(params) != set(found[1]):
+    if found is None or params.keys() != found.convertors.keys():
         raise NoMatchFound(name, params)
-    values: dict[str, Any] = dict(params)
-    path, _ = replace_params(found[0], found[1], values)
+    if found.plain:
+        values = {key: str(value) for key, value in params.items()}
+        if all(value and "/" not in value for value in values.values()):
+            return found.format.format_map(values)
+        raise NoMatchFound(name, params)
+    given: dict[str, Any] = dict(params)
+    path, _ = replace_params(found.format, found.convertors, given)
     return path
 
 
