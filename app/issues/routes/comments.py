@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.core import clock
 from app.core.errors import NotFound
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -20,7 +21,7 @@ from app.issues.lifecycle import Action
 from app.issues.models import Issue
 from app.issues.routes.common import page_router, require
 from app.issues.routes.issue_page import on_issue_page, written_at
-from app.web.deps import CurrentUser, SessionDep
+from app.web.deps import SessionDep
 from app.web.forms import Refusals, Refused
 from app.web.htmx import is_partial, render
 from app.web.i18n import N_, _
@@ -31,31 +32,21 @@ router = page_router()
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/comments", name="issues.comment")
 def comment(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-    form: Annotated[schemas.CommentForm, Form()],
+    act: ActionDep, refused: Refused, issue: IssueDep, form: Annotated[schemas.CommentForm, Form()]
 ) -> Response:
-    require(policies.can_take_part(access))
-    issue_id = issue.id or 0
+    require(policies.can_take_part(act.access))
+    issue_id, reply = issue.id or 0, form.parent_id is not None
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
+        act,
         issue_id,
-        run=lambda: service.add_comment(
-            session=session, access=access, actor=user, issue_id=issue_id, form=form
+        lambda: service.add_comment(
+            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
         ),
         refused=refused,
-        done=_("回复已发布") if form.parent_id else _("评论已发布"),
-        part="thread" if form.parent_id else "comments",
+        done=_("回复已发布") if reply else _("评论已发布"),
+        part="thread" if reply else "comments",
         form=form.model_dump(),
-        thread_id=_thread_of(session, access, form.parent_id),
+        thread_id=_thread_of(act.session, act.access, form.parent_id),
     )
 
 
@@ -150,52 +141,42 @@ def report_comment_form(
 
 
 def comment_action(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     row: queries.CommentRow,
     run: Callable[[], object],
     done: str,
     form: dict[str, Any] | None = None,
     refused: Refusals | None = None,
 ) -> Response:
+    """An action on one comment answers with its thread (htmx) or PRG to the issue page."""
+    thread_id = row.comment.parent_id or row.comment.id
+    issue_id = row.comment.issue_id
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
-        row.comment.issue_id,
-        run=run,
+        act,
+        issue_id,
+        run,
         done=done,
         part="thread",
         form=form,
         refused=refused,
-        thread_id=row.comment.parent_id or row.comment.id,
+        thread_id=thread_id,
     )
 
 
 @router.post("/halls/{hall_id}/comments/{comment_id}/edit", name="issues.edit_comment")
 def edit_comment(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     row: CommentDep,
     form: Annotated[schemas.EditCommentForm, Form()],
 ) -> Response:
-    require(access.user_id == row.comment.author_id)
+    require(act.access.user_id == row.comment.author_id)
     comment_id = row.comment.id or 0
     return comment_action(
-        request,
-        session,
-        hall,
-        access,
+        act,
         row,
         lambda: service.edit_comment(
-            session=session, access=access, actor=user, comment_id=comment_id, form=form
+            session=act.session, access=act.access, actor=act.user, comment_id=comment_id, form=form
         ),
         _("评论已修改"),
         {"edit_id": comment_id, **form.model_dump()},
@@ -205,25 +186,15 @@ def edit_comment(
 
 @router.post("/halls/{hall_id}/comments/{comment_id}/report", name="issues.report_comment")
 def report_comment(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    row: CommentDep,
-    form: Annotated[schemas.ReasonForm, Form()],
+    act: ActionDep, refused: Refused, row: CommentDep, form: Annotated[schemas.ReasonForm, Form()]
 ) -> Response:
-    require(policies.can_take_part(access))
+    require(policies.can_take_part(act.access))
     comment_id = row.comment.id or 0
     return comment_action(
-        request,
-        session,
-        hall,
-        access,
+        act,
         row,
         lambda: service.report_comment(
-            session=session, access=access, actor=user, comment_id=comment_id, form=form
+            session=act.session, access=act.access, actor=act.user, comment_id=comment_id, form=form
         ),
         _("已举报，居委会会尽快处理"),
         {"report_id": comment_id, **form.model_dump()},

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.core import clock, fields
 from app.core.errors import NotFound
+from app.halls.action import HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -225,10 +226,7 @@ def photo(session: SessionDep, access: AccessDep, issue: IssueDep, photo_id: Id)
 
 
 def on_issue_page(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     issue_id: int,
     run: Callable[[], object],
     *,
@@ -244,16 +242,17 @@ def on_issue_page(
     ValidationFailed → 422 and the message next to the field; Conflict / NotAllowed → the
     friendly message, 409 (htmx) or a warning flash on the issue page.
     """
-    to = url("issues.detail", hall_id=access.hall_id, issue_id=issue_id)
+    to = url("issues.detail", hall_id=act.hall_id, issue_id=issue_id)
 
     def page(outcome: Outcome[Any]) -> Response:
-        return _part(request, session, hall, access, issue_id, outcome, part, form, thread_id)
+        return _part(act, issue_id, outcome, part, form, thread_id)
 
+    anchor = _ANCHORS.get(part, "")
     return respond(
-        request,
-        session,
+        act.request,
+        act.session,
         run,
-        to=to + _ANCHORS.get(part, ""),
+        to=to + anchor,
         conflict_to=to,
         page=page,
         done=done,
@@ -262,10 +261,7 @@ def on_issue_page(
 
 
 def _part(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     issue_id: int,
     outcome: Outcome[Any],
     part: str,
@@ -273,6 +269,7 @@ def _part(
     thread_id: int | None,
 ) -> Response:
     """The part of the page an action changed (htmx), or the whole page with a field's error."""
+    request, session, hall, access = act.request, act.session, act.hall, act.access
     errors = outcome.errors
     issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
     if issue is None:

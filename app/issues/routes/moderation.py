@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import Form, Request, Response
 
+from app.halls.action import ActionDep
 from app.halls.deps import AccessDep, HallDep
 from app.issues import policies, schemas, service
 from app.issues.deps import CommentDep
 from app.issues.routes.comments import action_page, comment_action, issue_of
 from app.issues.routes.common import page_router, require
-from app.web.deps import CurrentUser, SessionDep
+from app.web.deps import SessionDep
 from app.web.forms import Refused
 from app.web.i18n import _
 
@@ -29,25 +30,15 @@ def hide_comment_form(
 
 @router.post("/halls/{hall_id}/comments/{comment_id}/hide", name="issues.hide_comment")
 def hide_comment(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    row: CommentDep,
-    form: Annotated[schemas.ReasonForm, Form()],
+    act: ActionDep, refused: Refused, row: CommentDep, form: Annotated[schemas.ReasonForm, Form()]
 ) -> Response:
-    require(policies.can_moderate(access))
+    require(policies.can_moderate(act.access))
     comment_id = row.comment.id or 0
     return comment_action(
-        request,
-        session,
-        hall,
-        access,
+        act,
         row,
         lambda: service.hide_comment(
-            session=session, access=access, actor=user, comment_id=comment_id, form=form
+            session=act.session, access=act.access, actor=act.user, comment_id=comment_id, form=form
         ),
         _("评论已隐藏"),
         {"hide_id": comment_id, **form.model_dump()},
@@ -56,24 +47,14 @@ def hide_comment(
 
 
 @router.post("/halls/{hall_id}/comments/{comment_id}/restore", name="issues.restore_comment")
-def restore_comment(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    row: CommentDep,
-) -> Response:
-    require(policies.can_moderate(access))
+def restore_comment(act: ActionDep, row: CommentDep) -> Response:
+    require(policies.can_moderate(act.access))
     comment_id = row.comment.id or 0
     return comment_action(
-        request,
-        session,
-        hall,
-        access,
+        act,
         row,
         lambda: service.restore_comment(
-            session=session, access=access, actor=user, comment_id=comment_id
+            session=act.session, access=act.access, actor=act.user, comment_id=comment_id
         ),
         _("评论已恢复显示"),
     )

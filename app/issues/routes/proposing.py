@@ -10,6 +10,7 @@ from fastapi import File, Form, Request, Response, UploadFile
 from sqlmodel import Session
 
 from app.halls import queries as hall_queries
+from app.halls.action import ActionDep
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -153,24 +154,15 @@ async def enter(
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/withdraw", name="issues.withdraw")
-def withdraw(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-) -> Response:
-    require(policies.can_withdraw_issue(access, proposer_id=issue.proposer_id, stage_allows=True))
+def withdraw(act: ActionDep, issue: IssueDep) -> Response:
+    proposer_id = issue.proposer_id
+    require(policies.can_withdraw_issue(act.access, proposer_id=proposer_id, stage_allows=True))
     issue_id = issue.id or 0
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
+        act,
         issue_id,
         lambda: service.withdraw_issue(
-            session=session, access=access, actor=user, issue_id=issue_id
+            session=act.session, access=act.access, actor=act.user, issue_id=issue_id
         ),
         done=_("议题已撤回"),
         part="stage",

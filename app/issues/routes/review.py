@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request, Response
+from fastapi import Form, Response
 
 from app.core import fields
-from app.halls.deps import AccessDep, HallDep
+from app.halls.action import ActionDep
 from app.issues import policies, schemas, service
 from app.issues.deps import IssueDep
 from app.issues.routes.common import page_router, require
 from app.issues.routes.issue_page import on_issue_page
-from app.web.deps import CurrentUser, SessionDep
 from app.web.forms import Refused
 from app.web.i18n import _
 
@@ -22,25 +21,15 @@ router = page_router()
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/accept", name="issues.accept")
 def accept(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-    form: Annotated[schemas.AcceptForm, Form()],
+    act: ActionDep, refused: Refused, issue: IssueDep, form: Annotated[schemas.AcceptForm, Form()]
 ) -> Response:
-    require(policies.can_review(access))
+    require(policies.can_review(act.access))
     issue_id = issue.id or 0
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
+        act,
         issue_id,
         lambda: service.accept_issue(
-            session=session, access=access, actor=user, issue_id=issue_id, form=form
+            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
         ),
         refused=refused,
         done=_("已受理，议题进入协商"),
@@ -51,25 +40,15 @@ def accept(
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/reject", name="issues.reject")
 def reject(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-    form: Annotated[schemas.ReasonForm, Form()],
+    act: ActionDep, refused: Refused, issue: IssueDep, form: Annotated[schemas.ReasonForm, Form()]
 ) -> Response:
-    require(policies.can_review(access))
+    require(policies.can_review(act.access))
     issue_id = issue.id or 0
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
+        act,
         issue_id,
         lambda: service.reject_issue(
-            session=session, access=access, actor=user, issue_id=issue_id, form=form
+            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
         ),
         refused=refused,
         done=_("已答复不予受理"),
@@ -80,26 +59,19 @@ def reject(
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/merge", name="issues.merge")
 def merge(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     issue: IssueDep,
     target_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    require(policies.can_review(access))
+    require(policies.can_review(act.access))
     issue_id = issue.id or 0
     form = schemas.MergeForm(target_id=fields.parse_id(target_id))
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
+        act,
         issue_id,
         lambda: service.merge_issue(
-            session=session, access=access, actor=user, issue_id=issue_id, form=form
+            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
         ),
         refused=refused,
         done=_("已合并到另一个议题"),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request, Response
+from fastapi import Form, Response
 
-from app.halls.deps import AccessDep, HallDep
+from app.halls.action import ActionDep
 from app.issues import policies, schemas, service
 from app.issues.deps import IssueDep
 from app.issues.routes.common import page_router, require
 from app.issues.routes.issue_page import on_issue_page
-from app.web.deps import CurrentUser, SessionDep
 from app.web.forms import Refused
 from app.web.i18n import _
 
@@ -20,25 +19,15 @@ router = page_router()
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/solutions", name="issues.solution")
 def solution(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-    form: Annotated[schemas.SolutionForm, Form()],
+    act: ActionDep, refused: Refused, issue: IssueDep, form: Annotated[schemas.SolutionForm, Form()]
 ) -> Response:
-    require(policies.can_take_part(access))
+    require(policies.can_take_part(act.access))
     issue_id = issue.id or 0
     return on_issue_page(
-        request,
-        session,
-        hall,
-        access,
+        act,
         issue_id,
-        run=lambda: service.add_solution(
-            session=session, access=access, actor=user, issue_id=issue_id, form=form
+        lambda: service.add_solution(
+            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
         ),
         refused=refused,
         done=_("方案已添加"),
