@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core import fields
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.halls import queries as hall_queries
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -104,35 +106,38 @@ def new_ballot(
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/ballots", name="ballots.create")
 def create_ballot(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     issue: IssueDep,
     form: Annotated[schemas.BallotPageForm, Form()],
 ) -> Response:
-    _require(policies.can_manage(access))
-
-    def page(outcome: Outcome[Ballot]) -> Response:
-        context = _new_context(session, hall, access, issue, form.model_dump())
-        context["errors"] = outcome.errors
-        return render(request, "voting/new.html", context, status_code=outcome.status)
-
+    _require(policies.can_manage(act.access))
     return respond(
-        request,
-        session,
+        act.request,
+        act.session,
         lambda: service.create_ballot(
-            session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
+            session=act.session,
+            access=act.access,
+            actor=act.user,
+            issue_id=issue.id or 0,
+            form=form,
         ),
         refused=refused,
         to=ballot_url,
-        conflict_to=url("issues.detail", hall_id=access.hall_id, issue_id=issue.id),
-        page=page,
+        conflict_to=url("issues.detail", hall_id=act.hall_id, issue_id=issue.id),
+        page=partial(_draft_again, act, issue, form),
         done=_("表决已创建（草稿），核对无误后开始投票"),
         htmx="redirect",
     )
+
+
+def _draft_again(
+    act: HallAction, issue: Issue, form: schemas.BallotPageForm, outcome: Outcome[Any]
+) -> Response:
+    """The draft form again, with what was typed and the messages next to the fields."""
+    context = _new_context(act.session, act.hall, act.access, issue, form.model_dump())
+    context["errors"] = outcome.errors
+    return render(act.request, "voting/new.html", context, status_code=outcome.status)
 
 
 # --- the ballot page ------------------------------------------------------------------------
@@ -281,10 +286,7 @@ def board(
 
 
 def _act(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     ballot: Ballot,
     run: Callable[[], object],
     *,
@@ -296,65 +298,39 @@ def _act(
     with the message (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
 
     def page(outcome: Outcome[object]) -> Response:
-        fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
+        fresh = queries.get_ballot(act.session, hall_id=act.hall_id, ballot_id=ballot.id or 0)
         assert fresh is not None
-        context = _page_context(session, hall, access, fresh)
+        context = _page_context(act.session, act.hall, act.access, fresh)
         context |= {"manage_errors": outcome.errors, "manage_form": form or {}}
-        return render(request, "voting/detail.html", context, status_code=outcome.status)
+        return render(act.request, "voting/detail.html", context, status_code=outcome.status)
 
+    to = ballot_url(ballot)
     return respond(
-        request,
-        session,
-        run,
-        to=ballot_url(ballot),
-        page=page,
-        done=done,
-        refused=refused,
-        htmx="redirect",
+        act.request, act.session, run, to=to, page=page, done=done, refused=refused, htmx="redirect"
     )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/open", name="ballots.open")
-def open_ballot(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-) -> Response:
-    _require(policies.can_manage(access))
+def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
+    _require(policies.can_manage(act.access))
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
         lambda: service.open_ballot(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0
+            session=act.session, access=act.access, actor=act.user, ballot_id=ballot.id or 0
         ),
         done=_("投票已开始，投票人名单已冻结"),
     )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/close", name="ballots.close")
-def close_ballot(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-) -> Response:
-    _require(policies.can_manage(access))
+def close_ballot(act: ActionDep, ballot: BallotDep) -> Response:
+    _require(policies.can_manage(act.access))
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
         lambda: service.close_ballot(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0
+            session=act.session, access=act.access, actor=act.user, ballot_id=ballot.id or 0
         ),
         done=_("投票已截止，结果已冻结"),
     )
@@ -362,26 +338,23 @@ def close_ballot(
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/consensus", name="ballots.consensus")
 def consensus(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     passed: Annotated[fields.Text, Form()] = "",
     text: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    _require(policies.can_manage(access))
+    _require(policies.can_manage(act.access))
     form = schemas.ConsensusForm(passed={"yes": True, "no": False}.get(passed), text=text)
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
         lambda: service.record_consensus(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+            session=act.session,
+            access=act.access,
+            actor=act.user,
+            ballot_id=ballot.id or 0,
+            form=form,
         ),
         refused=refused,
         form={"text": text},
@@ -391,25 +364,22 @@ def consensus(
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/settle", name="ballots.settle")
 def settle(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     outcome: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    _require(policies.can_manage(access))
+    _require(policies.can_manage(act.access))
     form = schemas.FailedOutcomeForm(outcome=outcome)
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
         lambda: service.settle_failed(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
+            session=act.session,
+            access=act.access,
+            actor=act.user,
+            ballot_id=ballot.id or 0,
+            form=form,
         ),
         refused=refused,
         done=_("已按您的选择处理"),
