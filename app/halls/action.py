@@ -5,7 +5,7 @@ five dependencies, and hand it to their responder (app/web/actions.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -15,6 +15,14 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.web.deps import CurrentUser, SessionDep
+
+
+class Who(TypedDict):
+    """The first arguments of every hall service call: service.x(**act.who, ...)."""
+
+    session: Session
+    access: HallAccess
+    actor: User
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,10 @@ class HallAction:
     @property
     def hall_id(self) -> int:
         return self.access.hall_id
+
+    @property
+    def who(self) -> Who:
+        return {"session": self.session, "access": self.access, "actor": self.user}
 
 
 async def hall_action(

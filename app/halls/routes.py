@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +14,7 @@ from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, MembershipStatus, Role
 from app.halls.policies import HallAccess
@@ -287,10 +289,7 @@ def _member_row_response(
 
 
 def _decide(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     membership_id: int,
     done: str,
     decision: Callable[[], object],
@@ -303,10 +302,10 @@ def _decide(
         # A conflict (already decided) is shown in the row's status.
         errors = {"status": outcome.conflict} if outcome.conflict else outcome.errors
         return _member_row_response(
-            request,
-            session,
-            hall,
-            access,
+            act.request,
+            act.session,
+            act.hall,
+            act.access,
             membership_id,
             flash_text=outcome.notice,
             errors=errors,
@@ -314,54 +313,37 @@ def _decide(
             form=form,
         )
 
-    to = url("halls.members", hall_id=hall.id) + "?status=pending"
-    return respond(request, session, decision, to=to, page=page, done=done, refused=refused)
+    to = url("halls.members", hall_id=act.hall_id) + "?status=pending"
+    return respond(act.request, act.session, decision, to=to, page=page, done=done, refused=refused)
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/verify", name="halls.verify_member")
-def verify_member(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    membership_id: Annotated[fields.Id, Path()],
-) -> Response:
-    _require(policies.can_manage_members(access))
+def verify_member(act: ActionDep, membership_id: Annotated[fields.Id, Path()]) -> Response:
+    _require(policies.can_manage_members(act.access))
     return _decide(
-        request,
-        session,
-        hall,
-        access,
+        act,
         membership_id,
         _("已通过审核"),
-        lambda: service.verify_member(
-            session=session, access=access, actor=user, membership_id=membership_id
-        ),
+        lambda: service.verify_member(**act.who, membership_id=membership_id),
     )
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/reject", name="halls.reject_member")
 def reject_member(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     membership_id: Annotated[fields.Id, Path()],
     form: Annotated[schemas.RejectForm, Form()],
 ) -> Response:
-    _require(policies.can_manage_members(access))
+    _require(policies.can_manage_members(act.access))
     return _decide(
-        request,
-        session,
-        hall,
-        access,
+        act,
         membership_id,
         _("已退回申请"),
         lambda: service.reject_member(
-            session=session, access=access, actor=user, membership_id=membership_id, form=form
+            **act.who,
+            membership_id=membership_id,
+            form=form,
         ),
         refused,
         form.model_dump(),
@@ -391,38 +373,41 @@ def add_member_page(
 
 @router.post("/halls/{hall_id}/members/new", name="halls.add_member_post")
 def add_member(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     form: Annotated[schemas.OnBehalfForm, Form()],
     building_id: Annotated[fields.Id | None, Form()] = None,
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
-    _require(policies.can_manage_members(access))
-
-    def page(outcome: Outcome[object]) -> Response:
-        context = {
-            "hall": hall,
-            "access": access,
-            "errors": outcome.errors,
-            "form": form.model_dump(),
-            **_picker(session, hall.id or 0, building_id, entrance_id),
-        }
-        return render(request, "halls/add_member.html", context, status_code=422)
-
+    _require(policies.can_manage_members(act.access))
     outcome = attempt(
-        session,
-        lambda: service.add_member_on_behalf(session=session, access=access, actor=user, form=form),
+        act.session,
+        lambda: service.add_member_on_behalf(**act.who, form=form),
         refused=refused,
         done=_("已代为登记，该居民已认证"),
     )
     if outcome.conflict:  # the phone already has an account in the hall: said at the name
         outcome = Outcome(422, {"name": outcome.conflict})
-    to = url("halls.members", hall_id=hall.id) + "?status=verified"
-    return answer(request, outcome, to=to, page=page, htmx="redirect")
+    to = url("halls.members", hall_id=act.hall_id) + "?status=verified"
+    page = partial(_add_member_again, act, form, building_id, entrance_id)
+    return answer(act.request, outcome, to=to, page=page, htmx="redirect")
+
+
+def _add_member_again(
+    act: HallAction,
+    form: schemas.OnBehalfForm,
+    building_id: int | None,
+    entrance_id: int | None,
+    outcome: Outcome[Any],
+) -> Response:
+    context = {
+        "hall": act.hall,
+        "access": act.access,
+        "errors": outcome.errors,
+        "form": form.model_dump(),
+        **_picker(act.session, act.hall_id, building_id, entrance_id),
+    }
+    return render(act.request, "halls/add_member.html", context, status_code=422)
 
 
 @router.get("/halls/{hall_id}/members/{membership_id}", name="halls.member")
@@ -453,27 +438,26 @@ def member_page(
 
 @router.post("/halls/{hall_id}/members/{membership_id}/roles", name="halls.set_roles")
 def set_roles(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
+    act: ActionDep,
     membership_id: Annotated[fields.Id, Path()],
     roles: Annotated[list[Role] | None, Form()] = None,
 ) -> Response:
-    _require(policies.can_manage_members(access))
+    _require(policies.can_manage_members(act.access))
     form = schemas.RolesForm(roles=roles or [])
     outcome = attempt(
-        session,
+        act.session,
         lambda: service.set_member_roles(
-            session=session, access=access, actor=user, membership_id=membership_id, form=form
+            **act.who,
+            membership_id=membership_id,
+            form=form,
         ),
         done=_("身份已更新"),
     )
-    to = url("halls.member", hall_id=hall.id, membership_id=membership_id)
+    to = url("halls.member", hall_id=act.hall_id, membership_id=membership_id)
     if not outcome.ok:  # any refusal comes back as a warning on the member's page
-        return redirect(request, to, flash_text=next(iter(outcome.errors.values())), kind="warn")
-    return redirect(request, to, flash_text=outcome.notice)
+        warning = next(iter(outcome.errors.values()))
+        return redirect(act.request, to, flash_text=warning, kind="warn")
+    return redirect(act.request, to, flash_text=outcome.notice)
 
 
 # --- roster import ------------------------------------------------------------------------
@@ -600,38 +584,30 @@ def settings_page(request: Request, hall: HallDep, access: AccessDep) -> Respons
 
 @router.post("/halls/{hall_id}/settings", name="halls.settings_post")
 def update_settings(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    form: Annotated[schemas.SettingsForm, Form()],
+    act: ActionDep, refused: Refused, form: Annotated[schemas.SettingsForm, Form()]
 ) -> Response:
-    _require(policies.can_edit_settings(access))
-
-    def page(outcome: Outcome[object]) -> Response:
-        context = {
-            "hall": hall,
-            "access": access,
-            "form": form.model_dump(),
-            "errors": outcome.errors,
-            "bounds": schemas.SETTING_BOUNDS,
-        }
-        return render(request, "halls/settings.html", context, status_code=outcome.status)
-
+    _require(policies.can_edit_settings(act.access))
     return respond(
-        request,
-        session,
-        lambda: service.update_hall_settings(
-            session=session, access=access, actor=user, hall=hall, form=form
-        ),
+        act.request,
+        act.session,
+        lambda: service.update_hall_settings(**act.who, hall=act.hall, form=form),
         refused=refused,
-        to=url("halls.settings", hall_id=hall.id),
-        page=page,
+        to=url("halls.settings", hall_id=act.hall_id),
+        page=partial(_settings_again, act, form),
         done=_("议事规则已保存"),
         htmx="redirect",
     )
+
+
+def _settings_again(act: HallAction, form: schemas.SettingsForm, outcome: Outcome[Any]) -> Response:
+    context = {
+        "hall": act.hall,
+        "access": act.access,
+        "form": form.model_dump(),
+        "errors": outcome.errors,
+        "bounds": schemas.SETTING_BOUNDS,
+    }
+    return render(act.request, "halls/settings.html", context, status_code=outcome.status)
 
 
 # --- invite -------------------------------------------------------------------------------

@@ -190,9 +190,7 @@ def in_person(
     outcome = attempt(
         act.session,
         lambda: service.record_in_person(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             form=form,
         ),
@@ -227,9 +225,7 @@ def void(
     outcome = attempt(
         act.session,
         lambda: service.void_vote(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             vote_id=vote_id,
             form=form,
@@ -259,9 +255,7 @@ def attendance(
         act.request,
         act.session,
         lambda: service.record_attendance(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             form=form,
         ),
@@ -362,9 +356,7 @@ def issue_papers(act: ActionDep, ballot: BallotDep) -> Response:
     return respond(
         act.request,
         act.session,
-        lambda: service.issue_paper_ballots(
-            session=act.session, access=act.access, actor=act.user, ballot_id=ballot.id or 0
-        ),
+        lambda: service.issue_paper_ballots(**act.who, ballot_id=ballot.id or 0),
         to=paper_url(ballot),
         page=partial(_paper_card, act, ballot, "counts"),
         done=_issued,
@@ -478,9 +470,7 @@ def enter_paper(
         act.request,
         act.session,
         lambda: service.enter_paper(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             form=form(),
         ),
@@ -506,9 +496,7 @@ def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> R
         act.request,
         act.session,
         lambda: service.confirm_paper(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             entry_id=entry_id,
             agree=agree,

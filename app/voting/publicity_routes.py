@@ -281,9 +281,7 @@ def file_objection(
     return _act(
         act,
         issue_id,
-        lambda: service.file_objection(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
-        ),
+        lambda: service.file_objection(**act.who, issue_id=issue_id, form=form),
         done=_("异议已提交，居委会将在公示期内答复"),
         errors_at=lambda errors: {"objection_errors": errors, "objection_form": {"body": body}},
         refused=refused,
@@ -307,9 +305,7 @@ def answer_objection(
         act,
         objection.issue_id if objection else 0,
         lambda: service.answer_objection(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             objection_id=objection_id,
             form=form,
         ),
@@ -336,9 +332,7 @@ def end_publicity(act: ActionDep, issue: IssueDep) -> Response:
     return _act(
         act,
         issue_id,
-        lambda: service.end_publicity(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id
-        ),
+        lambda: service.end_publicity(**act.who, issue_id=issue_id),
         done=_moved_on,
         errors_at=lambda errors: {"end_error": next(iter(errors.values()))},
         leave_to=url("issues.detail", hall_id=act.hall_id, issue_id=issue_id),

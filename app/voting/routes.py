@@ -116,9 +116,7 @@ def create_ballot(
         act.request,
         act.session,
         lambda: service.create_ballot(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             issue_id=issue.id or 0,
             form=form,
         ),
@@ -316,9 +314,7 @@ def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
     return _act(
         act,
         ballot,
-        lambda: service.open_ballot(
-            session=act.session, access=act.access, actor=act.user, ballot_id=ballot.id or 0
-        ),
+        lambda: service.open_ballot(**act.who, ballot_id=ballot.id or 0),
         done=_("投票已开始，投票人名单已冻结"),
     )
 
@@ -329,9 +325,7 @@ def close_ballot(act: ActionDep, ballot: BallotDep) -> Response:
     return _act(
         act,
         ballot,
-        lambda: service.close_ballot(
-            session=act.session, access=act.access, actor=act.user, ballot_id=ballot.id or 0
-        ),
+        lambda: service.close_ballot(**act.who, ballot_id=ballot.id or 0),
         done=_("投票已截止，结果已冻结"),
     )
 
@@ -350,9 +344,7 @@ def consensus(
         act,
         ballot,
         lambda: service.record_consensus(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             form=form,
         ),
@@ -375,9 +367,7 @@ def settle(
         act,
         ballot,
         lambda: service.settle_failed(
-            session=act.session,
-            access=act.access,
-            actor=act.user,
+            **act.who,
             ballot_id=ballot.id or 0,
             form=form,
         ),

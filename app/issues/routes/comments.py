@@ -39,9 +39,7 @@ def comment(
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.add_comment(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
-        ),
+        lambda: service.add_comment(**act.who, issue_id=issue_id, form=form),
         refused=refused,
         done=_("回复已发布") if reply else _("评论已发布"),
         part="thread" if reply else "comments",
@@ -175,9 +173,7 @@ def edit_comment(
     return comment_action(
         act,
         row,
-        lambda: service.edit_comment(
-            session=act.session, access=act.access, actor=act.user, comment_id=comment_id, form=form
-        ),
+        lambda: service.edit_comment(**act.who, comment_id=comment_id, form=form),
         _("评论已修改"),
         {"edit_id": comment_id, **form.model_dump()},
         refused=refused,
@@ -193,9 +189,7 @@ def report_comment(
     return comment_action(
         act,
         row,
-        lambda: service.report_comment(
-            session=act.session, access=act.access, actor=act.user, comment_id=comment_id, form=form
-        ),
+        lambda: service.report_comment(**act.who, comment_id=comment_id, form=form),
         _("已举报，居委会会尽快处理"),
         {"report_id": comment_id, **form.model_dump()},
         refused=refused,

@@ -21,9 +21,7 @@ def cosign(act: ActionDep, issue: IssueDep) -> Response:
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.cosign_issue(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id
-        ),
+        lambda: service.cosign_issue(**act.who, issue_id=issue_id),
         done=_("附议成功，谢谢您的支持"),
         part="stage",
     )
@@ -36,9 +34,7 @@ def withdraw_cosign(act: ActionDep, issue: IssueDep) -> Response:
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.withdraw_cosign(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id
-        ),
+        lambda: service.withdraw_cosign(**act.who, issue_id=issue_id),
         done=_("已撤回附议"),
         part="stage",
     )

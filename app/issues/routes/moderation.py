@@ -37,9 +37,7 @@ def hide_comment(
     return comment_action(
         act,
         row,
-        lambda: service.hide_comment(
-            session=act.session, access=act.access, actor=act.user, comment_id=comment_id, form=form
-        ),
+        lambda: service.hide_comment(**act.who, comment_id=comment_id, form=form),
         _("评论已隐藏"),
         {"hide_id": comment_id, **form.model_dump()},
         refused=refused,
@@ -53,8 +51,6 @@ def restore_comment(act: ActionDep, row: CommentDep) -> Response:
     return comment_action(
         act,
         row,
-        lambda: service.restore_comment(
-            session=act.session, access=act.access, actor=act.user, comment_id=comment_id
-        ),
+        lambda: service.restore_comment(**act.who, comment_id=comment_id),
         _("评论已恢复显示"),
     )

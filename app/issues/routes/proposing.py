@@ -161,9 +161,7 @@ def withdraw(act: ActionDep, issue: IssueDep) -> Response:
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.withdraw_issue(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id
-        ),
+        lambda: service.withdraw_issue(**act.who, issue_id=issue_id),
         done=_("议题已撤回"),
         part="stage",
     )

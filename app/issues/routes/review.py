@@ -28,9 +28,7 @@ def accept(
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.accept_issue(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
-        ),
+        lambda: service.accept_issue(**act.who, issue_id=issue_id, form=form),
         refused=refused,
         done=_("已受理，议题进入协商"),
         part="stage",
@@ -47,9 +45,7 @@ def reject(
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.reject_issue(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
-        ),
+        lambda: service.reject_issue(**act.who, issue_id=issue_id, form=form),
         refused=refused,
         done=_("已答复不予受理"),
         part="stage",
@@ -70,9 +66,7 @@ def merge(
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.merge_issue(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
-        ),
+        lambda: service.merge_issue(**act.who, issue_id=issue_id, form=form),
         refused=refused,
         done=_("已合并到另一个议题"),
         part="stage",

@@ -26,9 +26,7 @@ def solution(
     return on_issue_page(
         act,
         issue_id,
-        lambda: service.add_solution(
-            session=act.session, access=act.access, actor=act.user, issue_id=issue_id, form=form
-        ),
+        lambda: service.add_solution(**act.who, issue_id=issue_id, form=form),
         refused=refused,
         done=_("方案已添加"),
         part="solutions",
