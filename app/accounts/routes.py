@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -61,23 +62,26 @@ def register(
     refused: Refused,
     next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
-
-    def page(outcome: Outcome[Any]) -> Response:
-        values = {"phone": form.phone, "name": form.name, "consent": form.consent}
-        errors = _placed(outcome.errors, {"phone", "name", "password", "consent"}, "phone")
-        context = {"form": values, "errors": errors, "next": safe_next(next)}
-        return render(request, "accounts/register.html", context, status_code=422)
-
     outcome = attempt(
         session,
         lambda: service.register_user(session=session, form=form),
         refused=refused,
         done=_("注册成功，欢迎使用议事厅"),
     )
+    page = partial(_register_again, request, form, next)
     response = answer(request, outcome, to=safe_next(next), page=page, htmx="redirect")
     if outcome.result is not None:
         _set_session_cookie(response, settings, outcome.result.token)
     return response
+
+
+def _register_again(
+    request: Request, form: schemas.RegisterForm, next: str, outcome: Outcome[Any]
+) -> Response:
+    values = {"phone": form.phone, "name": form.name, "consent": form.consent}
+    errors = _placed(outcome.errors, {"phone", "name", "password", "consent"}, "phone")
+    context = {"form": values, "errors": errors, "next": safe_next(next)}
+    return render(request, "accounts/register.html", context, status_code=422)
 
 
 def _placed(errors: dict[str, str], visible: set[str], first: str) -> dict[str, str]:
@@ -117,24 +121,26 @@ def login(
             replacing=auth.user_session,
         )
     except (ValidationFailed, TooManyAttempts) as exc:
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {"phone": exc.code}
-        status = 422 if isinstance(exc, ValidationFailed) else 429
-        return render(
-            request,
-            "accounts/login.html",
-            {
-                "form": {"phone": form.phone},
-                "errors": field_errors(
-                    _placed(errors, {"phone", "password"}, "phone"), **exc.params
-                ),
-                "next": safe_next(next),
-            },
-            status_code=status,
-        )
+        # Not app/web/actions: a failed login is counted (the service commits that before it
+        # raises, so nothing is rolled back here), and too many of them answer 429.
+        return _login_again(request, form, next, exc)
     target = url("accounts.password") if result.user.must_change_password else safe_next(next)
     response = redirect(request, target)
     _set_session_cookie(response, settings, result.token)
     return response
+
+
+def _login_again(
+    request: Request, form: schemas.LoginForm, next: str, exc: ValidationFailed | TooManyAttempts
+) -> Response:
+    errors = exc.errors if isinstance(exc, ValidationFailed) else {"phone": exc.code}
+    context = {
+        "form": {"phone": form.phone},
+        "errors": field_errors(_placed(errors, {"phone", "password"}, "phone"), **exc.params),
+        "next": safe_next(next),
+    }
+    status = 422 if isinstance(exc, ValidationFailed) else 429
+    return render(request, "accounts/login.html", context, status_code=status)
 
 
 @router.post("/logout", name="accounts.logout")
@@ -160,11 +166,6 @@ def change_password(
     current_password: Annotated[fields.Text, Form(max_length=200)] = "",
     new_password: Annotated[fields.Text, Form(max_length=200)] = "",
 ) -> Response:
-
-    def page(outcome: Outcome[Any]) -> Response:
-        context = {"errors": outcome.errors}
-        return render(request, "accounts/password.html", context, status_code=outcome.status)
-
     return respond(
         request,
         session,
@@ -173,7 +174,12 @@ def change_password(
         ),
         refused=refused,
         to=url("home"),
-        page=page,
+        page=lambda outcome: render(
+            request,
+            "accounts/password.html",
+            {"errors": outcome.errors},
+            status_code=outcome.status,
+        ),
         done=_("密码已修改"),
         htmx="redirect",
     )

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from app.accounts.models import User
 from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound, ValidationFailed
@@ -99,18 +100,6 @@ def join(
     building_id: Annotated[fields.Id | None, Form()] = None,
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
-    def page(outcome: Outcome[object]) -> Response:
-        hall = service.hall_for_invite(session, token)
-        context = {
-            "hall": hall,
-            "token": token,
-            "errors": outcome.errors,
-            "form": form.model_dump(),
-            "access": queries.hall_access(session, user=user, hall=hall),
-            **_picker(session, hall.id or 0, building_id, entrance_id),
-        }
-        return render(request, "halls/join.html", context, status_code=422)
-
     outcome = attempt(
         session,
         lambda: service.join_hall(session=session, user=user, token=token, form=form),
@@ -119,7 +108,31 @@ def join(
     )
     if outcome.conflict:  # e.g. already a member: said on the home page, whatever the request
         return redirect(request, url("home"), flash_text=outcome.conflict, kind="warn")
+    page = partial(_join_again, request, session, user, token, form, building_id, entrance_id)
     return answer(request, outcome, to=url("home"), page=page, htmx="redirect")
+
+
+def _join_again(
+    request: Request,
+    session: Session,
+    user: User,
+    token: str,
+    form: schemas.JoinForm,
+    building_id: int | None,
+    entrance_id: int | None,
+    outcome: Outcome[Any],
+) -> Response:
+    """The join form again, with the household chosen so far and the messages."""
+    hall = service.hall_for_invite(session, token)
+    context = {
+        "hall": hall,
+        "token": token,
+        "errors": outcome.errors,
+        "form": form.model_dump(),
+        "access": queries.hall_access(session, user=user, hall=hall),
+        **_picker(session, hall.id or 0, building_id, entrance_id),
+    }
+    return render(request, "halls/join.html", context, status_code=422)
 
 
 # --- hall home ----------------------------------------------------------------------------
@@ -136,32 +149,33 @@ def _flags(access: HallAccess) -> dict[str, bool]:
 
 @router.get("/halls/{hall_id}", name="halls.detail")
 def hall_home(request: Request, session: SessionDep, hall: HallDep, access: AccessDep) -> Response:
+    context = {
+        "hall": hall,
+        "street": queries.get_street(session, hall.street_id),
+        "access": access,
+        **_my_household(session, access),
+        "stats": queries.hall_stats(session, hall_id=hall.id or 0),
+        **_issue_summary(session, access),
+        **_flags(access),
+    }
+    return render(request, "halls/detail.html", context)
+
+
+def _my_household(session: Session, access: HallAccess) -> dict[str, Any]:
+    """The caller's membership in the hall and the address of their household, if any."""
     membership = (
-        queries.get_membership(session, hall_id=hall.id or 0, membership_id=access.membership_id)
+        queries.get_membership(session, hall_id=access.hall_id, membership_id=access.membership_id)
         if access.membership_id
         else None
     )
     address = (
         queries.household_address(
-            session, hall_id=hall.id or 0, household_id=membership.household_id
+            session, hall_id=access.hall_id, household_id=membership.household_id
         )
         if membership and membership.household_id
         else None
     )
-    return render(
-        request,
-        "halls/detail.html",
-        {
-            "hall": hall,
-            "street": queries.get_street(session, hall.street_id),
-            "access": access,
-            "membership": membership,
-            "address": address,
-            "stats": queries.hall_stats(session, hall_id=hall.id or 0),
-            **_issue_summary(session, access),
-            **_flags(access),
-        },
-    )
+    return {"membership": membership, "address": address}
 
 
 def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
@@ -422,18 +436,8 @@ def member_page(
     row = queries.get_member_row(session, hall_id=hall.id or 0, membership_id=membership_id)
     if row is None:
         raise NotFound("member_unknown")
-    return render(
-        request,
-        "halls/member.html",
-        {
-            "hall": hall,
-            "access": access,
-            "row": row,
-            "all_roles": list(Role),
-            "errors": {},
-            **_flags(access),
-        },
-    )
+    context = {"hall": hall, "access": access, "row": row, "all_roles": list(Role), "errors": {}}
+    return render(request, "halls/member.html", context | _flags(access))
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/roles", name="halls.set_roles")
@@ -501,40 +505,36 @@ def _roster_context(hall: Hall, access: HallAccess) -> dict[str, Any]:
 
 @router.post("/halls/{hall_id}/roster", name="halls.roster_post")
 async def import_roster(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    file: Annotated[UploadFile | None, File()] = None,
+    act: ActionDep, settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None
 ) -> Response:
     """Upload and check: shows what the import would do; nothing is imported yet."""
-    _require(policies.can_manage_members(access))
-    context = _roster_context(hall, access)
+    _require(policies.can_manage_members(act.access))
     data = await file.read(settings.upload_max_bytes + 1) if file is not None else b""
-    if not data:
-        context["errors"] = field_errors({"file": "file_required"})
-        return render(request, "halls/roster.html", context, status_code=422)
-    if len(data) > settings.upload_max_bytes:
-        context["errors"] = field_errors({"file": "file_too_large"})
-        return render(request, "halls/roster.html", context, status_code=422)
     filename = (file.filename or "") if file else ""
+    context = _roster_context(act.hall, act.access)
+
+    def preview() -> service.RosterCheck:
+        context["report"] = parsed = _checked(filename, data, settings.upload_max_bytes)
+        return service.preview_roster(**act.who, roster=parsed, filename=filename, content=data)
+
+    outcome = attempt(act.session, preview)
+    if outcome.result is not None:
+        context |= {"preview": outcome.result.preview, "token": outcome.result.token}
+    context["errors"] = outcome.errors
+    return render(act.request, "halls/roster.html", context, status_code=outcome.status)
+
+
+def _checked(filename: str, data: bytes, max_bytes: int) -> roster.ParsedRoster:
+    """The uploaded roster, read and checked row by row; a file that cannot be one is refused
+    as a field error (ValidationFailed on "file"); a bad row, by the service."""
+    if not data:
+        raise ValidationFailed({"file": "file_required"})
+    if len(data) > max_bytes:
+        raise ValidationFailed({"file": "file_too_large"})
     try:
-        parsed = roster.parse_rows(roster.read_table(filename, data))
+        return roster.parse_rows(roster.read_table(filename, data))
     except roster.RosterFileError as exc:
-        context["errors"] = field_errors({"file": exc.code}, value=exc.value)
-        return render(request, "halls/roster.html", context, status_code=422)
-    context["report"] = parsed
-    if not parsed.ok:
-        context["errors"] = field_errors({"file": "roster_has_errors"})
-        return render(request, "halls/roster.html", context, status_code=422)
-    check = service.preview_roster(
-        session=session, access=access, actor=user, roster=parsed, filename=filename, content=data
-    )
-    context["preview"] = check.preview
-    context["token"] = check.token
-    return render(request, "halls/roster.html", context)
+        raise ValidationFailed({"file": exc.code}, value=exc.value) from None
 
 
 @router.post("/halls/{hall_id}/roster/confirm", name="halls.roster_confirm")

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core import fields
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
+from app.db import Database
 from app.halls import queries as hall_queries
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
@@ -206,55 +207,64 @@ async def live(
     rendered fragment whenever the ledger moves; at most LIVE_POLL_SECONDS behind."""
     _require(ballot.status != BallotStatus.DRAFT)
     session.close()  # the stream reads fresh snapshots; hold no transaction open
-    ballot_id, hall_id = ballot.id or 0, ballot.hall_id
-    template = env.get_template("voting/_tally.html")
-    turns: Turns = request.app.state.turns
-
-    def snapshot(seen: tuple[int, str] | None) -> tuple[tuple[int, str], str | None]:
-        with db.session(read_only=True) as s:
-            current = queries.get_ballot(s, hall_id=hall_id, ballot_id=ballot_id)
-            assert current is not None
-            key = (current.height, current.status.value)
-            if key == seen:
-                return key, None
-            return key, template.render(_tally_context(s, access, current))
-
-    async def events() -> AsyncIterator[str]:
-        seen: tuple[int, str] | None = None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        quiet = 0.0
-        yield "retry: 2000\n\n"
-        while loop.time() - started < LIVE_MAX_SECONDS:
-            if await request.is_disconnected():
-                return
-            try:
-                async with turns.turn():  # like a request: never block a thread on the pool
-                    seen_now, fragment = await run_in_threadpool(snapshot, seen)
-            except Busy:
-                await asyncio.sleep(LIVE_POLL_SECONDS)
-                continue
-            if fragment is not None:
-                seen, quiet = seen_now, 0.0
-                data = "\n".join(f"data: {line}" for line in fragment.splitlines())
-                yield f"event: tally\n{data}\n\n"
-                if seen_now[1] in FINISHED:
-                    # Nothing will change any more: the page's sse-close="closed" stops the
-                    # browser from reconnecting.
-                    yield "event: closed\ndata: closed\n\n"
-                    return
-            else:
-                quiet += LIVE_POLL_SECONDS
-                if quiet >= 15:
-                    quiet = 0.0
-                    yield ": keep-alive\n\n"
-            await asyncio.sleep(LIVE_POLL_SECONDS)
-
+    snapshot = partial(_tally_snapshot, db, access, ballot.hall_id, ballot.id or 0)
     return StreamingResponse(
-        events(),
+        _tally_events(request, request.app.state.turns, snapshot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+Seen = tuple[int, str]  # the ballot's ledger height and status: the tally changes with them
+
+
+def _tally_snapshot(
+    db: Database, access: HallAccess, hall_id: int, ballot_id: int, seen: Seen | None
+) -> tuple[Seen, str | None]:
+    """The tally fragment, or None when the ballot has not moved since `seen`."""
+    with db.session(read_only=True) as s:
+        current = queries.get_ballot(s, hall_id=hall_id, ballot_id=ballot_id)
+        assert current is not None
+        key = (current.height, current.status.value)
+        if key == seen:
+            return key, None
+        return key, env.get_template("voting/_tally.html").render(
+            _tally_context(s, access, current)
+        )
+
+
+async def _tally_events(
+    request: Request, turns: Turns, snapshot: Callable[[Seen | None], tuple[Seen, str | None]]
+) -> AsyncIterator[str]:
+    seen: Seen | None = None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    quiet = 0.0
+    yield "retry: 2000\n\n"
+    while loop.time() - started < LIVE_MAX_SECONDS:
+        if await request.is_disconnected():
+            return
+        try:
+            async with turns.turn():  # like a request: never block a thread on the pool
+                seen_now, fragment = await run_in_threadpool(snapshot, seen)
+        except Busy:
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+            continue
+        if fragment is not None:
+            seen, quiet = seen_now, 0.0
+            data = "\n".join(f"data: {line}" for line in fragment.splitlines())
+            yield f"event: tally\n{data}\n\n"
+            if seen_now[1] in FINISHED:
+                # Nothing will change any more: the page's sse-close="closed" stops the
+                # browser from reconnecting.
+                yield "event: closed\ndata: closed\n\n"
+                return
+        else:
+            quiet += LIVE_POLL_SECONDS
+            if quiet >= 15:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+        await asyncio.sleep(LIVE_POLL_SECONDS)
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/board", name="ballots.board")
