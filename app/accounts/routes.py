@@ -111,18 +111,15 @@ def login(
     refused: Refused,
     next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
+    """Not through app/web/actions: a failed login is counted (the service commits that before
+    it raises, so nothing is rolled back here), and too many of them answer 429."""
+    ip, replacing = _client_ip(request), auth.user_session
     try:
         refused.check()
         result = service.log_in(
-            session=session,
-            settings=settings,
-            form=form,
-            client_ip=_client_ip(request),
-            replacing=auth.user_session,
+            session=session, settings=settings, form=form, client_ip=ip, replacing=replacing
         )
     except (ValidationFailed, TooManyAttempts) as exc:
-        # Not app/web/actions: a failed login is counted (the service commits that before it
-        # raises, so nothing is rolled back here), and too many of them answer 429.
         return _login_again(request, form, next, exc)
     target = url("accounts.password") if result.user.must_change_password else safe_next(next)
     response = redirect(request, target)
@@ -174,12 +171,12 @@ def change_password(
         ),
         refused=refused,
         to=url("home"),
-        page=lambda outcome: render(
-            request,
-            "accounts/password.html",
-            {"errors": outcome.errors},
-            status_code=outcome.status,
-        ),
+        page=partial(_password_again, request),
         done=_("密码已修改"),
         htmx="redirect",
     )
+
+
+def _password_again(request: Request, outcome: Outcome[Any]) -> Response:
+    context = {"errors": outcome.errors}
+    return render(request, "accounts/password.html", context, status_code=outcome.status)

@@ -354,11 +354,7 @@ def reject_member(
         act,
         membership_id,
         _("已退回申请"),
-        lambda: service.reject_member(
-            **act.who,
-            membership_id=membership_id,
-            form=form,
-        ),
+        lambda: service.reject_member(**act.who, membership_id=membership_id, form=form),
         refused,
         form.model_dump(),
     )
@@ -450,11 +446,7 @@ def set_roles(
     form = schemas.RolesForm(roles=roles or [])
     outcome = attempt(
         act.session,
-        lambda: service.set_member_roles(
-            **act.who,
-            membership_id=membership_id,
-            form=form,
-        ),
+        lambda: service.set_member_roles(**act.who, membership_id=membership_id, form=form),
         done=_("身份已更新"),
     )
     to = url("halls.member", hall_id=act.hall_id, membership_id=membership_id)

@@ -26,7 +26,7 @@ from app.halls.policies import HallAccess
 from app.issues.deps import Id
 from app.voting import policies, queries, schemas, service
 from app.voting.deps import BallotDep
-from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
+from app.voting.models import Ballot, BallotStatus, Duty, PaperBallot, PaperResult, RollEntry
 from app.voting.pages import paper_url, roll_url
 from app.voting.pages import require as _require
 from app.web import qr
@@ -189,11 +189,7 @@ def in_person(
     )
     outcome = attempt(
         act.session,
-        lambda: service.record_in_person(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            form=form,
-        ),
+        lambda: service.record_in_person(**act.who, ballot_id=ballot.id or 0, form=form),
         refused=refused,
     )
     done = partial(_recorded, option, getattr(outcome.result, "receipt", ""))
@@ -224,12 +220,7 @@ def void(
     form = schemas.VoidForm(reason=reason)
     outcome = attempt(
         act.session,
-        lambda: service.void_vote(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            vote_id=vote_id,
-            form=form,
-        ),
+        lambda: service.void_vote(**act.who, ballot_id=ballot.id or 0, vote_id=vote_id, form=form),
         refused=refused,
     )
     typed = {"reason": reason}
@@ -254,11 +245,7 @@ def attendance(
     return respond(
         act.request,
         act.session,
-        lambda: service.record_attendance(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            form=form,
-        ),
+        lambda: service.record_attendance(**act.who, ballot_id=ballot.id or 0, form=form),
         to=roll_url(ballot) + f"#ballot-{ballot.id}-attendance",
         page=partial(_attendance_card, act, ballot),
         done=lambda n: _("出席已保存：实到 %(n)s 人") % {"n": n},
@@ -412,20 +399,26 @@ def print_papers(
     the order of that sheet."""
     _require(policies.can_manage(access))
     entry_url = public_url(request, settings, paper_url(ballot))
-    sheets = [
-        (paper, None if ballot.secret else roll, qr.path(f"{entry_url}?code={paper.code}"))
-        for paper, roll in queries.paper_ballots(session, ballot.id or 0)
-    ]
     context = {
         "hall": hall,
         "access": access,
         "ballot": ballot,
-        "sheets": sheets,
+        "sheets": _sheets(session, ballot, entry_url),
         "options": queries.option_codes(session, ballot.id or 0),
         "by_area": ballot.voter_unit == "owner",
         **print_context(request, settings),
     }
     return render(request, "voting/paper_print.html", context)
+
+
+def _sheets(
+    session: Session, ballot: Ballot, entry_url: str
+) -> list[tuple[PaperBallot, RollEntry | None, qr.QrPath]]:
+    """One sheet per paper ballot: the paper, its voter (记名 only) and its QR code's path."""
+    return [
+        (paper, None if ballot.secret else roll, qr.path(f"{entry_url}?code={paper.code}"))
+        for paper, roll in queries.paper_ballots(session, ballot.id or 0)
+    ]
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/paper/sign-sheet", name="ballots.sign_sheet")
@@ -469,11 +462,7 @@ def enter_paper(
     return respond(
         act.request,
         act.session,
-        lambda: service.enter_paper(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            form=form(),
-        ),
+        lambda: service.enter_paper(**act.who, ballot_id=ballot.id or 0, form=form()),
         refused=refused,
         to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry",
         page=partial(_paper_card, act, ballot, "entry", duties=duties, typed=typed),
@@ -496,10 +485,7 @@ def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> R
         act.request,
         act.session,
         lambda: service.confirm_paper(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            entry_id=entry_id,
-            agree=agree,
+            **act.who, ballot_id=ballot.id or 0, entry_id=entry_id, agree=agree
         ),
         to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending",
         page=partial(_paper_card, act, ballot, "pending", duties=duties),

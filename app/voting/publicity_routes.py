@@ -304,11 +304,7 @@ def answer_objection(
     return _act(
         act,
         objection.issue_id if objection else 0,
-        lambda: service.answer_objection(
-            **act.who,
-            objection_id=objection_id,
-            form=form,
-        ),
+        lambda: service.answer_objection(**act.who, objection_id=objection_id, form=form),
         done=_("已答复异议"),
         errors_at=partial(_answer_errors, objection_id, form),
         refused=refused,

@@ -116,11 +116,7 @@ def create_ballot(
     return respond(
         act.request,
         act.session,
-        lambda: service.create_ballot(
-            **act.who,
-            issue_id=issue.id or 0,
-            form=form,
-        ),
+        lambda: service.create_ballot(**act.who, issue_id=issue.id or 0, form=form),
         refused=refused,
         to=ballot_url,
         conflict_to=url("issues.detail", hall_id=act.hall_id, issue_id=issue.id),
@@ -353,11 +349,7 @@ def consensus(
     return _act(
         act,
         ballot,
-        lambda: service.record_consensus(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            form=form,
-        ),
+        lambda: service.record_consensus(**act.who, ballot_id=ballot.id or 0, form=form),
         refused=refused,
         form={"text": text},
         done=_("协商结果已记录"),
@@ -376,11 +368,7 @@ def settle(
     return _act(
         act,
         ballot,
-        lambda: service.settle_failed(
-            **act.who,
-            ballot_id=ballot.id or 0,
-            form=form,
-        ),
+        lambda: service.settle_failed(**act.who, ballot_id=ballot.id or 0, form=form),
         refused=refused,
         done=_("已按您的选择处理"),
     )

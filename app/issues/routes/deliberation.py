@@ -3,11 +3,13 @@ that go to the vote (民决)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Form, Request, Response
 from sqlmodel import Session
 
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -17,7 +19,7 @@ from app.issues.lifecycle import Action
 from app.issues.models import Issue
 from app.issues.routes.common import page_router, require
 from app.web.actions import Outcome, respond
-from app.web.deps import CurrentUser, SessionDep
+from app.web.deps import SessionDep
 from app.web.forms import Refused
 from app.web.htmx import render
 from app.web.i18n import _
@@ -59,30 +61,25 @@ def close_page(
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/close", name="issues.close_post")
 def close(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-    form: Annotated[schemas.CloseForm, Form()],
+    act: ActionDep, refused: Refused, issue: IssueDep, form: Annotated[schemas.CloseForm, Form()]
 ) -> Response:
-    require(policies.can_review(access))
-
-    def page(outcome: Outcome[Any]) -> Response:
-        context = _close_context(session, hall, access, issue, form.model_dump(), outcome.errors)
-        return render(request, "issues/close.html", context, status_code=outcome.status)
-
+    require(policies.can_review(act.access))
     return respond(
-        request,
-        session,
-        lambda: service.close_deliberation(
-            session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
-        ),
+        act.request,
+        act.session,
+        lambda: service.close_deliberation(**act.who, issue_id=issue.id or 0, form=form),
         refused=refused,
-        to=url("issues.detail", hall_id=access.hall_id, issue_id=issue.id),
-        page=page,
+        to=url("issues.detail", hall_id=act.hall_id, issue_id=issue.id),
+        page=partial(_close_again, act, issue, form),
         htmx="redirect",
         done=_("协商已结束，方案进入表决"),
     )
+
+
+def _close_again(
+    act: HallAction, issue: Issue, form: schemas.CloseForm, outcome: Outcome[Any]
+) -> Response:
+    context = _close_context(
+        act.session, act.hall, act.access, issue, form.model_dump(), outcome.errors
+    )
+    return render(act.request, "issues/close.html", context, status_code=outcome.status)
