@@ -502,11 +502,11 @@ async def import_roster(
     """Upload and check: shows what the import would do; nothing is imported yet."""
     _require(policies.can_manage_members(act.access))
     data = await file.read(settings.upload_max_bytes + 1) if file is not None else b""
-    filename = (file.filename or "") if file else ""
+    filename, max_bytes = (file.filename or "") if file else "", settings.upload_max_bytes
     context = _roster_context(act.hall, act.access)
 
     def preview() -> service.RosterCheck:
-        context["report"] = parsed = _checked(filename, data, settings.upload_max_bytes)
+        context["report"] = parsed = service.read_roster(filename, data, max_bytes=max_bytes)
         return service.preview_roster(**act.who, roster=parsed, filename=filename, content=data)
 
     outcome = attempt(act.session, preview)
@@ -514,19 +514,6 @@ async def import_roster(
         context |= {"preview": outcome.result.preview, "token": outcome.result.token}
     context["errors"] = outcome.errors
     return render(act.request, "halls/roster.html", context, status_code=outcome.status)
-
-
-def _checked(filename: str, data: bytes, max_bytes: int) -> roster.ParsedRoster:
-    """The uploaded roster, read and checked row by row; a file that cannot be one is refused
-    as a field error (ValidationFailed on "file"); a bad row, by the service."""
-    if not data:
-        raise ValidationFailed({"file": "file_required"})
-    if len(data) > max_bytes:
-        raise ValidationFailed({"file": "file_too_large"})
-    try:
-        return roster.parse_rows(roster.read_table(filename, data))
-    except roster.RosterFileError as exc:
-        raise ValidationFailed({"file": exc.code}, value=exc.value) from None
 
 
 @router.post("/halls/{hall_id}/roster/confirm", name="halls.roster_confirm")
