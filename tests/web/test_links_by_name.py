@@ -19,9 +19,10 @@ def test_every_route_has_a_name_that_builds_its_path(app: FastAPI) -> None:
         assert name, f"{ctx.path} has no name"
         if ctx.path == "/static":
             continue
-        params = {p: f"v{i}" for i, p in enumerate(ctx.path_format.split("{")[1:])}
-        params = {key.split("}")[0]: value for key, value in params.items()}
-        expected = ctx.path_format.format(**params)
+        path_format = ctx.path_format or ""
+        names = [part.split("}")[0] for part in path_format.split("{")[1:]]
+        params = {name: f"v{i}" for i, name in enumerate(names)}
+        expected = path_format.format(**params)
         assert url(name, **params) == expected
 
 
