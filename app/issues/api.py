@@ -174,11 +174,10 @@ def issue_detail(
     issue: IssueDep,
     comments_before: Annotated[fields.Id | None, Query()] = None,
 ) -> IssueDetailPublic:
-    """One issue with its 方案 and a page of comments (replies included, hidden ones blanked)."""
-    hall_id, issue_id = access.hall_id, issue.id or 0
-    page = queries.list_comments(
-        session, hall_id=hall_id, issue_id=issue_id, before=comments_before
-    )
+    """One issue with its 方案 and a page of comments (replies included, each after the comment
+    it answers; hidden ones blanked)."""
+    hall_id, issue_id, before = access.hall_id, issue.id or 0, comments_before
+    page = queries.list_comments(session, hall_id=hall_id, issue_id=issue_id, before=before)
     header = queries.get_issue_header(session, hall_id=hall_id, issue_id=issue_id)
     solutions = queries.list_solutions(session, hall_id=hall_id, issue_id=issue_id)
     drafts = voting_policies.can_manage(access)  # a draft ballot is the chair's to see
@@ -186,7 +185,6 @@ def issue_detail(
         issue=IssuePublic.of(issue),
         proposer_name=header.proposer_name if header else "",
         solutions=[SolutionPublic.of(r.solution) for r in solutions],
-        # Replies follow the comment they answer.
         comments=[CommentPublic.of(c.comment) for row in page.rows for c in [row, *row.replies]],
         next_comments_before=page.next_before,
         ballot_ids=voting_queries.ballot_ids(
