@@ -28,7 +28,7 @@ from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.voting.ballot_box import BallotBox
-from app.web import errors, pages, shell
+from app.web import errors, links, pages, shell
 from app.web.deps import guard
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.turns import Turns
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)
+    links.register(app.routes)  # url(name, **params) in routes and templates
     errors.install(app)
     # Six photos of up to 5 MB each, plus the form around them (FILE-02).
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes * 7)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
@@ -12,10 +13,12 @@ from app.accounts.schemas import PRIVACY_VERSION
 from app.config import Settings
 from app.core import fields
 from app.core.errors import TooManyAttempts, ValidationFailed
+from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refused
 from app.web.htmx import field_errors, redirect, render
 from app.web.i18n import LOCALES, _
+from app.web.links import url
 
 router = APIRouter(tags=["accounts"], route_class=FormRoute)
 
@@ -61,34 +64,34 @@ def register(
     refused: Refused,
     next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
-    try:
-        refused.check()
-        result = service.register_user(session=session, form=form)
-    except ValidationFailed as exc:
-        values = {"phone": form.phone, "name": form.name, "consent": form.consent}
-        return render(
-            request,
-            "accounts/register.html",
-            {
-                "form": values,
-                "errors": _shown(exc.errors, {"phone", "name", "password", "consent"}, "phone"),
-                "next": safe_next(next),
-            },
-            status_code=422,
-        )
-    response = redirect(request, safe_next(next), flash_text=_("注册成功，欢迎使用议事厅"))
-    _set_session_cookie(response, settings, result.token)
+    outcome = attempt(
+        session,
+        lambda: service.register_user(session=session, form=form),
+        refused=refused,
+        done=_("注册成功，欢迎使用议事厅"),
+    )
+    page = partial(_register_again, request, form, next)
+    response = answer(request, outcome, to=safe_next(next), page=page, htmx="redirect")
+    if outcome.result is not None:
+        _set_session_cookie(response, settings, outcome.result.token)
     return response
 
 
-def _shown(
-    errors: dict[str, str], visible: set[str], first: str, **params: object
-) -> dict[str, str]:
+def _register_again(
+    request: Request, form: schemas.RegisterForm, next: str, outcome: Outcome[Any]
+) -> Response:
+    values = {"phone": form.phone, "name": form.name, "consent": form.consent}
+    errors = _placed(outcome.errors, {"phone", "name", "password", "consent"}, "phone")
+    context = {"form": values, "errors": errors, "next": safe_next(next)}
+    return render(request, "accounts/register.html", context, status_code=422)
+
+
+def _placed(errors: dict[str, str], visible: set[str], first: str) -> dict[str, str]:
     """Errors by field, a field the page has no place for (next…) shown on `first`."""
     shown: dict[str, str] = {}
-    for name, code in errors.items():
-        shown.setdefault(name if name in visible else first, code)
-    return field_errors(shown, **params)
+    for name, text in errors.items():
+        shown.setdefault(name if name in visible else first, text)
+    return shown
 
 
 @router.get("/login", name="accounts.login")
@@ -110,39 +113,40 @@ def login(
     refused: Refused,
     next: Annotated[fields.Text, Form(max_length=300)] = "/",
 ) -> Response:
+    """Not through app/web/actions: a failed login is counted (the service commits that before
+    it raises, so nothing is rolled back here), and too many of them answer 429."""
+    ip, replacing = _client_ip(request), auth.user_session
     try:
         refused.check()
         result = service.log_in(
-            session=session,
-            settings=settings,
-            form=form,
-            client_ip=_client_ip(request),
-            replacing=auth.user_session,
+            session=session, settings=settings, form=form, client_ip=ip, replacing=replacing
         )
     except (ValidationFailed, TooManyAttempts) as exc:
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {"phone": exc.code}
-        status = 422 if isinstance(exc, ValidationFailed) else 429
-        return render(
-            request,
-            "accounts/login.html",
-            {
-                "form": {"phone": form.phone},
-                "errors": _shown(errors, {"phone", "password"}, "phone", **exc.params),
-                "next": safe_next(next),
-            },
-            status_code=status,
-        )
-    target = "/account/password" if result.user.must_change_password else safe_next(next)
+        return _login_again(request, form, next, exc)
+    target = url("accounts.password") if result.user.must_change_password else safe_next(next)
     response = redirect(request, target)
     _set_session_cookie(response, settings, result.token)
     return response
+
+
+def _login_again(
+    request: Request, form: schemas.LoginForm, next: str, exc: ValidationFailed | TooManyAttempts
+) -> Response:
+    errors = exc.errors if isinstance(exc, ValidationFailed) else {"phone": exc.code}
+    context = {
+        "form": {"phone": form.phone},
+        "errors": field_errors(_placed(errors, {"phone", "password"}, "phone"), **exc.params),
+        "next": safe_next(next),
+    }
+    status = 422 if isinstance(exc, ValidationFailed) else 429
+    return render(request, "accounts/login.html", context, status_code=status)
 
 
 @router.post("/logout", name="accounts.logout")
 def logout(request: Request, session: SessionDep, settings: SettingsDep, auth: AuthDep) -> Response:
     if auth.user_session is not None:
         service.log_out(session=session, user_session=auth.user_session)
-    response = redirect(request, "/", flash_text=_("您已安全退出"))
+    response = redirect(request, url("home"), flash_text=_("您已安全退出"))
     response.delete_cookie(settings.session_cookie, path="/")
     return response
 
@@ -161,16 +165,23 @@ def change_password(
     current_password: Annotated[fields.Text, Form(max_length=200)] = "",
     new_password: Annotated[fields.Text, Form(max_length=200)] = "",
 ) -> Response:
-    try:
-        refused.check()
-        service.change_password(
+    return respond(
+        request,
+        session,
+        lambda: service.change_password(
             session=session, user=user, current_password=current_password, new_password=new_password
-        )
-    except ValidationFailed as exc:
-        return render(
-            request, "accounts/password.html", {"errors": field_errors(exc.errors)}, status_code=422
-        )
-    return redirect(request, "/", flash_text=_("密码已修改"))
+        ),
+        refused=refused,
+        to=url("home"),
+        page=partial(_password_again, request),
+        done=_("密码已修改"),
+        htmx="redirect",
+    )
+
+
+def _password_again(request: Request, outcome: Outcome[Any]) -> Response:
+    context = {"errors": outcome.errors}
+    return render(request, "accounts/password.html", context, status_code=outcome.status)
 
 
 # --- the privacy notice and preferences ---------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from app.accounts.api import session_cookie
 from app.accounts.deps import CurrentUser
@@ -15,7 +16,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.privacy import mask_phone, mask_room
 from app.halls import policies, queries, roster, schemas, service
 from app.halls.deps import AccessDep, HallDep
-from app.halls.models import MembershipStatus, Relation, Role
+from app.halls.models import Building, MembershipStatus, Relation, Role
 from app.halls.policies import HallAccess
 from app.web.deps import SessionDep, SettingsDep
 from app.web.openapi import errors
@@ -180,35 +181,36 @@ def members(
     """Members of the hall (chair and street officials). Phones and rooms are masked except for the chair."""
     if not policies.can_view_members(access):
         raise NotFound("not_found")
-    result = []
-    for row in queries.list_members(
+    rows = queries.list_members(
         session, hall_id=hall.id or 0, status=status, limit=limit, offset=offset
-    ):
-        full = policies.can_see_contact(access, owner_user_id=row.user.id)
-        phone = row.user.phone if full else (mask_phone(row.user.phone) if row.user.phone else None)
-        address = None
-        if row.address:
-            address = AddressPublic(
-                building=row.address.building,
-                entrance=row.address.entrance,
-                room=row.address.room if full else mask_room(row.address.room),
-                area_centi_m2=row.address.area_centi_m2 if full else None,
-            )
-        result.append(
-            MemberPublic(
-                membership_id=row.membership.id or 0,
-                user_id=row.user.id or 0,
-                name=row.user.name,
-                phone=phone,
-                status=row.membership.status,
-                relation=row.membership.relation,
-                address=address,
-                roles=sorted(row.roles),
-                reject_reason=row.membership.reject_reason,
-                entered_by_chair=row.membership.entered_by_id is not None,
-            )
+    )
+    return [_member_public(access, row) for row in rows]
+
+
+def _member_public(access: HallAccess, row: queries.MemberRow) -> MemberPublic:
+    """One member as the API shows them: phone and room masked except for the chair."""
+    full = policies.can_see_contact(access, owner_user_id=row.user.id)
+    phone = row.user.phone if full else (mask_phone(row.user.phone) if row.user.phone else None)
+    address = None
+    if row.address:
+        address = AddressPublic(
+            building=row.address.building,
+            entrance=row.address.entrance,
+            room=row.address.room if full else mask_room(row.address.room),
+            area_centi_m2=row.address.area_centi_m2 if full else None,
         )
-    return result
+    return MemberPublic(
+        membership_id=row.membership.id or 0,
+        user_id=row.user.id or 0,
+        name=row.user.name,
+        phone=phone,
+        status=row.membership.status,
+        relation=row.membership.relation,
+        address=address,
+        roles=sorted(row.roles),
+        reject_reason=row.membership.reject_reason,
+        entered_by_chair=row.membership.entered_by_id is not None,
+    )
 
 
 @router.get(
@@ -220,23 +222,26 @@ def invite(
     """The hall behind an invite link, with its buildings, entrances and rooms to choose from."""
     hall = service.hall_for_invite(session, token)
     hall_id = hall.id or 0
-    buildings = []
-    for b in queries.list_buildings(session, hall_id=hall_id):
-        entrances = [
-            EntranceChoice(
-                id=e.id or 0,
-                name=e.name,
-                households=[
-                    HouseholdChoice(id=h.id or 0, room=h.room)
-                    for h in queries.list_households(
-                        session, hall_id=hall_id, entrance_id=e.id or 0
-                    )
-                ],
-            )
-            for e in queries.list_entrances(session, hall_id=hall_id, building_id=b.id or 0)
-        ]
-        buildings.append(BuildingChoice(id=b.id or 0, name=b.name, entrances=entrances))
+    buildings = [
+        BuildingChoice(id=b.id or 0, name=b.name, entrances=_entrance_choices(session, b))
+        for b in queries.list_buildings(session, hall_id=hall_id)
+    ]
     return InvitePublic(hall_id=hall_id, hall_name=hall.name, buildings=buildings)
+
+
+def _entrance_choices(session: Session, building: Building) -> list[EntranceChoice]:
+    hall_id = building.hall_id
+    return [
+        EntranceChoice(
+            id=e.id or 0,
+            name=e.name,
+            households=[
+                HouseholdChoice(id=h.id or 0, room=h.room)
+                for h in queries.list_households(session, hall_id=hall_id, entrance_id=e.id or 0)
+            ],
+        )
+        for e in queries.list_entrances(session, hall_id=hall_id, building_id=building.id or 0)
+    ]
 
 
 @router.post(
@@ -319,27 +324,15 @@ async def import_roster(
     do (new, changed with old → new area, unchanged rows) and a token; nothing is imported until
     POST …/roster/confirm with that token. Any bad row or unreadable file: 422, nothing kept."""
     _require_manager(access)
-    data = await file.read(settings.upload_max_bytes + 1)
-    if len(data) > settings.upload_max_bytes:
-        raise ValidationFailed({"file": "file_too_large"})
-    if not data:
-        raise ValidationFailed({"file": "file_required"})
-    try:
-        parsed = roster.parse_rows(roster.read_table(file.filename or "", data))
-    except roster.RosterFileError as exc:
-        raise ValidationFailed({"file": exc.code}, value=exc.value) from None
+    name, data = file.filename or "", await file.read(settings.upload_max_bytes + 1)
+    parsed = service.read_roster(name, data, max_bytes=settings.upload_max_bytes)
     if not parsed.ok:
         raise ValidationFailed(
             {"file": "roster_has_errors"},
             rows=[RowErrorPublic(**e.__dict__).model_dump() for e in parsed.errors],
         )
     check = service.preview_roster(
-        session=session,
-        access=access,
-        actor=user,
-        roster=parsed,
-        filename=file.filename or "",
-        content=data,
+        session=session, access=access, actor=user, roster=parsed, filename=name, content=data
     )
     return _preview_public(check.preview, check.token, check.expires_at)
 

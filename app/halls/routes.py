@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,10 +11,12 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from sqlmodel import Session
 
 from app.accounts.deps import CurrentUser, OptionalUser
+from app.accounts.models import User
 from app.config import Settings
 from app.core import clock, fields
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.halls import policies, queries, roster, schemas, service
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, MembershipStatus, Role
 from app.halls.policies import HallAccess
@@ -21,12 +24,12 @@ from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
 from app.web import qr
+from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
-from app.web.links import print_context, public_url
-from app.web.messages import message
+from app.web.links import print_context, public_url, url
 
 router = APIRouter(tags=["halls"], route_class=FormRoute)
 
@@ -98,23 +101,39 @@ def join(
     building_id: Annotated[fields.Id | None, Form()] = None,
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
-    try:
-        refused.check()
-        service.join_hall(session=session, user=user, token=token, form=form)
-    except ValidationFailed as exc:
-        hall = service.hall_for_invite(session, token)
-        context = {
-            "hall": hall,
-            "token": token,
-            "errors": field_errors(exc.errors),
-            "form": form.model_dump(),
-            "access": queries.hall_access(session, user=user, hall=hall),
-            **_picker(session, hall.id or 0, building_id, entrance_id),
-        }
-        return render(request, "halls/join.html", context, status_code=422)
-    except Conflict as exc:
-        return redirect(request, "/", flash_text=message(exc.code), kind="warn")
-    return redirect(request, "/", flash_text=_("申请已提交，请等待居委会审核"))
+    outcome = attempt(
+        session,
+        lambda: service.join_hall(session=session, user=user, token=token, form=form),
+        refused=refused,
+        done=_("申请已提交，请等待居委会审核"),
+    )
+    if outcome.conflict:  # e.g. already a member: said on the home page, whatever the request
+        return redirect(request, url("home"), flash_text=outcome.conflict, kind="warn")
+    page = partial(_join_again, request, session, user, token, form, building_id, entrance_id)
+    return answer(request, outcome, to=url("home"), page=page, htmx="redirect")
+
+
+def _join_again(
+    request: Request,
+    session: Session,
+    user: User,
+    token: str,
+    form: schemas.JoinForm,
+    building_id: int | None,
+    entrance_id: int | None,
+    outcome: Outcome[Any],
+) -> Response:
+    """The join form again, with the household chosen so far and the messages."""
+    hall = service.hall_for_invite(session, token)
+    context = {
+        "hall": hall,
+        "token": token,
+        "errors": outcome.errors,
+        "form": form.model_dump(),
+        "access": queries.hall_access(session, user=user, hall=hall),
+        **_picker(session, hall.id or 0, building_id, entrance_id),
+    }
+    return render(request, "halls/join.html", context, status_code=422)
 
 
 # --- hall home ----------------------------------------------------------------------------
@@ -131,32 +150,33 @@ def _flags(access: HallAccess) -> dict[str, bool]:
 
 @router.get("/halls/{hall_id}", name="halls.detail")
 def hall_home(request: Request, session: SessionDep, hall: HallDep, access: AccessDep) -> Response:
+    context = {
+        "hall": hall,
+        "street": queries.get_street(session, hall.street_id),
+        "access": access,
+        **_my_household(session, access),
+        "stats": queries.hall_stats(session, hall_id=hall.id or 0),
+        **_issue_summary(session, access),
+        **_flags(access),
+    }
+    return render(request, "halls/detail.html", context)
+
+
+def _my_household(session: Session, access: HallAccess) -> dict[str, Any]:
+    """The caller's membership in the hall and the address of their household, if any."""
     membership = (
-        queries.get_membership(session, hall_id=hall.id or 0, membership_id=access.membership_id)
+        queries.get_membership(session, hall_id=access.hall_id, membership_id=access.membership_id)
         if access.membership_id
         else None
     )
     address = (
         queries.household_address(
-            session, hall_id=hall.id or 0, household_id=membership.household_id
+            session, hall_id=access.hall_id, household_id=membership.household_id
         )
         if membership and membership.household_id
         else None
     )
-    return render(
-        request,
-        "halls/detail.html",
-        {
-            "hall": hall,
-            "street": queries.get_street(session, hall.street_id),
-            "access": access,
-            "membership": membership,
-            "address": address,
-            "stats": queries.hall_stats(session, hall_id=hall.id or 0),
-            **_issue_summary(session, access),
-            **_flags(access),
-        },
-    )
+    return {"membership": membership, "address": address}
 
 
 def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
@@ -280,21 +300,11 @@ def _member_row_response(
         context = _members_context(session, hall, access, MembershipStatus.PENDING, 1)
         context |= {"row_errors": errors, "row_form": form or {}, "error_row": membership_id}
         return render(request, "halls/members.html", context, status_code=422)
-    if errors:
-        return redirect(
-            request,
-            f"/halls/{hall.id}/members?status=pending",
-            flash_text=next(iter(errors.values())),
-            kind="warn",
-        )
-    return redirect(request, f"/halls/{hall.id}/members?status=pending", flash_text=flash_text)
+    raise AssertionError("a plain form's success and conflicts are redirected (PRG)")
 
 
 def _decide(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     membership_id: int,
     done: str,
     decision: Callable[[], object],
@@ -302,66 +312,50 @@ def _decide(
     form: dict[str, Any] | None = None,
 ) -> Response:
     """Run a verify/reject decision and answer with the member's row (or a redirect)."""
-    try:
-        if refused is not None:
-            refused.check()
-        decision()
-    except ValidationFailed as exc:
-        errors, status = field_errors(exc.errors), 422
-    except Conflict as exc:
-        errors, status = {"status": message(exc.code)}, 409
-    else:
-        return _member_row_response(request, session, hall, access, membership_id, flash_text=done)
-    return _member_row_response(
-        request, session, hall, access, membership_id, errors=errors, status_code=status, form=form
-    )
+
+    def page(outcome: Outcome[object]) -> Response:
+        # A conflict (already decided) is shown in the row's status.
+        errors = {"status": outcome.conflict} if outcome.conflict else outcome.errors
+        return _member_row_response(
+            act.request,
+            act.session,
+            act.hall,
+            act.access,
+            membership_id,
+            flash_text=outcome.notice,
+            errors=errors,
+            status_code=outcome.status,
+            form=form,
+        )
+
+    to = url("halls.members", hall_id=act.hall_id) + "?status=pending"
+    return respond(act.request, act.session, decision, to=to, page=page, done=done, refused=refused)
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/verify", name="halls.verify_member")
-def verify_member(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    membership_id: Annotated[fields.Id, Path()],
-) -> Response:
-    _require(policies.can_manage_members(access))
+def verify_member(act: ActionDep, membership_id: Annotated[fields.Id, Path()]) -> Response:
+    _require(policies.can_manage_members(act.access))
     return _decide(
-        request,
-        session,
-        hall,
-        access,
+        act,
         membership_id,
         _("已通过审核"),
-        lambda: service.verify_member(
-            session=session, access=access, actor=user, membership_id=membership_id
-        ),
+        lambda: service.verify_member(**act.who, membership_id=membership_id),
     )
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/reject", name="halls.reject_member")
 def reject_member(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     membership_id: Annotated[fields.Id, Path()],
     form: Annotated[schemas.RejectForm, Form()],
 ) -> Response:
-    _require(policies.can_manage_members(access))
+    _require(policies.can_manage_members(act.access))
     return _decide(
-        request,
-        session,
-        hall,
-        access,
+        act,
         membership_id,
         _("已退回申请"),
-        lambda: service.reject_member(
-            session=session, access=access, actor=user, membership_id=membership_id, form=form
-        ),
+        lambda: service.reject_member(**act.who, membership_id=membership_id, form=form),
         refused,
         form.model_dump(),
     )
@@ -390,39 +384,41 @@ def add_member_page(
 
 @router.post("/halls/{hall_id}/members/new", name="halls.add_member_post")
 def add_member(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     form: Annotated[schemas.OnBehalfForm, Form()],
     building_id: Annotated[fields.Id | None, Form()] = None,
     entrance_id: Annotated[fields.Id | None, Form()] = None,
 ) -> Response:
-    _require(policies.can_manage_members(access))
-    try:
-        refused.check()
-        service.add_member_on_behalf(session=session, access=access, actor=user, form=form)
-    except (ValidationFailed, Conflict) as exc:
-        errors = (
-            field_errors(exc.errors)
-            if isinstance(exc, ValidationFailed)
-            else {"name": message(exc.code)}
-        )
-        context = {
-            "hall": hall,
-            "access": access,
-            "errors": errors,
-            "form": form.model_dump(),
-            **_picker(session, hall.id or 0, building_id, entrance_id),
-        }
-        return render(request, "halls/add_member.html", context, status_code=422)
-    return redirect(
-        request,
-        f"/halls/{hall.id}/members?status=verified",
-        flash_text=_("已代为登记，该居民已认证"),
+    _require(policies.can_manage_members(act.access))
+    outcome = attempt(
+        act.session,
+        lambda: service.add_member_on_behalf(**act.who, form=form),
+        refused=refused,
+        done=_("已代为登记，该居民已认证"),
     )
+    if outcome.conflict:  # the phone already has an account in the hall: said at the name
+        outcome = Outcome(422, {"name": outcome.conflict})
+    to = url("halls.members", hall_id=act.hall_id) + "?status=verified"
+    page = partial(_add_member_again, act, form, building_id, entrance_id)
+    return answer(act.request, outcome, to=to, page=page, htmx="redirect")
+
+
+def _add_member_again(
+    act: HallAction,
+    form: schemas.OnBehalfForm,
+    building_id: int | None,
+    entrance_id: int | None,
+    outcome: Outcome[Any],
+) -> Response:
+    context = {
+        "hall": act.hall,
+        "access": act.access,
+        "errors": outcome.errors,
+        "form": form.model_dump(),
+        **_picker(act.session, act.hall_id, building_id, entrance_id),
+    }
+    return render(act.request, "halls/add_member.html", context, status_code=422)
 
 
 @router.get("/halls/{hall_id}/members/{membership_id}", name="halls.member")
@@ -437,51 +433,28 @@ def member_page(
     row = queries.get_member_row(session, hall_id=hall.id or 0, membership_id=membership_id)
     if row is None:
         raise NotFound("member_unknown")
-    return render(
-        request,
-        "halls/member.html",
-        {
-            "hall": hall,
-            "access": access,
-            "row": row,
-            "all_roles": list(Role),
-            "errors": {},
-            **_flags(access),
-        },
-    )
+    context = {"hall": hall, "access": access, "row": row, "all_roles": list(Role), "errors": {}}
+    return render(request, "halls/member.html", context | _flags(access))
 
 
 @router.post("/halls/{hall_id}/members/{membership_id}/roles", name="halls.set_roles")
 def set_roles(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
+    act: ActionDep,
     membership_id: Annotated[fields.Id, Path()],
     roles: Annotated[list[Role] | None, Form()] = None,
 ) -> Response:
-    _require(policies.can_manage_members(access))
-    try:
-        service.set_member_roles(
-            session=session,
-            access=access,
-            actor=user,
-            membership_id=membership_id,
-            form=schemas.RolesForm(roles=roles or []),
-        )
-    except (ValidationFailed, Conflict) as exc:
-        text = (
-            message(next(iter(exc.errors.values())))
-            if isinstance(exc, ValidationFailed)
-            else message(exc.code)
-        )
-        return redirect(
-            request, f"/halls/{hall.id}/members/{membership_id}", flash_text=text, kind="warn"
-        )
-    return redirect(
-        request, f"/halls/{hall.id}/members/{membership_id}", flash_text=_("身份已更新")
+    _require(policies.can_manage_members(act.access))
+    form = schemas.RolesForm(roles=roles or [])
+    outcome = attempt(
+        act.session,
+        lambda: service.set_member_roles(**act.who, membership_id=membership_id, form=form),
+        done=_("身份已更新"),
     )
+    to = url("halls.member", hall_id=act.hall_id, membership_id=membership_id)
+    if not outcome.ok:  # any refusal comes back as a warning on the member's page
+        warning = next(iter(outcome.errors.values()))
+        return redirect(act.request, to, flash_text=warning, kind="warn")
+    return redirect(act.request, to, flash_text=outcome.notice)
 
 
 # --- roster import ------------------------------------------------------------------------
@@ -525,40 +498,23 @@ def _roster_context(hall: Hall, access: HallAccess) -> dict[str, Any]:
 
 @router.post("/halls/{hall_id}/roster", name="halls.roster_post")
 async def import_roster(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    file: Annotated[UploadFile | None, File()] = None,
+    act: ActionDep, settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None
 ) -> Response:
     """Upload and check: shows what the import would do; nothing is imported yet."""
-    _require(policies.can_manage_members(access))
-    context = _roster_context(hall, access)
+    _require(policies.can_manage_members(act.access))
     data = await file.read(settings.upload_max_bytes + 1) if file is not None else b""
-    if not data:
-        context["errors"] = field_errors({"file": "file_required"})
-        return render(request, "halls/roster.html", context, status_code=422)
-    if len(data) > settings.upload_max_bytes:
-        context["errors"] = field_errors({"file": "file_too_large"})
-        return render(request, "halls/roster.html", context, status_code=422)
-    filename = (file.filename or "") if file else ""
-    try:
-        parsed = roster.parse_rows(roster.read_table(filename, data))
-    except roster.RosterFileError as exc:
-        context["errors"] = field_errors({"file": exc.code}, value=exc.value)
-        return render(request, "halls/roster.html", context, status_code=422)
-    context["report"] = parsed
-    if not parsed.ok:
-        context["errors"] = field_errors({"file": "roster_has_errors"})
-        return render(request, "halls/roster.html", context, status_code=422)
-    check = service.preview_roster(
-        session=session, access=access, actor=user, roster=parsed, filename=filename, content=data
-    )
-    context["preview"] = check.preview
-    context["token"] = check.token
-    return render(request, "halls/roster.html", context)
+    filename, max_bytes = (file.filename or "") if file else "", settings.upload_max_bytes
+    context = _roster_context(act.hall, act.access)
+
+    def preview() -> service.RosterCheck:
+        context["report"] = parsed = service.read_roster(filename, data, max_bytes=max_bytes)
+        return service.preview_roster(**act.who, roster=parsed, filename=filename, content=data)
+
+    outcome = attempt(act.session, preview)
+    if outcome.result is not None:
+        context |= {"preview": outcome.result.preview, "token": outcome.result.token}
+    context["errors"] = outcome.errors
+    return render(act.request, "halls/roster.html", context, status_code=outcome.status)
 
 
 @router.post("/halls/{hall_id}/roster/confirm", name="halls.roster_confirm")
@@ -608,41 +564,37 @@ def settings_page(request: Request, hall: HallDep, access: AccessDep) -> Respons
 
 @router.post("/halls/{hall_id}/settings", name="halls.settings_post")
 def update_settings(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    form: Annotated[schemas.SettingsForm, Form()],
+    act: ActionDep, refused: Refused, form: Annotated[schemas.SettingsForm, Form()]
 ) -> Response:
-    _require(policies.can_edit_settings(access))
-    try:
-        refused.check()
-        service.update_hall_settings(
-            session=session, access=access, actor=user, hall=hall, form=form
-        )
-    except ValidationFailed as exc:
-        return render(
-            request,
-            "halls/settings.html",
-            {
-                "hall": hall,
-                "access": access,
-                "form": form.model_dump(),
-                "errors": field_errors(exc.errors),
-                "bounds": schemas.SETTING_BOUNDS,
-            },
-            status_code=422,
-        )
-    return redirect(request, f"/halls/{hall.id}/settings", flash_text=_("议事规则已保存"))
+    _require(policies.can_edit_settings(act.access))
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.update_hall_settings(**act.who, hall=act.hall, form=form),
+        refused=refused,
+        to=url("halls.settings", hall_id=act.hall_id),
+        page=partial(_settings_again, act, form),
+        done=_("议事规则已保存"),
+        htmx="redirect",
+    )
+
+
+def _settings_again(act: HallAction, form: schemas.SettingsForm, outcome: Outcome[Any]) -> Response:
+    context = {
+        "hall": act.hall,
+        "access": act.access,
+        "form": form.model_dump(),
+        "errors": outcome.errors,
+        "bounds": schemas.SETTING_BOUNDS,
+    }
+    return render(act.request, "halls/settings.html", context, status_code=outcome.status)
 
 
 # --- invite -------------------------------------------------------------------------------
 
 
 def _invite_url(request: Request, settings: Settings, hall: Hall) -> str:
-    return public_url(request, settings, f"/join/{hall.invite_token}")
+    return public_url(request, settings, url("halls.join", token=hall.invite_token))
 
 
 @router.get("/halls/{hall_id}/invite", name="halls.invite")
@@ -683,11 +635,8 @@ def rotate_invite(
     service.rotate_invite(
         session=session, access=access, actor=user, hall=hall, days=settings.invite_days
     )
-    return redirect(
-        request,
-        f"/halls/{hall.id}/invite",
-        flash_text=_("已生成新的邀请链接，旧链接和二维码已失效"),
-    )
+    text = _("已生成新的邀请链接，旧链接和二维码已失效")
+    return redirect(request, url("halls.invite", hall_id=hall.id), flash_text=text)
 
 
 # --- home: my halls --------------------------------------------------------------------

@@ -619,6 +619,21 @@ def _preview_of(session: Session, hall_id: int, rows: Sequence[RosterRow]) -> ro
     return roster_rules.compare(rows, state)
 
 
+def read_roster(filename: str, data: bytes, *, max_bytes: int) -> ParsedRoster:
+    """An uploaded roster file, read and checked row by row (nothing is written).
+
+    Raises: ValidationFailed on "file" when it is empty, too large or no table it can read
+    (the row errors are in the result; `preview_roster` refuses a roster with any)."""
+    if not data:
+        raise ValidationFailed({"file": "file_required"})
+    if len(data) > max_bytes:
+        raise ValidationFailed({"file": "file_too_large"})
+    try:
+        return roster_rules.parse_rows(roster_rules.read_table(filename, data))
+    except roster_rules.RosterFileError as exc:
+        raise ValidationFailed({"file": exc.code}, value=exc.value) from None
+
+
 def preview_roster(
     *,
     session: Session,

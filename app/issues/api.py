@@ -175,29 +175,21 @@ def issue_detail(
     issue: IssueDep,
     comments_before: Annotated[fields.Id | None, Query()] = None,
 ) -> IssueDetailPublic:
-    """One issue with its 方案 and a page of comments (replies included, hidden ones blanked)."""
-    page = queries.list_comments(
-        session, hall_id=access.hall_id, issue_id=issue.id or 0, before=comments_before
-    )
-    comments: list[CommentPublic] = []
-    for row in page.rows:
-        comments.append(CommentPublic.of(row.comment))
-        comments.extend(CommentPublic.of(reply.comment) for reply in row.replies)
-    header = queries.get_issue_header(session, hall_id=access.hall_id, issue_id=issue.id or 0)
+    """One issue with its 方案 and a page of comments (replies included, each after the comment
+    it answers; hidden ones blanked)."""
+    hall_id, issue_id, before = access.hall_id, issue.id or 0, comments_before
+    page = queries.list_comments(session, hall_id=hall_id, issue_id=issue_id, before=before)
+    header = queries.get_issue_header(session, hall_id=hall_id, issue_id=issue_id)
+    solutions = queries.list_solutions(session, hall_id=hall_id, issue_id=issue_id)
+    drafts = voting_policies.can_manage(access)  # a draft ballot is the chair's to see
     return IssueDetailPublic(
         issue=IssuePublic.of(issue),
         proposer_name=header.proposer_name if header else "",
-        solutions=[
-            SolutionPublic.of(r.solution)
-            for r in queries.list_solutions(session, hall_id=access.hall_id, issue_id=issue.id or 0)
-        ],
-        comments=comments,
+        solutions=[SolutionPublic.of(r.solution) for r in solutions],
+        comments=[CommentPublic.of(c.comment) for row in page.rows for c in [row, *row.replies]],
         next_comments_before=page.next_before,
         ballot_ids=voting_queries.ballot_ids(
-            session,
-            hall_id=access.hall_id,
-            issue_id=issue.id or 0,
-            include_drafts=voting_policies.can_manage(access),
+            session, hall_id=hall_id, issue_id=issue_id, include_drafts=drafts
         ),
     )
 

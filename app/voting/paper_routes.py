@@ -11,48 +11,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
-from app.accounts.deps import CurrentUser
-from app.accounts.models import User
 from app.core import fields
-from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.issues.deps import Id
 from app.voting import policies, queries, schemas, service
 from app.voting.deps import BallotDep
-from app.voting.models import Ballot, BallotStatus, Duty, PaperResult
-from app.voting.routes import ballot_url
+from app.voting.models import Ballot, BallotStatus, Duty, PaperBallot, PaperResult, RollEntry
+from app.voting.pages import paper_url, roll_url
+from app.voting.pages import require as _require
 from app.web import qr
+from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import SessionDep, SettingsDep
-from app.web.forms import FormRoute, Refusals, Refused
-from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.forms import FormRoute, Refused
+from app.web.htmx import is_partial, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url
 from app.web.messages import message
 
 router = APIRouter(tags=["voting"], route_class=FormRoute)
-_require = policies.require
 
 SEARCH_MAX = 40  # the roll's search box
 # Cards refreshed out of band after an action on another card.
 ROLL_SUMMARY = "voting/_roll_summary.html"
 PAPER_COUNTS = "voting/_paper_counts.html"
 PAPER_PENDING = "voting/_paper_pending.html"
-
-
-def roll_url(ballot: Ballot) -> str:
-    return f"{ballot_url(ballot)}/roll"
-
-
-def paper_url(ballot: Ballot) -> str:
-    return f"{ballot_url(ballot)}/paper"
 
 
 def _new_submission_id() -> str:
@@ -69,43 +61,11 @@ def _clean_code(raw: str) -> str:
     return "".join(c for c in raw.upper() if c.isascii() and (c.isalnum() or c == "-"))[:16]
 
 
-@dataclass
-class _Outcome:
-    status: int  # 200, 409 (a conflict) or 422 (a field)
-    errors: dict[str, str] = field(default_factory=dict)
-    result: Any = None
-
-
-def _attempt(
-    session: Session, run: Callable[[], object], refused: Refusals | None = None
-) -> _Outcome:
-    """Run one service call; a refusal rolls back and becomes messages for the page."""
-    try:
-        if refused is not None:
-            refused.check()
-        return _Outcome(200, result=run())
-    except ValidationFailed as exc:
-        session.rollback()
-        return _Outcome(422, field_errors(exc.errors))
-    except (Conflict, NotAllowed) as exc:
-        session.rollback()
-        return _Outcome(409, {"_": message(exc.code)})
-
-
 def _fresh(session: Session, hall: Hall, ballot: Ballot) -> Ballot:
     current = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
     if current is None:
         raise NotFound("not_found")
     return current
-
-
-def _prg(request: Request, outcome: _Outcome, url: str, done: str | None) -> Response | None:
-    """Without htmx: success and conflicts redirect (PRG); a field error renders the page."""
-    if is_partial(request) or outcome.status == 422:
-        return None
-    if outcome.status == 200:
-        return redirect(request, url, flash_text=done)
-    return redirect(request, url, flash_text=outcome.errors["_"], kind="warn")
 
 
 # --- the roll (the chair) ---------------------------------------------------------------------
@@ -162,25 +122,39 @@ def roll(
 
 
 def _roll_answer(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     ballot: Ballot,
-    outcome: _Outcome,
+    outcome: Outcome[Any],
     *,
     roll_id: int | None,
     done: Callable[[queries.RollRow, dict[str, str]], str],
     typed: dict[str, str] | None = None,
 ) -> Response:
     """The row's card (htmx, with the summary out of band) or PRG back to the row."""
-    context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
+    context = _roll_context(
+        act.session, act.hall, act.access, _fresh(act.session, act.hall, ballot)
+    )
     row = next((r for r in context["all_rows"] if r.entry.id == roll_id), None)
-    ok = outcome.status == 200 and row is not None
-    notice = done(row, context["option_labels"]) if ok and row is not None else None
+    if outcome.ok and row is not None:
+        outcome.notice = done(row, context["option_labels"])
     anchor = f"#roll-{roll_id}" if row is not None else ""
-    if (prg := _prg(request, outcome, roll_url(ballot) + anchor, notice)) is not None:
-        return prg
+
+    def page(outcome: Outcome[Any]) -> Response:
+        return _roll_page(act.request, context, outcome, row, roll_id, typed)
+
+    return answer(act.request, outcome, to=roll_url(ballot) + anchor, page=page)
+
+
+def _roll_page(
+    request: Request,
+    context: dict[str, Any],
+    outcome: Outcome[Any],
+    row: queries.RollRow | None,
+    roll_id: int | None,
+    typed: dict[str, str] | None,
+) -> Response:
+    """The row's card again (htmx) or the roll (422), with the messages."""
+    notice = outcome.notice
     if row is None:
         # Not a voter of this roll: nothing to show in place; say so where the page shows news.
         problem = outcome.errors.get("roll_id") or next(iter(outcome.errors.values()), "")
@@ -201,120 +175,90 @@ def _roll_answer(
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/in-person", name="ballots.in_person")
 def in_person(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     roll_id: Annotated[fields.Text, Form()] = "",
     option: Annotated[fields.Text, Form()] = "",
     submission_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair records one voter's vote given at the meeting (a show of hands, a spoken vote)."""
-    _require(policies.can_manage(access))
+    _require(policies.can_manage(act.access))
     form = schemas.InPersonForm(
         roll_id=_digits(roll_id), option=option, submission_id=submission_id
     )
-    outcome = _attempt(
-        session,
-        lambda: service.record_in_person(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
-        ),
-        refused,
+    outcome = attempt(
+        act.session,
+        lambda: service.record_in_person(**act.who, ballot_id=ballot.id or 0, form=form),
+        refused=refused,
     )
+    done = partial(_recorded, option, getattr(outcome.result, "receipt", ""))
+    return _roll_answer(act, ballot, outcome, roll_id=form.roll_id, done=done)
 
-    def done(row: queries.RollRow, labels: dict[str, str]) -> str:
-        return _("已记录 %(label)s 的现场表决：%(choice)s，回执码 %(code)s") % {
-            "label": row.entry.label,
-            "choice": labels.get(option, option),
-            "code": outcome.result.receipt,
-        }
 
-    return _roll_answer(
-        request, session, hall, access, ballot, outcome, roll_id=form.roll_id, done=done
-    )
+def _recorded(option: str, receipt: str, row: queries.RollRow, labels: dict[str, str]) -> str:
+    return _("已记录 %(label)s 的现场表决：%(choice)s，回执码 %(code)s") % {
+        "label": row.entry.label,
+        "choice": labels.get(option, option),
+        "code": receipt,
+    }
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/votes/{vote_id}/void", name="ballots.void")
 def void(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     vote_id: Id,
     reason: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair voids a current vote entered in error, with the reason; the voter may vote
     again. The vote stays in the ledger, marked void."""
-    _require(policies.can_manage(access))
-    roll_id = queries.vote_roll_id(session, ballot.id or 0, vote_id)
-    if roll_id is None:
-        raise NotFound("not_found")
+    _require(policies.can_manage(act.access))
+    roll_id = queries.vote_roll_id(act.session, ballot.id or 0, vote_id)
+    _require(roll_id is not None)
     form = schemas.VoidForm(reason=reason)
-    outcome = _attempt(
-        session,
-        lambda: service.void_vote(
-            session=session,
-            access=access,
-            actor=user,
-            ballot_id=ballot.id or 0,
-            vote_id=vote_id,
-            form=form,
-        ),
-        refused,
+    outcome = attempt(
+        act.session,
+        lambda: service.void_vote(**act.who, ballot_id=ballot.id or 0, vote_id=vote_id, form=form),
+        refused=refused,
     )
+    typed = {"reason": reason}
+    return _roll_answer(act, ballot, outcome, roll_id=roll_id, done=_voided, typed=typed)
 
-    def done(row: queries.RollRow, labels: dict[str, str]) -> str:
-        del labels
-        return _("已作废 %(label)s 的投票，可重新投票") % {"label": row.entry.label}
 
-    return _roll_answer(
-        request,
-        session,
-        hall,
-        access,
-        ballot,
-        outcome,
-        roll_id=roll_id,
-        done=done,
-        typed={"reason": reason},
-    )
+def _voided(row: queries.RollRow, labels: dict[str, str]) -> str:
+    del labels
+    return _("已作废 %(label)s 的投票，可重新投票") % {"label": row.entry.label}
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/attendance", name="ballots.attendance")
 def attendance(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
+    act: ActionDep,
     ballot: BallotDep,
     present_ids: Annotated[list[fields.Text] | None, Form()] = None,
 ) -> Response:
     """The chair records who is at the meeting (实到); voters who voted count as present."""
-    _require(policies.can_manage(access))
+    _require(policies.can_manage(act.access))
     ids = [n for n in (_digits(raw) for raw in present_ids or []) if n is not None]
     form = schemas.AttendanceForm(present_ids=ids)
-    outcome = _attempt(
-        session,
-        lambda: service.record_attendance(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
-        ),
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.record_attendance(**act.who, ballot_id=ballot.id or 0, form=form),
+        to=roll_url(ballot) + f"#ballot-{ballot.id}-attendance",
+        page=partial(_attendance_card, act, ballot),
+        done=lambda n: _("出席已保存：实到 %(n)s 人") % {"n": n},
     )
-    done = _("出席已保存：实到 %(n)s 人") % {"n": outcome.result} if outcome.status == 200 else None
-    anchor = f"#ballot-{ballot.id}-attendance"
-    if (prg := _prg(request, outcome, roll_url(ballot) + anchor, done)) is not None:
-        return prg
-    context = _roll_context(session, hall, access, _fresh(session, hall, ballot))
-    context |= {"attendance_errors": outcome.errors, "notice": done, "oob_parts": (ROLL_SUMMARY,)}
-    if not is_partial(request):
-        return render(request, "voting/roll.html", context, status_code=outcome.status)
-    return render(request, "voting/_roll_attendance.html", context, status_code=outcome.status)
+
+
+def _attendance_card(act: HallAction, ballot: Ballot, outcome: Outcome[Any]) -> Response:
+    fresh = _fresh(act.session, act.hall, ballot)
+    context = _roll_context(act.session, act.hall, act.access, fresh)
+    context |= {"attendance_errors": outcome.errors, "notice": outcome.notice}
+    context["oob_parts"] = (ROLL_SUMMARY,)
+    template = "voting/_roll_attendance.html" if is_partial(act.request) else "voting/roll.html"
+    return render(act.request, template, context, status_code=outcome.status)
 
 
 # --- paper ballots (the chair, 计票人, 监票人) ----------------------------------------------------
@@ -393,36 +337,51 @@ def paper(
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/paper/issue", name="ballots.paper_issue")
-def issue_papers(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-) -> Response:
+def issue_papers(act: ActionDep, ballot: BallotDep) -> Response:
     """The chair issues a coded paper ballot to every voter of the roll who has none yet."""
-    _require(policies.can_manage(access))
-    outcome = _attempt(
-        session,
-        lambda: service.issue_paper_ballots(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0
-        ),
+    _require(policies.can_manage(act.access))
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.issue_paper_ballots(**act.who, ballot_id=ballot.id or 0),
+        to=paper_url(ballot),
+        page=partial(_paper_card, act, ballot, "counts"),
+        done=_issued,
     )
-    done = None
-    if outcome.status == 200:
-        done = (
-            _("已生成 %(n)s 张纸质票，请打印后发给投票人") % {"n": outcome.result}
-            if outcome.result
-            else _("每位投票人都已有纸质票")
-        )
-    if (prg := _prg(request, outcome, paper_url(ballot), done)) is not None:
-        return prg
-    fresh = _fresh(session, hall, ballot)
-    context = _paper_context(session, hall, access, fresh, _duties(session, access, fresh))
-    context |= {"counts_errors": outcome.errors, "counts_notice": done}
-    template = "voting/_paper_counts.html" if is_partial(request) else "voting/paper.html"
-    return render(request, template, context, status_code=outcome.status)
+
+
+def _paper_card(
+    act: HallAction,
+    ballot: Ballot,
+    card: str,
+    outcome: Outcome[Any],
+    *,
+    duties: frozenset[Duty] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """One card of the paper desk again (htmx, the others it changes out of band), or the desk
+    with the card's message: `card` is "counts", "entry" or "pending"."""
+    fresh = _fresh(act.session, act.hall, ballot)
+    if duties is None:
+        duties = _duties(act.session, act.access, fresh)
+    context = _paper_context(act.session, act.hall, act.access, fresh, duties)
+    context |= {f"{card}_errors": outcome.errors, f"{card}_notice": outcome.notice}
+    if typed is not None and not outcome.ok:
+        context["form"] = typed  # keep what was typed, to correct it
+    if not is_partial(act.request):
+        return render(act.request, "voting/paper.html", context, status_code=outcome.status)
+    context["oob_parts"] = _PAPER_OOB[card]
+    template = f"voting/_paper_{card}.html"
+    return render(act.request, template, context, status_code=outcome.status)
+
+
+_PAPER_OOB = {"counts": (), "entry": (PAPER_COUNTS, PAPER_PENDING), "pending": (PAPER_COUNTS,)}
+
+
+def _issued(n: int) -> str:
+    if n:
+        return _("已生成 %(n)s 张纸质票，请打印后发给投票人") % {"n": n}
+    return _("每位投票人都已有纸质票")
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/paper/print", name="ballots.paper_print")
@@ -440,20 +399,26 @@ def print_papers(
     the order of that sheet."""
     _require(policies.can_manage(access))
     entry_url = public_url(request, settings, paper_url(ballot))
-    sheets = [
-        (paper, None if ballot.secret else roll, qr.path(f"{entry_url}?code={paper.code}"))
-        for paper, roll in queries.paper_ballots(session, ballot.id or 0)
-    ]
     context = {
         "hall": hall,
         "access": access,
         "ballot": ballot,
-        "sheets": sheets,
+        "sheets": _sheets(session, ballot, entry_url),
         "options": queries.option_codes(session, ballot.id or 0),
         "by_area": ballot.voter_unit == "owner",
         **print_context(request, settings),
     }
     return render(request, "voting/paper_print.html", context)
+
+
+def _sheets(
+    session: Session, ballot: Ballot, entry_url: str
+) -> list[tuple[PaperBallot, RollEntry | None, qr.QrPath]]:
+    """One sheet per paper ballot: the paper, its voter (记名 only) and its QR code's path."""
+    return [
+        (paper, None if ballot.secret else roll, qr.path(f"{entry_url}?code={paper.code}"))
+        for paper, roll in queries.paper_ballots(session, ballot.id or 0)
+    ]
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/paper/sign-sheet", name="ballots.sign_sheet")
@@ -481,12 +446,8 @@ def sign_sheet(
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/paper/entries", name="ballots.paper_enter")
 def enter_paper(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     code: Annotated[fields.Text, Form()] = "",
     result: Annotated[fields.Text, Form()] = "",
@@ -494,117 +455,65 @@ def enter_paper(
     submission_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """A 计票人 enters a returned paper ballot by its code; it counts once a 监票人 confirms."""
-    duties = _duties(session, access, ballot)
-    _require(policies.can_enter_paper(access, duties))
-    raw = {"code": code[:32], "result": result, "option": option}
-    if refused:
-        outcome = _Outcome(422, field_errors(refused))
-    elif result not in PaperResult._value2member_map_:
-        outcome = _Outcome(422, field_errors({"result": "paper_result_required"}))
-    else:
-        form = schemas.PaperEntryForm(
-            code=code, result=PaperResult(result), option=option, submission_id=submission_id
-        )
-        outcome = _attempt(
-            session,
-            lambda: service.enter_paper(
-                session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
-            ),
-        )
-    done = None
-    if outcome.status == 200:
-        done = _("已录入 %(code)s，请另一位监票人确认") % {"code": service.normalise_code(code)}
-    if (
-        prg := _prg(request, outcome, paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry", done)
-    ) is not None:
-        return prg
-    fresh = _fresh(session, hall, ballot)
-    context = _paper_context(session, hall, access, fresh, duties)
-    context |= {"entry_errors": outcome.errors, "entry_notice": done}
-    if outcome.status != 200:
-        context["form"] = raw  # keep what was typed, to correct it
-    if not is_partial(request):
-        return render(request, "voting/paper.html", context, status_code=outcome.status)
-    context["oob_parts"] = (PAPER_COUNTS, PAPER_PENDING)
-    return render(request, "voting/_paper_entry.html", context, status_code=outcome.status)
-
-
-def _decide(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
-    user: User,
-    ballot: Ballot,
-    entry_id: int,
-    *,
-    agree: bool,
-) -> Response:
-    duties = _duties(session, access, ballot)
-    _require(policies.can_see_paper(access, duties))
-    outcome = _attempt(
-        session,
-        lambda: service.confirm_paper(
-            session=session,
-            access=access,
-            actor=user,
-            ballot_id=ballot.id or 0,
-            entry_id=entry_id,
-            agree=agree,
-        ),
+    duties = _duties(act.session, act.access, ballot)
+    _require(policies.can_enter_paper(act.access, duties))
+    typed = {"code": code[:32], "result": result, "option": option}
+    form = partial(_entry_form, code, result, option, submission_id)
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.enter_paper(**act.who, ballot_id=ballot.id or 0, form=form()),
+        refused=refused,
+        to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry",
+        page=partial(_paper_card, act, ballot, "entry", duties=duties, typed=typed),
+        done=_("已录入 %(code)s，请另一位监票人确认") % {"code": service.normalise_code(code)},
     )
-    done = None
-    if outcome.status == 200:
-        if not agree:
-            done = _("已退回，请计票人重新录入这张票")
-        elif outcome.result is not None:
-            done = _("已确认，计入表决，回执码 %(code)s") % {"code": outcome.result.receipt}
-        else:
-            done = _("已确认，计入纸质票清点")
-    if (
-        prg := _prg(
-            request, outcome, paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending", done
-        )
-    ) is not None:
-        return prg
-    fresh = _fresh(session, hall, ballot)
-    context = _paper_context(session, hall, access, fresh, duties)
-    context |= {"pending_errors": outcome.errors, "pending_notice": done}
-    if not is_partial(request):
-        return render(request, "voting/paper.html", context, status_code=outcome.status)
-    context["oob_parts"] = (PAPER_COUNTS,)
-    return render(request, "voting/_paper_pending.html", context, status_code=outcome.status)
+
+
+def _entry_form(code: str, result: str, option: str, submission_id: str) -> schemas.PaperEntryForm:
+    if result not in PaperResult._value2member_map_:
+        raise ValidationFailed({"result": "paper_result_required"})
+    return schemas.PaperEntryForm(
+        code=code, result=PaperResult(result), option=option, submission_id=submission_id
+    )
+
+
+def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> Response:
+    duties = _duties(act.session, act.access, ballot)
+    _require(policies.can_see_paper(act.access, duties))
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.confirm_paper(
+            **act.who, ballot_id=ballot.id or 0, entry_id=entry_id, agree=agree
+        ),
+        to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending",
+        page=partial(_paper_card, act, ballot, "pending", duties=duties),
+        done=partial(_decided, agree),
+    )
+
+
+def _decided(agree: bool, vote: Any) -> str:
+    if not agree:
+        return _("已退回，请计票人重新录入这张票")
+    if vote is not None:
+        return _("已确认，计入表决，回执码 %(code)s") % {"code": vote.receipt}
+    return _("已确认，计入纸质票清点")
 
 
 @router.post(
     "/halls/{hall_id}/ballots/{ballot_id}/paper/entries/{entry_id}/confirm",
     name="ballots.paper_confirm",
 )
-def confirm_entry(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-    entry_id: Id,
-) -> Response:
+def confirm_entry(act: ActionDep, ballot: BallotDep, entry_id: Id) -> Response:
     """A 监票人 (not the one who entered it) confirms a paper entry: a choice becomes a vote."""
-    return _decide(request, session, hall, access, user, ballot, entry_id, agree=True)
+    return _decide(act, ballot, entry_id, agree=True)
 
 
 @router.post(
     "/halls/{hall_id}/ballots/{ballot_id}/paper/entries/{entry_id}/reject",
     name="ballots.paper_reject",
 )
-def reject_entry(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-    entry_id: Id,
-) -> Response:
+def reject_entry(act: ActionDep, ballot: BallotDep, entry_id: Id) -> Response:
     """A 监票人 disagrees with the reading: the paper may be entered again."""
-    return _decide(request, session, hall, access, user, ballot, entry_id, agree=False)
+    return _decide(act, ballot, entry_id, agree=False)

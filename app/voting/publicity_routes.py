@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
-from app.accounts.deps import CurrentUser
 from app.core import clock, fields
-from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import NotFound
 from app.core.privacy import mask_name, mask_phone
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess, can_see_contact
@@ -28,15 +29,17 @@ from app.issues.deps import Id, IssueDep
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Source
 from app.voting import policies, queries, schemas, service
-from app.voting.models import Ballot, BallotStatus, Resolution, VoterUnit
+from app.voting.models import Ballot, Resolution, VoterUnit
+from app.voting.pages import publicity_url
+from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
-from app.web import flash, qr
+from app.web import qr
+from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
-from app.web.htmx import field_errors, is_partial, redirect, render
+from app.web.htmx import is_partial, render
 from app.web.i18n import _
-from app.web.links import print_context, public_url
-from app.web.messages import message
+from app.web.links import print_context, public_url, url
 from app.web.templating import BEIJING, env
 
 router = APIRouter(tags=["voting"], route_class=FormRoute)
@@ -55,13 +58,6 @@ env.filters["cn_date"] = _cn_date
 _AFTER_PUBLICITY = frozenset({Stage.IMPLEMENTING, Stage.EVALUATING, Stage.CLOSED})
 
 
-_require = policies.require
-
-
-def publicity_url(hall_id: int, issue_id: int) -> str:
-    return f"/halls/{hall_id}/issues/{issue_id}/publicity"
-
-
 def card_id(issue: Issue) -> str:
     return f"issue-{issue.id}-objections"
 
@@ -70,31 +66,6 @@ def issuer_of(hall: Hall) -> str:
     """青年湖社区议事厅 → 青年湖社区居民委员会 (the 公示 is issued by the 居委会)."""
     name = hall.name.strip().removesuffix("议事厅").strip()
     return name + ("居民委员会" if name.endswith("社区") else "社区居民委员会")
-
-
-# --- the issue page's 民决 card ---------------------------------------------------------------
-
-
-def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
-    """What voting/_issue_decision.html needs on the issue page: the ballots (a draft only for
-    the chair), the latest 决议 and whether it went to 公示, and whether the chair may start a
-    ballot now (表决中 and none open)."""
-    can_manage = policies.can_manage(access)
-    decision = queries.issue_decision(
-        session, hall_id=access.hall_id, issue_id=issue.id or 0, include_drafts=can_manage
-    )
-    ballots, resolution = decision.ballots, decision.resolution
-    return {
-        "ballots": ballots,
-        "resolution": resolution,
-        "can_manage": can_manage,
-        "can_start_ballot": can_manage
-        and issue.stage == Stage.DECIDING
-        and not any(b.status == BallotStatus.OPEN for b in ballots),
-        "publicity_link": publicity_url(access.hall_id, issue.id or 0)
-        if resolution is not None and resolution.publicity_starts_at is not None
-        else None,
-    }
 
 
 # --- the 公示 ---------------------------------------------------------------------------------
@@ -202,8 +173,8 @@ def _publicity_context(
         "can_end": can_manage and publicizing,
         "card_id": card_id(issue),
         "publicity_url": publicity_url(access.hall_id, issue.id or 0),
-        "board_url": f"/halls/{access.hall_id}/ballots/{ballot.id}/board",
-        "ballot_url": f"/halls/{access.hall_id}/ballots/{ballot.id}",
+        "board_url": url("ballots.board", hall_id=access.hall_id, ballot_id=ballot.id),
+        "ballot_url": url("ballots.detail", hall_id=access.hall_id, ballot_id=ballot.id),
         # Filled in when an action comes back with a problem:
         "objection_form": {},
         "objection_errors": {},
@@ -255,171 +226,117 @@ def print_notice(
 
 
 def _act(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     issue_id: int,
-    *,
     run: Callable[[], object],
+    *,
     done: str | Callable[[Any], str],
-    put_errors: Callable[[dict[str, Any], dict[str, str]], None],
+    errors_at: Callable[[dict[str, str]], dict[str, Any]],
     leave_to: str | None = None,
     conflict_at: str = "card_error",
     refused: Refusals | None = None,
 ) -> Response:
-    """Run one service call. Without JS: PRG to the 公示 (or `leave_to`), a 409 as a warning
-    flash, a 422 as the whole page with the message next to the field. With htmx: the 异议
-    card again (200, 409 or 422), or a full redirect when the issue has moved on."""
-    errors: dict[str, str] = {}
-    status = 200
-    text = ""
-    try:
-        if refused is not None:
-            refused.check()
-        outcome = run()
-        text = done(outcome) if callable(done) else done
-    except ValidationFailed as exc:
-        session.rollback()
-        errors, status = field_errors(exc.errors), 422
-    except (Conflict, NotAllowed) as exc:
-        session.rollback()
-        errors, status = {"_": message(exc.code)}, 409
-    url = publicity_url(access.hall_id, issue_id)
-    anchor = f"#issue-{issue_id}-objections"
-    if status == 200 and leave_to is not None:
-        if not is_partial(request):
-            return redirect(request, leave_to, flash_text=text)
-        # The whole page is out of date (the issue moved on): htmx loads the next one.
-        response = Response(status_code=200, headers={"HX-Redirect": leave_to})
-        flash.set_flash(response, request.app.state.settings, text)
-        return response
-    if not is_partial(request) and status == 200:
-        return redirect(request, url + anchor, flash_text=text)
-    if not is_partial(request) and status == 409:
-        return redirect(request, url + anchor, flash_text=errors["_"], kind="warn")
-    issue = issue_queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
-    if issue is None:
-        raise NotFound("not_found")
-    context = _publicity_context(session, hall, access, issue)
-    if status == 409:
-        context[conflict_at] = errors["_"]
-    elif errors:
-        put_errors(context, errors)
-    else:
-        context["notice"] = text
-    if not is_partial(request):  # a plain form with a field error: the whole page, 422
-        return render(request, "voting/publicity.html", context, status_code=status)
-    context["oob"] = True
-    return render(request, "voting/_objections.html", context, status_code=status)
+    """Run one service call (app/web/actions.py). Without JS: PRG to the 公示 (or `leave_to`),
+    a 409 as a warning flash, a 422 as the whole page with the message next to the field
+    (`errors_at` says where). With htmx: the 异议 card again (200, 409 or 422), or a full
+    redirect when the issue has moved on."""
+    here = publicity_url(act.hall_id, issue_id) + f"#issue-{issue_id}-objections"
+
+    def page(outcome: Outcome[Any]) -> Response:
+        issue = issue_queries.get_issue(act.session, hall_id=act.hall_id, issue_id=issue_id)
+        if issue is None:
+            raise NotFound("not_found")
+        context = _publicity_context(act.session, act.hall, act.access, issue)
+        if outcome.conflict is not None:
+            context[conflict_at] = outcome.conflict
+        elif outcome.errors:
+            context |= errors_at(outcome.errors)
+        else:
+            context["notice"] = outcome.notice
+        if not is_partial(act.request):  # a plain form with a field error: the whole page, 422
+            return render(act.request, "voting/publicity.html", context, status_code=outcome.status)
+        context["oob"] = True
+        return render(act.request, "voting/_objections.html", context, status_code=outcome.status)
+
+    return respond(
+        act.request,
+        act.session,
+        run,
+        to=leave_to or here,
+        conflict_to=here,
+        page=page,
+        done=done,
+        refused=refused,
+        htmx="leave" if leave_to else "partial",
+    )
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/objections", name="publicity.object")
 def file_objection(
-    request: Request,
-    session: SessionDep,
-    refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-    body: Annotated[fields.Text, Form()] = "",
+    act: ActionDep, refused: Refused, issue: IssueDep, body: Annotated[fields.Text, Form()] = ""
 ) -> Response:
     """A verified member raises an 异议 during the 公示 period."""
-    _require(policies.can_object(access))
-    form = schemas.ObjectionForm(body=body)
-
-    def put_errors(context: dict[str, Any], errors: dict[str, str]) -> None:
-        context |= {"objection_errors": errors, "objection_form": {"body": body}}
-
+    _require(policies.can_object(act.access))
+    form, issue_id = schemas.ObjectionForm(body=body), issue.id or 0
     return _act(
-        request,
-        session,
-        hall,
-        access,
-        issue.id or 0,
-        run=lambda: service.file_objection(
-            session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
-        ),
+        act,
+        issue_id,
+        lambda: service.file_objection(**act.who, issue_id=issue_id, form=form),
         done=_("异议已提交，居委会将在公示期内答复"),
-        put_errors=put_errors,
+        errors_at=lambda errors: {"objection_errors": errors, "objection_form": {"body": body}},
         refused=refused,
     )
 
 
 @router.post("/halls/{hall_id}/objections/{objection_id}/answer", name="publicity.answer")
 def answer_objection(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     objection_id: Id,
     answer: Annotated[fields.Text, Form()] = "",
     upheld: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair answers an 异议; 采纳 (upheld) sends the issue back to 民议 at the end."""
-    _require(policies.can_manage(access))
-    objection = queries.get_objection(session, hall_id=access.hall_id, objection_id=objection_id)
-    if objection is None:
-        raise NotFound("not_found")
+    _require(policies.can_manage(act.access))
+    objection = queries.get_objection(act.session, hall_id=act.hall_id, objection_id=objection_id)
+    _require(objection is not None)
     form = schemas.AnswerForm(answer=answer, upheld=upheld in ("on", "true", "1"))
-
-    def put_errors(context: dict[str, Any], errors: dict[str, str]) -> None:
-        context |= {
-            "answer_for": objection_id,
-            "answer_errors": errors,
-            "answer_form": {"answer": answer, "upheld": form.upheld},
-        }
-
     return _act(
-        request,
-        session,
-        hall,
-        access,
-        objection.issue_id,
-        run=lambda: service.answer_objection(
-            session=session, access=access, actor=user, objection_id=objection_id, form=form
-        ),
+        act,
+        objection.issue_id if objection else 0,
+        lambda: service.answer_objection(**act.who, objection_id=objection_id, form=form),
         done=_("已答复异议"),
-        put_errors=put_errors,
+        errors_at=partial(_answer_errors, objection_id, form),
         refused=refused,
     )
 
 
+def _answer_errors(
+    objection_id: int, form: schemas.AnswerForm, errors: dict[str, str]
+) -> dict[str, Any]:
+    """The answer form opens again under its 异议, with what was typed."""
+    typed = {"answer": form.answer, "upheld": form.upheld}
+    return {"answer_for": objection_id, "answer_errors": errors, "answer_form": typed}
+
+
 @router.post("/halls/{hall_id}/issues/{issue_id}/publicity/end", name="publicity.end")
-def end_publicity(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    issue: IssueDep,
-) -> Response:
+def end_publicity(act: ActionDep, issue: IssueDep) -> Response:
     """The chair ends the 公示: to 民办, or back to 民议 when an 异议 was upheld. Refused (409)
     before the period is over or while an 异议 is unanswered."""
-    _require(policies.can_manage(access))
-
-    def moved_on(moved: Any) -> str:
-        if isinstance(moved, Issue) and moved.stage == Stage.IMPLEMENTING:
-            return _("公示期满，议题已转入办理")
-        return _("异议已被采纳，议题退回协商")
-
-    def no_fields(context: dict[str, Any], errors: dict[str, str]) -> None:
-        context["end_error"] = next(iter(errors.values()))
-
+    _require(policies.can_manage(act.access))
+    issue_id = issue.id or 0
     return _act(
-        request,
-        session,
-        hall,
-        access,
-        issue.id or 0,
-        run=lambda: service.end_publicity(
-            session=session, access=access, actor=user, issue_id=issue.id or 0
-        ),
-        done=moved_on,
-        put_errors=no_fields,
-        leave_to=f"/halls/{access.hall_id}/issues/{issue.id}",
+        act,
+        issue_id,
+        lambda: service.end_publicity(**act.who, issue_id=issue_id),
+        done=_moved_on,
+        errors_at=lambda errors: {"end_error": next(iter(errors.values()))},
+        leave_to=url("issues.detail", hall_id=act.hall_id, issue_id=issue_id),
         conflict_at="end_error",
     )
+
+
+def _moved_on(moved: Any) -> str:
+    if isinstance(moved, Issue) and moved.stage == Stage.IMPLEMENTING:
+        return _("公示期满，议题已转入办理")
+    return _("异议已被采纳，议题退回协商")

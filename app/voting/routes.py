@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
@@ -17,6 +18,7 @@ from app.core import fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.db import Database
 from app.halls import queries as hall_queries
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -25,12 +27,16 @@ from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Scope
 from app.voting import labels, policies, queries, schemas, service
 from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
-from app.voting.models import Ballot, BallotStatus, OptionsKind, VoterUnit
+from app.voting.models import Ballot, BallotStatus, VoterUnit
+from app.voting.pages import ballot_url
+from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
+from app.web.actions import Outcome, respond
 from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import field_errors, is_partial, redirect, render
 from app.web.i18n import _
+from app.web.links import url
 from app.web.messages import message
 from app.web.templating import env
 from app.web.turns import Busy, Turns
@@ -53,13 +59,6 @@ env.globals.update(
 LIVE_POLL_SECONDS = 0.25  # the live tally is at most this far behind the last vote
 LIVE_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
 FINISHED = frozenset({BallotStatus.CLOSED.value, BallotStatus.PUBLISHED.value})
-
-
-_require = policies.require
-
-
-def ballot_url(ballot: Ballot) -> str:
-    return f"/halls/{ballot.hall_id}/ballots/{ballot.id}"
 
 
 # --- drafting -------------------------------------------------------------------------------
@@ -109,89 +108,32 @@ def new_ballot(
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/ballots", name="ballots.create")
 def create_ballot(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     issue: IssueDep,
-    title: Annotated[fields.Text, Form()] = "",
-    rule: Annotated[fields.Text, Form()] = "",
-    voter_unit: Annotated[fields.Text, Form()] = "",
-    subject_solution_id: Annotated[fields.Text, Form()] = "",
-    scope: Annotated[fields.Text, Form()] = "hall",
-    scope_building_id: Annotated[fields.Text, Form()] = "",
-    scope_entrance_id: Annotated[fields.Text, Form()] = "",
-    secret: Annotated[fields.Text, Form()] = "",
-    live_results: Annotated[fields.Text, Form()] = "",
-    closes_in_hours: Annotated[fields.Text, Form()] = "",
-    quorum: Annotated[fields.Text, Form()] = "",
-    counter_ids: Annotated[list[fields.Id] | None, Form()] = None,
-    scrutineer_ids: Annotated[list[fields.Id] | None, Form()] = None,
-    meeting_note: Annotated[fields.Text, Form()] = "",
+    form: Annotated[schemas.BallotPageForm, Form()],
 ) -> Response:
-    _require(policies.can_manage(access))
-    raw: dict[str, Any] = {
-        "title": title,
-        "rule": rule,
-        "voter_unit": voter_unit,
-        "subject_solution_id": subject_solution_id,
-        "scope": scope,
-        "scope_building_id": scope_building_id,
-        "scope_entrance_id": scope_entrance_id,
-        "secret": secret in ("on", "true"),
-        "live_results": live_results in ("on", "true"),
-        "closes_in_hours": closes_in_hours,
-        "quorum": quorum,
-        "counter_ids": counter_ids or [],
-        "scrutineer_ids": scrutineer_ids or [],
-        "meeting_note": meeting_note,
-    }
-    errors: dict[str, str] = {}
-    try:
-        refused.check()
-        form = schemas.BallotForm(
-            title=title,
-            rule=RuleKind(rule) if rule in RuleKind._value2member_map_ else None,
-            voter_unit=VoterUnit(voter_unit)
-            if voter_unit in VoterUnit._value2member_map_
-            else None,
-            options_kind=OptionsKind.SOLUTIONS
-            if rule == RuleKind.PLURALITY
-            else OptionsKind.YES_NO,
-            subject_solution_id=fields.parse_id(subject_solution_id),
-            scope=Scope(scope) if scope in Scope._value2member_map_ else Scope.HALL,
-            scope_building_id=fields.parse_id(scope_building_id),
-            scope_entrance_id=fields.parse_id(scope_entrance_id),
-            secret=raw["secret"],
-            live_results=raw["live_results"],
-            closes_in_hours=closes_in_hours,
-            quorum=quorum,
-            counter_ids=counter_ids or [],
-            scrutineer_ids=scrutineer_ids or [],
-            meeting_note=meeting_note,
-        )
-        ballot = service.create_ballot(
-            session=session, access=access, actor=user, issue_id=issue.id or 0, form=form
-        )
-    except ValidationFailed as exc:
-        session.rollback()
-        errors = field_errors(exc.errors)
-    except Conflict as exc:
-        session.rollback()
-        return redirect(
-            request,
-            f"/halls/{hall.id}/issues/{issue.id}",
-            flash_text=message(exc.code),
-            kind="warn",
-        )
-    if errors:
-        context = _new_context(session, hall, access, issue, raw) | {"errors": errors}
-        return render(request, "voting/new.html", context, status_code=422)
-    return redirect(
-        request, ballot_url(ballot), flash_text=_("表决已创建（草稿），核对无误后开始投票")
+    _require(policies.can_manage(act.access))
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.create_ballot(**act.who, issue_id=issue.id or 0, form=form),
+        refused=refused,
+        to=ballot_url,
+        conflict_to=url("issues.detail", hall_id=act.hall_id, issue_id=issue.id),
+        page=partial(_draft_again, act, issue, form),
+        done=_("表决已创建（草稿），核对无误后开始投票"),
+        htmx="redirect",
     )
+
+
+def _draft_again(
+    act: HallAction, issue: Issue, form: schemas.BallotPageForm, outcome: Outcome[Any]
+) -> Response:
+    """The draft form again, with what was typed and the messages next to the fields."""
+    context = _new_context(act.session, act.hall, act.access, issue, form.model_dump())
+    context["errors"] = outcome.errors
+    return render(act.request, "voting/new.html", context, status_code=outcome.status)
 
 
 # --- the ballot page ------------------------------------------------------------------------
@@ -262,55 +204,64 @@ async def live(
     rendered fragment whenever the ledger moves; at most LIVE_POLL_SECONDS behind."""
     _require(ballot.status != BallotStatus.DRAFT)
     session.close()  # the stream reads fresh snapshots; hold no transaction open
-    ballot_id, hall_id = ballot.id or 0, ballot.hall_id
-    template = env.get_template("voting/_tally.html")
-    turns: Turns = request.app.state.turns
-
-    def snapshot(seen: tuple[int, str] | None) -> tuple[tuple[int, str], str | None]:
-        with db.session(read_only=True) as s:
-            current = queries.get_ballot(s, hall_id=hall_id, ballot_id=ballot_id)
-            assert current is not None
-            key = (current.height, current.status.value)
-            if key == seen:
-                return key, None
-            return key, template.render(_tally_context(s, access, current))
-
-    async def events() -> AsyncIterator[str]:
-        seen: tuple[int, str] | None = None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        quiet = 0.0
-        yield "retry: 2000\n\n"
-        while loop.time() - started < LIVE_MAX_SECONDS:
-            if await request.is_disconnected():
-                return
-            try:
-                async with turns.turn():  # like a request: never block a thread on the pool
-                    seen_now, fragment = await run_in_threadpool(snapshot, seen)
-            except Busy:
-                await asyncio.sleep(LIVE_POLL_SECONDS)
-                continue
-            if fragment is not None:
-                seen, quiet = seen_now, 0.0
-                data = "\n".join(f"data: {line}" for line in fragment.splitlines())
-                yield f"event: tally\n{data}\n\n"
-                if seen_now[1] in FINISHED:
-                    # Nothing will change any more: the page's sse-close="closed" stops the
-                    # browser from reconnecting.
-                    yield "event: closed\ndata: closed\n\n"
-                    return
-            else:
-                quiet += LIVE_POLL_SECONDS
-                if quiet >= 15:
-                    quiet = 0.0
-                    yield ": keep-alive\n\n"
-            await asyncio.sleep(LIVE_POLL_SECONDS)
-
+    snapshot = partial(_tally_snapshot, db, access, ballot.hall_id, ballot.id or 0)
     return StreamingResponse(
-        events(),
+        _tally_events(request, request.app.state.turns, snapshot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+Seen = tuple[int, str]  # the ballot's ledger height and status: the tally changes with them
+
+
+def _tally_snapshot(
+    db: Database, access: HallAccess, hall_id: int, ballot_id: int, seen: Seen | None
+) -> tuple[Seen, str | None]:
+    """The tally fragment, or None when the ballot has not moved since `seen`."""
+    with db.session(read_only=True) as s:
+        current = queries.get_ballot(s, hall_id=hall_id, ballot_id=ballot_id)
+        assert current is not None
+        key = (current.height, current.status.value)
+        if key == seen:
+            return key, None
+        return key, env.get_template("voting/_tally.html").render(
+            _tally_context(s, access, current)
+        )
+
+
+async def _tally_events(
+    request: Request, turns: Turns, snapshot: Callable[[Seen | None], tuple[Seen, str | None]]
+) -> AsyncIterator[str]:
+    seen: Seen | None = None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    quiet = 0.0
+    yield "retry: 2000\n\n"
+    while loop.time() - started < LIVE_MAX_SECONDS:
+        if await request.is_disconnected():
+            return
+        try:
+            async with turns.turn():  # like a request: never block a thread on the pool
+                seen_now, fragment = await run_in_threadpool(snapshot, seen)
+        except Busy:
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+            continue
+        if fragment is not None:
+            seen, quiet = seen_now, 0.0
+            data = "\n".join(f"data: {line}" for line in fragment.splitlines())
+            yield f"event: tally\n{data}\n\n"
+            if seen_now[1] in FINISHED:
+                # Nothing will change any more: the page's sse-close="closed" stops the
+                # browser from reconnecting.
+                yield "event: closed\ndata: closed\n\n"
+                return
+        else:
+            quiet += LIVE_POLL_SECONDS
+            if quiet >= 15:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+        await asyncio.sleep(LIVE_POLL_SECONDS)
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/board", name="ballots.board")
@@ -340,113 +291,66 @@ def board(
 
 
 def _act(
-    request: Request,
-    session: Session,
-    hall: Hall,
-    access: HallAccess,
+    act: HallAction,
     ballot: Ballot,
-    *,
     run: Callable[[], object],
+    *,
     done: str,
-    errors_key: str = "manage_errors",
     refused: Refusals | None = None,
     form: dict[str, Any] | None = None,
 ) -> Response:
-    """Run one service call; PRG to the ballot page, or the page again with the message
-    (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
-    errors: dict[str, str] = {}
-    status = 200
-    try:
-        if refused is not None:
-            refused.check()
-        run()
-    except ValidationFailed as exc:
-        session.rollback()
-        errors, status = field_errors(exc.errors), 422
-    except (Conflict, NotAllowed) as exc:
-        session.rollback()
-        errors, status = {"_": message(exc.code)}, 409
-    url = ballot_url(ballot)
-    if status == 200:
-        return redirect(request, url, flash_text=done)
-    if not is_partial(request) and status == 409:
-        return redirect(request, url, flash_text=errors["_"], kind="warn")
-    fresh = queries.get_ballot(session, hall_id=hall.id or 0, ballot_id=ballot.id or 0)
-    assert fresh is not None
-    context = _page_context(session, hall, access, fresh) | {errors_key: errors}
-    context["manage_form"] = form or {}
-    return render(request, "voting/detail.html", context, status_code=status)
+    """Run one service call (app/web/actions.py); PRG to the ballot page, or the page again
+    with the message (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
+
+    def page(outcome: Outcome[object]) -> Response:
+        fresh = queries.get_ballot(act.session, hall_id=act.hall_id, ballot_id=ballot.id or 0)
+        assert fresh is not None
+        context = _page_context(act.session, act.hall, act.access, fresh)
+        context |= {"manage_errors": outcome.errors, "manage_form": form or {}}
+        return render(act.request, "voting/detail.html", context, status_code=outcome.status)
+
+    to = ballot_url(ballot)
+    return respond(
+        act.request, act.session, run, to=to, page=page, done=done, refused=refused, htmx="redirect"
+    )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/open", name="ballots.open")
-def open_ballot(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-) -> Response:
-    _require(policies.can_manage(access))
+def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
+    _require(policies.can_manage(act.access))
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
-        run=lambda: service.open_ballot(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0
-        ),
+        lambda: service.open_ballot(**act.who, ballot_id=ballot.id or 0),
         done=_("投票已开始，投票人名单已冻结"),
     )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/close", name="ballots.close")
-def close_ballot(
-    request: Request,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
-    ballot: BallotDep,
-) -> Response:
-    _require(policies.can_manage(access))
+def close_ballot(act: ActionDep, ballot: BallotDep) -> Response:
+    _require(policies.can_manage(act.access))
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
-        run=lambda: service.close_ballot(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0
-        ),
+        lambda: service.close_ballot(**act.who, ballot_id=ballot.id or 0),
         done=_("投票已截止，结果已冻结"),
     )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/consensus", name="ballots.consensus")
 def consensus(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     passed: Annotated[fields.Text, Form()] = "",
     text: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    _require(policies.can_manage(access))
+    _require(policies.can_manage(act.access))
     form = schemas.ConsensusForm(passed={"yes": True, "no": False}.get(passed), text=text)
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
-        run=lambda: service.record_consensus(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
-        ),
+        lambda: service.record_consensus(**act.who, ballot_id=ballot.id or 0, form=form),
         refused=refused,
         form={"text": text},
         done=_("协商结果已记录"),
@@ -455,26 +359,17 @@ def consensus(
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/settle", name="ballots.settle")
 def settle(
-    request: Request,
-    session: SessionDep,
+    act: ActionDep,
     refused: Refused,
-    hall: HallDep,
-    access: AccessDep,
-    user: CurrentUser,
     ballot: BallotDep,
     outcome: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    _require(policies.can_manage(access))
+    _require(policies.can_manage(act.access))
     form = schemas.FailedOutcomeForm(outcome=outcome)
     return _act(
-        request,
-        session,
-        hall,
-        access,
+        act,
         ballot,
-        run=lambda: service.settle_failed(
-            session=session, access=access, actor=user, ballot_id=ballot.id or 0, form=form
-        ),
+        lambda: service.settle_failed(**act.who, ballot_id=ballot.id or 0, form=form),
         refused=refused,
         done=_("已按您的选择处理"),
     )
@@ -510,7 +405,8 @@ async def vote(
         errors, status = {"_": message(exc.code)}, exc.status_code
     if receipt is not None and not is_partial(request):
         flash = _("投票成功，回执码 %(code)s") % {"code": receipt.receipt}
-        return redirect(request, f"/halls/{hall.id}/ballots/{ballot_id}", flash_text=flash)
+        to = url("ballots.detail", hall_id=hall.id, ballot_id=ballot_id)
+        return redirect(request, to, flash_text=flash)
     card = (hall, access, ballot_id, errors, receipt, status)
     return await run_in_threadpool(_vote_card, request, db, *card)
 

@@ -6,9 +6,12 @@ message from the service."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from enum import StrEnum
+from typing import Any
 
-from app.core.fields import Id, Text
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from app.core.fields import Id, Text, parse_id
 from app.issues.models import Scope
 from app.voting.models import OptionsKind, PaperResult, VoterUnit
 from app.voting.rules import RuleKind
@@ -38,6 +41,36 @@ class BallotForm(BaseModel):
     counter_ids: list[Id] = []  # 计票人 (user ids)
     scrutineer_ids: list[Id] = []  # 监票人 (user ids)
     meeting_note: Text = ""
+
+
+class BallotPageForm(BallotForm):
+    """The draft form of the page (voting/new.html) as a browser sends it: a box not ticked is
+    not sent at all, an empty select is "", and a choice that names nothing is read as no
+    choice, for the service to report next to its field (what the options are follows from
+    the rule, in the service)."""
+
+    secret: bool = False
+    live_results: bool = False
+
+    @field_validator("secret", "live_results", mode="before")
+    @classmethod
+    def _ticked(cls, value: Any) -> Any:
+        return value in ("on", "true") if isinstance(value, str) else value
+
+    @field_validator("rule", "voter_unit", "scope", mode="before")
+    @classmethod
+    def _known(cls, value: Any, info: ValidationInfo) -> Any:
+        kind: type[StrEnum] = {"rule": RuleKind, "voter_unit": VoterUnit, "scope": Scope}[
+            info.field_name or ""
+        ]
+        if not isinstance(value, str) or value in kind._value2member_map_:
+            return value
+        return Scope.HALL if kind is Scope else None
+
+    @field_validator("subject_solution_id", "scope_building_id", "scope_entrance_id", mode="before")
+    @classmethod
+    def _id_or_none(cls, value: Any) -> Any:
+        return parse_id(value) if isinstance(value, str) else value
 
 
 class VoteForm(BaseModel):

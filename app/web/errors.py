@@ -18,6 +18,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.web.deps import NotAuthenticated, PasswordChangeRequired, identify
 from app.web.htmx import redirect, render
 from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
+from app.web.links import url
 from app.web.messages import message
 from app.web.middleware import add_security_headers
 from app.web.turns import RETRY_AFTER_SECONDS, Turns
@@ -84,9 +85,9 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     if isinstance(exc, NotAuthenticated) and not _is_api(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return redirect(request, f"/login?next={quote(target)}")
+        return redirect(request, f"{url('accounts.login')}?next={quote(target)}")
     if isinstance(exc, PasswordChangeRequired) and not _is_api(request):
-        return redirect(request, "/account/password")
+        return redirect(request, url("accounts.password"))
     if exc.status_code == 403:
         log.warning("denied %s %s code=%s", request.method, request.url.path, exc.code)
     fields = exc.errors if isinstance(exc, ValidationFailed) else None

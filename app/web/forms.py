@@ -4,11 +4,12 @@ A page's form model uses `app.core.fields.Text`, which refuses a value no field 
 another control character, a lone surrogate, text beyond the ceiling) before the route runs:
 the API answers 422 with the field. A page must instead show the same form again, with what
 was typed and the message next to the field. A route opts in by taking a `Refused` parameter
-and calling `refused.check()` first thing in the `try` whose `except ValidationFailed` renders
-its form: `FormRoute` screens the form before the framework validates it, records each refused
-field and puts a storable stand-in in its place (`fields.storable`), so the route runs, raises
-`ValidationFailed` with those fields, and renders its form as for any other field error (htmx
-or not). A route that takes no `Refused` is not screened: the edge refuses as before.
+and handing it to its responder (`app.web.actions.respond(..., refused=refused)`, which calls
+`refused.check()` before the service): `FormRoute` screens the form before the framework
+validates it, records each refused field and puts a storable stand-in in its place
+(`fields.storable`), so the route runs, the check raises `ValidationFailed` with those fields,
+and the form comes back as for any other field error (htmx or not). A route that takes no
+`Refused` is not screened: the edge refuses as before.
 tests/web/test_hostile_input.py fails for a page form route that does not opt in.
 """
 

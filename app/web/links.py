@@ -1,4 +1,7 @@
-"""Absolute links that leave the screen: printed QR codes, posters, links to copy and share.
+"""Links. `url(name, **params)` builds a path from a route's name (every route has one), so no
+page or route spells a URL by hand; templates call the same `url(name, **params)`.
+
+Absolute links that leave the screen: printed QR codes, posters, links to copy and share.
 
 They must open on a resident's phone, so they never take the chair's address bar at its word
 (on the office laptop that is http://127.0.0.1:8000). One origin is used for all of them:
@@ -14,13 +17,67 @@ that origin is a loopback address and so would print codes no phone can open.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from starlette.convertors import Convertor, StringConvertor
+from starlette.routing import BaseRoute, Mount, NoMatchFound, compile_path, replace_params
 
 from app.config import Settings
+
+
+@dataclass(frozen=True)
+class _Path:
+    format: str  # "/halls/{hall_id}/issues/{issue_id}"
+    convertors: dict[str, Convertor[Any]]
+    plain: bool  # every parameter is a plain segment (the usual case): str.format suffices
+
+
+_PATHS: dict[str, _Path] = {}
+
+
+def _contexts(routes: Sequence[BaseRoute]) -> Iterable[Any]:
+    """Every route with its full path (FastAPI ≥ 0.16x keeps included routers as branches)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: the routes are already flat
+        return routes
+    return iter_route_contexts(routes)
+
+
+def register(routes: Sequence[BaseRoute]) -> None:
+    """Learn each route's path by its name: the app factory calls this with `app.routes` (every
+    app of a process has the same routes, so a second app changes nothing)."""
+    for ctx in _contexts(routes):
+        route = getattr(ctx, "original_route", ctx)
+        name, path = getattr(route, "name", None), getattr(ctx, "path", None)
+        if not name or path is None:
+            continue
+        if isinstance(route, Mount):
+            path = path.rstrip("/") + "/{path:path}"
+        _, path_format, convertors = compile_path(path)
+        plain = all(type(c) is StringConvertor for c in convertors.values())
+        _PATHS[name] = _Path(path_format, convertors, plain)
+
+
+def url(name: str, /, **params: object) -> str:
+    """The path of the route called `name`, its path parameters from `params`:
+    url("issues.detail", hall_id=1, issue_id=2) → "/halls/1/issues/2". Pages build many links,
+    so the usual case is one `str.format`."""
+    found = _PATHS.get(name)
+    if found is None or params.keys() != found.convertors.keys():
+        raise NoMatchFound(name, params)
+    if found.plain:
+        values = {key: str(value) for key, value in params.items()}
+        if all(value and "/" not in value for value in values.values()):
+            return found.format.format_map(values)
+        raise NoMatchFound(name, params)
+    given: dict[str, Any] = dict(params)
+    path, _ = replace_params(found.format, found.convertors, given)
+    return path
 
 
 def share_origin(request: Request, settings: Settings) -> str:

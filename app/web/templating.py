@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.core.privacy import mask_phone, mask_room
 from app.web.i18n import gettext, ngettext
+from app.web.links import url
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -49,3 +50,6 @@ env.filters["date"] = _date
 env.filters["mask_phone"] = mask_phone
 env.filters["mask_room"] = mask_room
 # The domains' labels and the masking rule are registered by the app (app/web/shell.py).
+
+# Every link by route name: {{ url("issues.detail", hall_id=hall.id, issue_id=issue.id) }}.
+env.globals["url"] = url

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 
 from app.accounts.models import User
 from app.core import clock
@@ -20,7 +21,7 @@ from app.db import Database
 from app.halls.models import Relation
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
-from app.voting import labels, publicity_routes, queries, schemas, service
+from app.voting import decision_card, labels, publicity_routes, queries, schemas, service
 from app.voting.models import Ballot, Objection, Resolution
 from app.voting.rules import RuleKind
 from app.web.templating import env
@@ -518,7 +519,8 @@ def test_a_second_ballot_cannot_decide_an_issue_already_in_publicity(db: Databas
     assert objection.resolution_id == passed.id
 
 
-def test_the_issue_pages_decision_card(db: Database) -> None:
+def test_the_issue_pages_decision_card(app: FastAPI, db: Database) -> None:
+    del app  # the app knows the routes' names (links.url)
     world = f.make_hall(db, buildings=1, entrances=1, rooms=2)
     chair = f.make_chair(db, world)
     resident = f.make_member(db, world, household_index=0, chair=chair)[0]
@@ -529,7 +531,7 @@ def test_the_issue_pages_decision_card(db: Database) -> None:
 
     def card(access: object, issue: Issue) -> str:
         with db.session(read_only=True) as s:
-            context = publicity_routes.issue_decision_context(s, access, issue)  # type: ignore[arg-type]
+            context = decision_card.issue_decision_context(s, access, issue)  # type: ignore[arg-type]
         return template.render(hall=world.hall, issue=issue, **context)
 
     new = f"/halls/{world.hall.id}/issues/{issue.id}/ballots/new"
@@ -564,7 +566,7 @@ def test_the_issue_pages_decision_card(db: Database) -> None:
         assert new not in shown
     # given only ballots, resolution and can_manage, the include works the flags out itself
     with db.session(read_only=True) as s:
-        context = publicity_routes.issue_decision_context(s, resident_access, now)
+        context = decision_card.issue_decision_context(s, resident_access, now)
     bare = template.render(
         hall=world.hall,
         issue=now,

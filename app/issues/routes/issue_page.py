@@ -1,0 +1,356 @@
+"""The issue page (/halls/1/issues/2): the stage panel, the comments, the solutions, the 民决
+card; its photos; and how an action taken on the page answers (`on_issue_page`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Query, Request, Response
+from sqlmodel import Session
+
+from app.core import clock, fields
+from app.core.errors import NotFound
+from app.halls.action import HallAction
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall
+from app.halls.policies import HallAccess
+from app.issues import labels, lifecycle, policies, queries
+from app.issues.deps import Id, IssueDep
+from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
+from app.issues.models import Comment, ConsultationOpinion, Issue, Stance
+from app.issues.routes.common import page_router
+from app.voting.decision_card import issue_decision_context
+from app.web.actions import Outcome, respond
+from app.web.deps import SessionDep
+from app.web.forms import Refusals
+from app.web.htmx import is_partial, render
+from app.web.links import url
+
+router = page_router()
+
+PHASES = list(Phase)
+
+
+def comment_flags(access: HallAccess, issue: Issue) -> dict[str, Any]:
+    take_part = policies.can_take_part(access)
+    return {
+        "can_comment": take_part and lifecycle.is_allowed(issue.stage, Action.COMMENT),
+        "can_report": take_part,
+        "can_moderate": policies.can_moderate(access),
+        "stance_names": labels.translated(labels.STANCE_LABELS),
+        "error_thread": None,
+        "thread_errors": [],
+        "open_form": None,
+    }
+
+
+def written_at(comment: Comment) -> datetime:
+    created = comment.created_at
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def _editable(access: HallAccess, rows: list[queries.CommentRow]) -> set[int]:
+    """Comments the caller may still correct (their own, within 10 minutes)."""
+    now = clock.now()
+    found: set[int] = set()
+    for row in rows:
+        for item in [row, *row.replies]:
+            c = item.comment
+            if c.id and policies.can_edit_comment(
+                access, author_id=c.author_id, created_at=written_at(c), now=now
+            ):
+                found.add(c.id)
+    return found
+
+
+def stage_context(
+    session: Session, hall: Hall, access: HallAccess, issue_id: int
+) -> dict[str, Any]:
+    """Everything the stage panel shows: timeline, co-sign progress, the buttons that work;
+    and the 协商意见, read by the same query."""
+    page = queries.get_issue_page(
+        session,
+        hall_id=access.hall_id,
+        issue_id=issue_id,
+        user_id=access.user_id,
+        membership_id=access.membership_id,
+    )
+    if page is None:
+        raise NotFound("not_found")
+    issue = page.issue
+    cosigned = page.cosigned
+    in_scope = queries.in_scope(issue, page.place)
+    allows = lifecycle.is_allowed
+    review = policies.can_review(access) and allows(issue.stage, Action.REVIEW)
+    phase = PHASE_OF[issue.stage]
+    return {
+        "hall": hall,
+        "access": access,
+        "issue": issue,
+        "proposer_name": page.proposer_name,
+        "merged_into": page.merged_into,
+        "opinion": page.opinion,
+        "events": queries.list_events(session, hall_id=access.hall_id, issue_id=issue_id),
+        "phases": PHASES,
+        "phase_index": PHASES.index(phase),
+        "terminal": issue.stage in lifecycle.TERMINAL,
+        "threshold": hall.cosign_threshold,
+        "progress": min(issue.cosign_count, hall.cosign_threshold),
+        "collecting": allows(issue.stage, Action.COSIGN),
+        "cosigned": cosigned,
+        "in_scope": in_scope,
+        "can_cosign": policies.can_cosign(
+            access,
+            stage_allows=allows(issue.stage, Action.COSIGN),
+            is_proposer=issue.proposer_id == access.user_id,
+            in_scope=in_scope,
+            cosigned=cosigned,
+        ),
+        "can_withdraw_cosign": cosigned and allows(issue.stage, Action.WITHDRAW_COSIGN),
+        "can_withdraw": policies.can_withdraw_issue(
+            access, proposer_id=issue.proposer_id, stage_allows=allows(issue.stage, Action.WITHDRAW)
+        ),
+        "can_review": review,
+        "merge_targets": queries.list_merge_targets(
+            session, hall_id=access.hall_id, exclude_id=issue_id
+        )
+        if review
+        else [],
+        "can_close": policies.can_review(access) and allows(issue.stage, Action.CLOSE_DELIBERATION),
+        "see_contact": False,
+        "overdue": issue.stage == Stage.UNDER_REVIEW
+        and issue.review_due_at is not None
+        and issue.review_due_at < clock.now(),
+        "stage_errors": {},
+        "stage_form": {},
+    }
+
+
+def comments_context(
+    session: Session, access: HallAccess, issue: Issue, *, before: int | None = None
+) -> dict[str, Any]:
+    page = queries.list_comments(
+        session,
+        hall_id=access.hall_id,
+        issue_id=issue.id or 0,
+        before=before,
+        with_reports=policies.can_moderate(access),
+    )
+    return {
+        "comments": page.rows,
+        "next_before": page.next_before,
+        "stances": list(Stance),
+        "stance_counts": queries.stance_counts(issue),
+        "comment_errors": {},
+        "comment_form": {},
+        "editable": _editable(access, page.rows),
+        **comment_flags(access, issue),
+    }
+
+
+def solutions_context(
+    session: Session, access: HallAccess, issue: Issue, opinion: ConsultationOpinion | None
+) -> dict[str, Any]:
+    return {
+        "solutions": queries.list_solutions(
+            session, hall_id=access.hall_id, issue_id=issue.id or 0
+        ),
+        "opinion": opinion,
+        "can_add_solution": policies.can_take_part(access)
+        and lifecycle.is_allowed(issue.stage, Action.ADD_SOLUTION),
+        "solution_errors": {},
+        "solution_form": {},
+    }
+
+
+def page_context(
+    session: Session, hall: Hall, access: HallAccess, issue_id: int, *, before: int | None = None
+) -> dict[str, Any]:
+    """The whole issue page: a fixed number of queries, whatever the number of comments."""
+    context = stage_context(session, hall, access, issue_id)
+    issue = context["issue"]
+    context |= comments_context(session, access, issue, before=before)
+    context |= solutions_context(session, access, issue, context["opinion"])
+    context["photo_ids"] = queries.list_photo_ids(
+        session, hall_id=access.hall_id, issue_id=issue_id
+    )
+    context |= _decision_context(session, access, issue, context["events"])
+    return context
+
+
+def _decision_context(
+    session: Session, access: HallAccess, issue: Issue, events: list[queries.EventRow]
+) -> dict[str, Any]:
+    """The 民决 card (voting/_issue_decision.html), once an issue has reached 民决 (an issue
+    sent back to 民议 keeps showing its earlier ballots); its timeline says whether it has."""
+    if not any(PHASE_OF[row.event.to_stage] == Phase.DECIDE for row in events):
+        return {"ballots": [], "resolution": None, "can_manage": False}
+    return issue_decision_context(session, access, issue)
+
+
+@router.get("/halls/{hall_id}/issues/{issue_id}", name="issues.detail")
+def detail(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    issue_id: Id,
+    before: Annotated[fields.Id | None, Query()] = None,
+) -> Response:
+    if before is not None and is_partial(request):
+        # "更多评论": the next page of comments, appended by htmx.
+        issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
+        if issue is None:
+            raise NotFound("not_found")
+        context = {"hall": hall, "access": access, "issue": issue}
+        context |= comments_context(session, access, issue, before=before)
+        return render(request, "issues/_comment_page.html", context)
+    # The issue is read with its header (not by IssueDep): one query fewer on the busiest page.
+    context = page_context(session, hall, access, issue_id, before=before)
+    return render(request, "issues/detail.html", context)
+
+
+@router.get("/halls/{hall_id}/issues/{issue_id}/photos/{photo_id}", name="issues.photo")
+def photo(session: SessionDep, access: AccessDep, issue: IssueDep, photo_id: Id) -> Response:
+    found = queries.get_photo(
+        session, hall_id=access.hall_id, issue_id=issue.id or 0, photo_id=photo_id
+    )
+    if found is None:
+        raise NotFound("not_found")
+    return Response(found.data, media_type=found.content_type)
+
+
+# --- how an action on the issue page answers ----------------------------------------------
+
+
+def on_issue_page(
+    act: HallAction,
+    issue_id: int,
+    run: Callable[[], object],
+    *,
+    done: str,
+    part: str,
+    refused: Refusals | None = None,
+    form: dict[str, Any] | None = None,
+    thread_id: int | None = None,
+) -> Response:
+    """Run one service call (app/web/actions.py); answer with the part of the issue page it
+    changed (htmx) or PRG to the issue page.
+
+    ValidationFailed → 422 and the message next to the field; Conflict / NotAllowed → the
+    friendly message, 409 (htmx) or a warning flash on the issue page.
+    """
+    to = url("issues.detail", hall_id=act.hall_id, issue_id=issue_id)
+
+    def page(outcome: Outcome[Any]) -> Response:
+        return _part(act, issue_id, outcome, part, form, thread_id)
+
+    anchor = _ANCHORS.get(part, "")
+    return respond(
+        act.request,
+        act.session,
+        run,
+        to=to + anchor,
+        conflict_to=to,
+        page=page,
+        done=done,
+        refused=refused,
+    )
+
+
+def _part(
+    act: HallAction,
+    issue_id: int,
+    outcome: Outcome[Any],
+    part: str,
+    form: dict[str, Any] | None,
+    thread_id: int | None,
+) -> Response:
+    """The part of the page an action changed (htmx), or the whole page with a field's error."""
+    request, session, hall, access = act.request, act.session, act.hall, act.access
+    errors = outcome.errors
+    issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
+    if issue is None:
+        raise NotFound("not_found")
+    if not is_partial(request):  # a plain form with a field error: the whole page, 422
+        context = page_context(session, hall, access, issue_id)
+        _put_errors(context, part, errors, form, thread_id)
+        return render(request, "issues/detail.html", context, status_code=422)
+    context = {"hall": hall, "access": access, "issue": issue, "notice": outcome.notice}
+    if part == "stage":
+        context |= stage_context(session, hall, access, issue_id)
+        template = "issues/_stage_panel.html"
+    elif part == "solutions":
+        opinion = queries.get_opinion(session, hall_id=access.hall_id, issue_id=issue_id)
+        context |= solutions_context(session, access, issue, opinion)
+        template = "issues/_solutions.html"
+    elif part == "thread" and thread_id is not None:
+        row = queries.get_thread(session, hall_id=access.hall_id, comment_id=thread_id)
+        if row is None:
+            raise NotFound("not_found")
+        context |= comment_flags(access, issue) | {
+            "row": row,
+            "editable": _editable(access, [row]),
+            "comment_errors": {},
+            "comment_form": {},
+            "partial_thread": True,
+        }
+        template = "issues/_comment.html"
+    else:
+        context |= comments_context(session, access, issue)
+        template = "issues/_comments.html"
+    _put_errors(context, part, errors, form, thread_id)
+    context["oob"] = True
+    return render(request, template, context, status_code=outcome.status)
+
+
+_ANCHORS = {
+    "stage": "#stage",
+    "comments": "#comments",
+    "thread": "#comments",
+    "solutions": "#solutions",
+}
+
+
+_ACTION_FIELD = {"reply": "body", "edit": "body", "report": "reason", "hide": "reason"}
+
+
+def _comment_form_of(form: dict[str, Any]) -> tuple[str, int | None]:
+    """Which per-comment form was sent, and for which comment."""
+    for kind in ("edit", "report", "hide"):
+        if form.get(f"{kind}_id"):
+            return kind, form[f"{kind}_id"]
+    return "reply", form.get("parent_id")
+
+
+def _put_errors(
+    context: dict[str, Any],
+    part: str,
+    errors: dict[str, str],
+    form: dict[str, Any] | None,
+    thread_id: int | None,
+) -> None:
+    if not errors:
+        return
+    if part == "solutions":
+        context["solution_errors"], context["solution_form"] = errors, form or {}
+    elif part in {"comments", "thread"}:
+        context["comment_errors"], context["comment_form"] = errors, form or {}
+        context["error_thread"] = thread_id
+        if thread_id is None:
+            return  # the comment form at the top shows its own errors
+        kind, comment_id = _comment_form_of(form or {})
+        field = _ACTION_FIELD[kind]
+        shown = field if field in errors else None
+        if shown:  # the form opens again in its comment, the message next to the field
+            context["open_form"] = {
+                "kind": kind,
+                "id": comment_id,
+                "errors": errors,
+                "value": (form or {}).get(field) or "",
+            }
+        context["thread_errors"] = [text for key, text in errors.items() if key != shown]
+    else:
+        context["stage_errors"], context["stage_form"] = errors, form or {}

@@ -1,0 +1,102 @@
+"""The issue list (/halls/1/issues): filters, search, the next page; the similar-title hint."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Query, Request, Response
+from sqlmodel import Session
+
+from app.core import fields
+from app.halls import queries as hall_queries
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall
+from app.halls.policies import HallAccess
+from app.issues import labels, policies, queries
+from app.issues.lifecycle import Stage
+from app.issues.models import Category
+from app.issues.routes.common import page_router
+from app.web.deps import SessionDep
+from app.web.htmx import is_partial, render
+from app.web.i18n import _
+from app.web.links import url
+
+router = page_router()
+
+
+def _filters(stage: str, category: str, building_id: str, q: str) -> queries.IssueFilters:
+    return queries.IssueFilters(
+        stage=Stage(stage) if stage in Stage.__members__.values() else None,
+        category=Category(category) if category in Category.__members__.values() else None,
+        building_id=fields.parse_id(building_id),
+        q=q[:100],
+    )
+
+
+def _next_url(hall_id: int, f: queries.IssueFilters, before: int) -> str:
+    params = {
+        "stage": f.stage or "",
+        "category": f.category or "",
+        "building_id": f.building_id or "",
+        "q": f.q,
+        "before": before,
+    }
+    return f"{url('issues.list', hall_id=hall_id)}?{urlencode(params)}"
+
+
+def _list_context(
+    session: Session, hall: Hall, access: HallAccess, f: queries.IssueFilters, before: int | None
+) -> dict[str, Any]:
+    rows = queries.list_issues(
+        session, hall_id=access.hall_id, filters=f, before=before, limit=queries.ISSUE_PAGE + 1
+    )
+    page = rows[: queries.ISSUE_PAGE]
+    more = len(rows) > queries.ISSUE_PAGE
+    return {
+        "hall": hall,
+        "access": access,
+        "rows": page,
+        "filters": f,
+        "next_url": _next_url(access.hall_id, f, page[-1].issue.id or 0) if more else None,
+        "can_propose": policies.can_propose(access),
+        "can_review": policies.can_review(access),
+        # Translated once here, not once per row.
+        "stage_names": labels.translated(labels.STAGE_LABELS),
+        "category_names": labels.translated(labels.CATEGORY_LABELS),
+        "counts_text": _("附议 %(n)s · 评论 %(c)s"),
+    }
+
+
+@router.get("/halls/{hall_id}/issues", name="issues.list")
+def list_page(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    stage: fields.Text = "",
+    category: fields.Text = "",
+    building_id: fields.Text = "",
+    q: Annotated[fields.Text, Query(max_length=200)] = "",
+    before: Annotated[fields.Id | None, Query()] = None,
+) -> Response:
+    context = _list_context(
+        session, hall, access, _filters(stage, category, building_id, q), before
+    )
+    if is_partial(request):
+        return render(request, "issues/_results.html", context)
+    buildings = hall_queries.list_buildings(session, hall_id=access.hall_id)
+    context |= {"buildings": buildings, "stages": list(Stage), "categories": list(Category)}
+    return render(request, "issues/list.html", context)
+
+
+@router.get("/halls/{hall_id}/issues/similar", name="issues.similar")
+def similar(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    title: Annotated[fields.Text, Query(max_length=200)] = "",
+) -> Response:
+    rows = queries.list_similar(session, hall_id=access.hall_id, title=title)
+    return render(request, "issues/_similar.html", {"hall": hall, "similar": rows})

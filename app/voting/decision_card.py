@@ -1,0 +1,37 @@
+"""The 民决 card of the issue page (voting/_issue_decision.html): what it shows, read here so the
+issue page need not reach into the voting routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from app.halls.policies import HallAccess
+from app.issues.lifecycle import Stage
+from app.issues.models import Issue
+from app.voting import policies, queries
+from app.voting.models import BallotStatus
+from app.web.links import url
+
+
+def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
+    """What voting/_issue_decision.html needs on the issue page: the ballots (a draft only for
+    the chair), the latest 决议 and whether it went to 公示, and whether the chair may start a
+    ballot now (表决中 and none open)."""
+    can_manage = policies.can_manage(access)
+    decision = queries.issue_decision(
+        session, hall_id=access.hall_id, issue_id=issue.id or 0, include_drafts=can_manage
+    )
+    ballots, resolution = decision.ballots, decision.resolution
+    return {
+        "ballots": ballots,
+        "resolution": resolution,
+        "can_manage": can_manage,
+        "can_start_ballot": can_manage
+        and issue.stage == Stage.DECIDING
+        and not any(b.status == BallotStatus.OPEN for b in ballots),
+        "publicity_link": url("publicity.detail", hall_id=access.hall_id, issue_id=issue.id)
+        if resolution is not None and resolution.publicity_starts_at is not None
+        else None,
+    }
