@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.security import APIKeyCookie
 from pydantic import BaseModel
 
 from app.accounts.deps import AuthDep, CurrentUser
 from app.core.privacy import mask_phone
 from app.web import csrf
 from app.web.deps import SettingsDep
-from app.web.openapi import errors
-
-# Declared so that OpenAPI shows how the API authenticates: the same session cookie as the
-# pages (plus the X-CSRF-Token header, from GET /api/v1/me, on every write).
-session_cookie = APIKeyCookie(
-    name="yst_sid", auto_error=False, description="Session cookie set at login"
-)
+from app.web.openapi import errors, session_cookie
 
 # Every operation needs a login; any may answer 403 (CSRF on writes, a one-time password).
 router = APIRouter(

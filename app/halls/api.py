@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.accounts.api import session_cookie
 from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -19,7 +18,7 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Building, MembershipStatus, Relation, Role
 from app.halls.policies import HallAccess
 from app.web.deps import SessionDep, SettingsDep
-from app.web.openapi import errors
+from app.web.openapi import errors, session_cookie
 
 router = APIRouter(
     prefix="/api/v1",

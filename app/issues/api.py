@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
 
-from app.accounts.api import session_cookie
 from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.core.errors import NotFound
@@ -21,7 +20,7 @@ from app.issues.models import Category, Comment, Issue, Scope, Solution, Source,
 from app.voting import policies as voting_policies
 from app.voting import queries as voting_queries
 from app.web.deps import SessionDep
-from app.web.openapi import errors
+from app.web.openapi import errors, session_cookie
 
 # Every operation is in a hall; writes may also answer 409 (the issue's stage does not allow it).
 router = APIRouter(

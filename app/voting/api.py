@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.accounts.api import session_cookie
 from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.core.errors import NotFound
@@ -21,7 +20,7 @@ from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import SessionDep
-from app.web.openapi import errors
+from app.web.openapi import errors, session_cookie
 
 # Every operation is in a hall; casting may also answer 409 (the ballot is not open).
 router = APIRouter(

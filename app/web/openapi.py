@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.security import APIKeyCookie
 from pydantic import BaseModel, ConfigDict, Field
 
 DESCRIPTIONS = {
@@ -45,3 +46,10 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {"model": ErrorBody, "description": DESCRIPTIONS[status]} for status in statuses
     }
+
+
+# Declared so that OpenAPI shows how the API authenticates: the same session cookie as the
+# pages (plus the X-CSRF-Token header, from GET /api/v1/me, on every write).
+session_cookie = APIKeyCookie(
+    name="yst_sid", auto_error=False, description="Session cookie set at login"
+)
