@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.accounts.deps import CurrentUser
 from app.accounts.models import User
+from app.db import Database
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
@@ -37,6 +38,13 @@ class HallAction:
     @property
     def hall_id(self) -> int:
         return self.access.hall_id
+
+    def reading(self) -> Session:
+        """A read session of its own, for what the route checks before its use case: the
+        request's session writes, and its write transaction begins in the use case
+        (tests/web/test_write_transactions.py)."""
+        db: Database = self.request.app.state.db
+        return db.session(read_only=True)
 
     @property
     def who(self) -> Who:

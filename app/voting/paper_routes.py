@@ -215,7 +215,8 @@ def void(
     """The chair voids a current vote entered in error, with the reason; the voter may vote
     again. The vote stays in the ledger, marked void."""
     _require(policies.can_manage(act.access))
-    roll_id = queries.vote_roll_id(act.session, ballot.id or 0, vote_id)
+    with act.reading() as read:
+        roll_id = queries.vote_roll_id(read, ballot.id or 0, vote_id)
     _require(roll_id is not None)
     form = schemas.VoidForm(reason=reason)
     outcome = attempt(
@@ -455,7 +456,8 @@ def enter_paper(
     submission_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """A 计票人 enters a returned paper ballot by its code; it counts once a 监票人 confirms."""
-    duties = _duties(act.session, act.access, ballot)
+    with act.reading() as read:
+        duties = _duties(read, act.access, ballot)
     _require(policies.can_enter_paper(act.access, duties))
     typed = {"code": code[:32], "result": result, "option": option}
     form = partial(_entry_form, code, result, option, submission_id)
@@ -479,7 +481,8 @@ def _entry_form(code: str, result: str, option: str, submission_id: str) -> sche
 
 
 def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> Response:
-    duties = _duties(act.session, act.access, ballot)
+    with act.reading() as read:
+        duties = _duties(read, act.access, ballot)
     _require(policies.can_see_paper(act.access, duties))
     return respond(
         act.request,

@@ -298,7 +298,8 @@ def answer_objection(
 ) -> Response:
     """The chair answers an 异议; 采纳 (upheld) sends the issue back to 民议 at the end."""
     _require(policies.can_manage(act.access))
-    objection = queries.get_objection(act.session, hall_id=act.hall_id, objection_id=objection_id)
+    with act.reading() as read:
+        objection = queries.get_objection(read, hall_id=act.hall_id, objection_id=objection_id)
     _require(objection is not None)
     form = schemas.AnswerForm(answer=answer, upheld=upheld in ("on", "true", "1"))
     return _act(
