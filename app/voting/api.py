@@ -238,7 +238,12 @@ def ballot_detail(
     finished, or while open on a live-results 记名 ballot (turnout always shows)."""
     if ballot.status == BallotStatus.DRAFT and not policies.can_manage(access):
         raise NotFound("not_found")
-    mine = queries.my_vote(session, ballot, user.id)
+    return _ballot_public(session, access, ballot, queries.my_vote(session, ballot, user.id))
+
+
+def _ballot_public(
+    session: Session, access: HallAccess, ballot: Ballot, mine: queries.MyVote | None
+) -> BallotPublic:
     return BallotPublic(
         **BallotSummaryPublic.of(ballot).model_dump(),
         hall_id=ballot.hall_id,

@@ -26,11 +26,13 @@ from app.issues.deps import IssueDep
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Scope
 from app.voting import labels, policies, queries, schemas, service
+from app.voting.ballot_box import BallotBox
 from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, VoterUnit
 from app.voting.pages import ballot_url
 from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
+from app.voting.service import PhoneVote
 from app.web.actions import Outcome, respond
 from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -394,21 +396,27 @@ async def vote(
     the status the API gives it (422 / 409 / 403 / 404), with the message in the vote card."""
     _require(access.is_verified)  # street officials look on; for them voting does not exist
     form = schemas.VoteForm(option=option, submission_id=submission_id, consent=consent == "on")
-    errors: dict[str, str] = {}
-    status, receipt = 200, None
-    try:
-        refused.check()
-        receipt = await box.cast(phone_vote(hall.id or 0, user, ballot_id, form))
-    except ValidationFailed as exc:
-        errors, status = field_errors(exc.errors), exc.status_code
-    except (Conflict, NotAllowed) as exc:
-        errors, status = {"_": message(exc.code)}, exc.status_code
+    cast = await _cast(box, refused, phone_vote(hall.id or 0, user, ballot_id, form))
+    receipt, errors, status = cast
     if receipt is not None and not is_partial(request):
         flash = _("投票成功，回执码 %(code)s") % {"code": receipt.receipt}
         to = url("ballots.detail", hall_id=hall.id, ballot_id=ballot_id)
         return redirect(request, to, flash_text=flash)
     card = (hall, access, ballot_id, errors, receipt, status)
     return await run_in_threadpool(_vote_card, request, db, *card)
+
+
+async def _cast(
+    box: BallotBox, refused: Refusals, vote: PhoneVote
+) -> tuple[service.Receipt | None, dict[str, str], int]:
+    """The receipt, or the refusal's messages by field and its status (as the API's)."""
+    try:
+        refused.check()
+        return await box.cast(vote), {}, 200
+    except ValidationFailed as exc:
+        return None, field_errors(exc.errors), exc.status_code
+    except (Conflict, NotAllowed) as exc:
+        return None, {"_": message(exc.code)}, exc.status_code
 
 
 def _vote_card(
