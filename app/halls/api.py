@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentUser
 from app.core import fields
@@ -324,16 +325,20 @@ async def import_roster(
     POST …/roster/confirm with that token. Any bad row or unreadable file: 422, nothing kept."""
     _require_manager(access)
     name, data = file.filename or "", await file.read(settings.upload_max_bytes + 1)
-    parsed = service.read_roster(name, data, max_bytes=settings.upload_max_bytes)
+    who = {"session": session, "access": access, "actor": user}
+    check = await run_in_threadpool(_preview, who, name, data, settings.upload_max_bytes)
+    return _preview_public(check.preview, check.token, check.expires_at)
+
+
+def _preview(who: dict[str, Any], name: str, data: bytes, max_bytes: int) -> service.RosterCheck:
+    """Parse the file and keep the preview: in a worker thread, not on the event loop."""
+    parsed = service.read_roster(name, data, max_bytes=max_bytes)
     if not parsed.ok:
         raise ValidationFailed(
             {"file": "roster_has_errors"},
             rows=[RowErrorPublic(**e.__dict__).model_dump() for e in parsed.errors],
         )
-    check = service.preview_roster(
-        session=session, access=access, actor=user, roster=parsed, filename=name, content=data
-    )
-    return _preview_public(check.preview, check.token, check.expires_at)
+    return service.preview_roster(**who, roster=parsed, filename=name, content=data)
 
 
 @router.post(

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentUser, OptionalUser
 from app.accounts.models import User
@@ -504,6 +505,11 @@ async def import_roster(
     _require(policies.can_manage_members(act.access))
     data = await file.read(settings.upload_max_bytes + 1) if file is not None else b""
     filename, max_bytes = (file.filename or "") if file else "", settings.upload_max_bytes
+    # The file is awaited; parsing it and the preview's transaction are one hop to a thread.
+    return await run_in_threadpool(_preview_roster, act, filename, data, max_bytes)
+
+
+def _preview_roster(act: HallAction, filename: str, data: bytes, max_bytes: int) -> Response:
     context = _roster_context(act.hall, act.access)
 
     def preview() -> service.RosterCheck:

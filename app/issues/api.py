@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentUser
 from app.core import fields
@@ -210,8 +212,9 @@ async def propose(
     """Propose an issue (multipart form, up to 6 photos); it starts collecting co-signatures."""
     _participant(access)
     uploads = [await p.read(5 * 1024 * 1024 + 1) for p in photos or [] if p.filename]
-    issue = service.propose_issue(
-        session=session, access=access, actor=user, form=form, uploads=uploads
+    issue = await run_in_threadpool(  # photos re-encoded and the write: one hop, off the loop
+        partial(service.propose_issue, session=session, access=access, actor=user, form=form),
+        uploads=uploads,
     )
     return IssuePublic.of(issue)
 

@@ -4,10 +4,12 @@ phone call or a 12345 work order (/halls/1/issues/enter); the proposer withdraws
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import File, Form, Request, Response, UploadFile
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentUser
 from app.halls import queries as hall_queries
@@ -22,7 +24,7 @@ from app.issues.routes.common import page_router, require
 from app.issues.routes.issue_page import on_issue_page
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
-from app.web.forms import Refused
+from app.web.forms import Refusals, Refused
 from app.web.htmx import render
 from app.web.i18n import _
 from app.web.links import url
@@ -105,18 +107,11 @@ async def create(
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     require(policies.can_propose(access))
-    uploads = await _read_photos(photos)
-    return respond(
-        request,
-        session,
-        lambda: service.propose_issue(
-            session=session, access=access, actor=user, form=form, uploads=uploads
-        ),
-        refused=refused,
-        to=_issue_page,
-        htmx="redirect",
-        page=_form_again(request, session, hall, access, "issues/new.html", form),
-        done=_("议题已发布，邀请邻居们来附议吧"),
+    uploads = await _read_photos(photos)  # awaited; the rest is one hop to a worker thread
+    run = partial(service.propose_issue, session=session, access=access, actor=user, form=form)
+    page = ("issues/new.html", form, _("议题已发布，邀请邻居们来附议吧"))
+    return await run_in_threadpool(
+        _post_issue, request, session, refused, hall, access, page, run, uploads
     )
 
 
@@ -139,18 +134,38 @@ async def enter(
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     require(policies.can_review(access))
-    uploads = await _read_photos(photos)
+    uploads = await _read_photos(photos)  # awaited; the rest is one hop to a worker thread
+    run = partial(
+        service.enter_issue_on_behalf, session=session, access=access, actor=user, form=form
+    )
+    page = ("issues/enter.html", form, _("已代为登记议题，进入审核"))
+    return await run_in_threadpool(
+        _post_issue, request, session, refused, hall, access, page, run, uploads
+    )
+
+
+def _post_issue(
+    request: Request,
+    session: Session,
+    refused: Refusals,
+    hall: Hall,
+    access: HallAccess,
+    page: tuple[str, Any, str],
+    run: Callable[..., Issue],
+    uploads: list[bytes],
+) -> Response:
+    """Propose or enter an issue and answer (in a worker thread: photos are re-encoded and
+    the write transaction runs here, not on the event loop)."""
+    template, form, done = page
     return respond(
         request,
         session,
-        lambda: service.enter_issue_on_behalf(
-            session=session, access=access, actor=user, form=form, uploads=uploads
-        ),
+        lambda: run(uploads=uploads),
         refused=refused,
         to=_issue_page,
         htmx="redirect",
-        page=_form_again(request, session, hall, access, "issues/enter.html", form),
-        done=_("已代为登记议题，进入审核"),
+        page=_form_again(request, session, hall, access, template, form),
+        done=done,
     )
 
 
