@@ -4,8 +4,10 @@ voter is not told the vote was recorded. Fault injection on SQLite and PostgreSQ
 Two faults, each through the page's form and through the JSON API, as a re-vote (so that the
 retirement of the voter's earlier vote is part of what must roll back):
 
-- the ledger append raises (after the earlier vote was retired and the event was flushed);
-- the commit fails right after the new vote row was INSERTed (an `after_flush` hook).
+- the ledger append raises (after the earlier vote was retired);
+- the commit fails right after the new vote row was INSERTed.
+Both are raised by the database driver's statement hooks, so they reach the phone vote's real
+path: the ballot box's batch (app/voting/service/phone_votes.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col, select
 
 from app.accounts.models import User
@@ -25,7 +26,6 @@ from app.db import Database
 from app.voting import queries
 from app.voting.models import Ballot, LedgerEvent, Vote
 from app.voting.rules import RuleKind
-from app.voting.service import casting
 from tests.ballot_helpers import cast, draft_ballot, open_ballot, sid
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
@@ -43,35 +43,34 @@ class InjectedFault(RuntimeError):
 
 
 @contextmanager
-def ledger_append_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    real = casting._append
+def failing_statement(db: Database, table: str, *, after: bool) -> Iterator[None]:
+    """Raise as the INSERT into `table` is sent (before it) or once it has run (after it), on
+    the write engine: whichever path writes the vote (the ballot box's batch, or one ORM
+    flush), the fault is inside its transaction."""
+    name = "after_cursor_execute" if after else "before_cursor_execute"
 
-    def failing(*args: Any, **kwargs: Any) -> Any:
-        real(*args, **kwargs)
-        args[0].flush()  # the retirement, the event and the head are in the database now
-        raise InjectedFault("ledger append failed")
+    def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+            raise InjectedFault(f"{table} insert failed")
 
-    monkeypatch.setattr(casting, "_append", failing)
-    yield
-    monkeypatch.setattr(casting, "_append", real)
-
-
-@contextmanager
-def commit_fails_after_the_vote_insert(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    del monkeypatch
-
-    def after_flush(session: OrmSession, _context: object) -> None:
-        if any(isinstance(obj, Vote) for obj in session.new):
-            raise InjectedFault("disk full after the vote row was written")
-
-    event.listen(OrmSession, "after_flush", after_flush)
+    event.listen(db.write_engine, name, hook)
     try:
         yield
     finally:
-        event.remove(OrmSession, "after_flush", after_flush)
+        event.remove(db.write_engine, name, hook)
 
 
-FAULTS: dict[str, Callable[[pytest.MonkeyPatch], Any]] = {
+def ledger_append_fails(db: Database) -> Any:
+    # The earlier vote has been retired (its UPDATE ran first); the event is being written.
+    return failing_statement(db, "ballot_ledger", after=False)
+
+
+def commit_fails_after_the_vote_insert(db: Database) -> Any:
+    # The ledger event and the new vote row are written; the commit never comes.
+    return failing_statement(db, "vote", after=True)
+
+
+FAULTS: dict[str, Callable[[Database], Any]] = {
     "ledger_append": ledger_append_fails,
     "after_vote_insert": commit_fails_after_the_vote_insert,
 }
@@ -126,7 +125,7 @@ def test_a_failure_inside_the_vote_transaction_records_nothing_and_says_so(
     page = f"/halls/{world.hall.id}/ballots/{ballot.id}"
     key = sid()
 
-    with FAULTS[fault](monkeypatch):
+    with FAULTS[fault](db):
         if channel == "form":
             response = client.post_form(
                 f"{page}/votes",
