@@ -23,8 +23,8 @@ due for its `last_seen_at` touch from its first request). Each action is, by the
 page GET /halls/{id}/issues/{id}, or a vote through the JSON API (201 with a receipt).
 
 Run it for --duration 400 (the default): the app writes a session's `last_seen_at` at most
-once per touch interval (60 s today, `session_needs_touch` in app/accounts/service.py), and a
-run of 400 s takes every session past that interval several times, under load. Reported per
+once per touch interval (YST_SESSION_TOUCH_SECONDS, 300 s, after the response:
+app/accounts/sessions.py), and a run of 400 s takes every session past it, under load. Reported per
 kind: count, p50/p90/p99/max latency, 5xx, other non-2xx/3xx, socket errors and timeouts
 (no answer within --timeout); p99 and 5xx per minute; the client's own scheduling lag (how
 late it sent, which the latencies already include); and "zero lost" for the votes (every
