@@ -32,7 +32,7 @@ async def identify(
         if not hit:
             kept = await sessions.read(db, settings, key, generation)
         found = sessions.alive(kept, settings)
-        if found is not None and sessions.note_seen(found[1], settings):
+        if found is not None and sessions.note_seen(db, found[1], settings):
             background.add_task(sessions.flush_touches, db)
     return Auth(
         user=found[0] if found else None,

@@ -142,26 +142,26 @@ def alive(found: Found | None, settings: Settings) -> tuple[User, UserSession] |
 
 # --- the idle timer ------------------------------------------------------------------------
 
-_due: dict[int, datetime] = {}  # session id → the time to write
+# Per database (id(db)): session id → the time to write.
+_due: dict[int, dict[int, datetime]] = {}
 _due_lock = threading.Lock()
 
 
-def note_seen(user_session: UserSession, settings: Settings) -> bool:
+def note_seen(db: Database, user_session: UserSession, settings: Settings) -> bool:
     """Move the idle timer in memory; True if writing it to the database is now due."""
     now = clock.now()
     if now - user_session.last_seen_at < timedelta(seconds=settings.session_touch_seconds):
         return False
     user_session.last_seen_at = now
     with _due_lock:
-        _due[user_session.id or 0] = now
+        _due.setdefault(id(db), {})[user_session.id or 0] = now
     return True
 
 
 def flush_touches(db: Database) -> int:
     """Write every due `last_seen_at` in one short transaction; a failure is logged."""
     with _due_lock:
-        due = dict(_due)
-        _due.clear()
+        due = _due.pop(id(db), {})
     if not due:
         return 0
     try:

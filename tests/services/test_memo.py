@@ -104,8 +104,8 @@ def test_logging_out_is_seen_at_once_and_the_idle_timer_is_written_in_batches(
     # Five minutes later the timer is due once, in memory at once, in the database after.
     try:
         clock.freeze(found.user_session.last_seen_at + timedelta(seconds=301))
-        assert sessions.note_seen(found.user_session, settings)
-        assert not sessions.note_seen(found.user_session, settings)  # not twice
+        assert sessions.note_seen(db, found.user_session, settings)
+        assert not sessions.note_seen(db, found.user_session, settings)  # not twice
         assert sessions.flush_touches(db) == 1
         assert sessions.cached(db, settings, token)[3]  # the touch empties no memo
         with db.session(read_only=True) as s:
