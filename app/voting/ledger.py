@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 GENESIS = "0" * 64
 VOTE_KINDS = frozenset({"cast", "recast", "in_person", "paper"})
@@ -21,6 +22,21 @@ VOTE_KINDS = frozenset({"cast", "recast", "in_person", "paper"})
 
 def canonical(data: Mapping[str, object]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_body(
+    ballot_id: int | None, height: int, kind: str, at: datetime, data: Mapping[str, object]
+) -> str:
+    """An event's canonical body: its place on the chain, its kind and time, its data."""
+    return canonical(
+        {
+            "ballot": ballot_id,
+            "height": height,
+            "kind": kind,
+            "at": at.isoformat(timespec="microseconds"),
+            **data,
+        }
+    )
 
 
 def link_hash(prev_hash: str, body: str) -> str:

@@ -63,15 +63,7 @@ def _append(
     now = clock.now()
     height = ballot.height + 1
     prev = ballot.head_hash or ledger.GENESIS
-    body = ledger.canonical(
-        {
-            "ballot": ballot.id,
-            "height": height,
-            "kind": kind.value,
-            "at": now.isoformat(timespec="microseconds"),
-            **data,
-        }
-    )
+    body = ledger.event_body(ballot.id, height, kind.value, now, data)
     digest = ledger.link_hash(prev, body)
     event = LedgerEvent(
         ballot_id=ballot.id or 0,

@@ -27,7 +27,6 @@ from app.voting.service._common import (
     _append,
     _ballot,
     _require,
-    _status,
 )
 
 
@@ -84,18 +83,10 @@ def _record_vote(
         Channel.IN_PERSON: LedgerKind.IN_PERSON,
         Channel.PAPER: LedgerKind.PAPER,
     }[channel]
-    event = _append(
-        session,
-        ballot,
-        kind,
-        {
-            "voter": ledger.voter_ref(ballot.ref_key, roll.voter_key),
-            "option": option.code,
-            "weight": roll.weight_centi_m2,
-            "channel": channel.value,
-            "submission": submission_id,
-        },
+    data = vote_data(
+        ballot, roll.voter_key, roll.weight_centi_m2, option.code, channel, submission_id
     )
+    event = _append(session, ballot, kind, data)
     assert event.receipt is not None
     session.add(
         Vote(
@@ -114,10 +105,31 @@ def _record_vote(
     return Receipt(ballot.id or 0, event.receipt, option.code, channel, now, bool(retired))
 
 
+def vote_data(
+    ballot: Ballot, voter_key: str, weight: int, option: str, channel: Channel, submission: str
+) -> dict[str, object]:
+    """What a vote's ledger event says, whatever the channel (the voter by pseudonym only)."""
+    return {
+        "voter": ledger.voter_ref(ballot.ref_key, voter_key),
+        "option": option,
+        "weight": weight,
+        "channel": channel.value,
+        "submission": submission,
+    }
+
+
+def closed_to_votes(ballot: Ballot, now: datetime) -> Conflict | None:
+    """Why the ballot takes no vote now (not open, or past its planned close), if it does not."""
+    if ballot.status != BallotStatus.OPEN:
+        return Conflict(f"ballot_{ballot.status.value}")
+    if ballot.closes_at is not None and now >= ballot.closes_at:
+        return Conflict("ballot_past_deadline")
+    return None
+
+
 def _open_for_votes(ballot: Ballot) -> None:
-    _status(ballot, BallotStatus.OPEN)
-    if ballot.closes_at is not None and clock.now() >= ballot.closes_at:
-        raise Conflict("ballot_past_deadline")
+    if problem := closed_to_votes(ballot, clock.now()):
+        raise problem
 
 
 def _option(session: Session, ballot: Ballot, code: str) -> BallotOption:

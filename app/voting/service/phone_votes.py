@@ -15,8 +15,7 @@ survives a power cut, and a crash before the commit loses only unacknowledged vo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -24,14 +23,13 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from app.core import clock
-from app.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
+from app.core.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from app.db import locked
 from app.halls.models import Membership, MembershipStatus
 from app.voting import ledger, schemas
 from app.voting.models import (
     Ballot,
     BallotOption,
-    BallotStatus,
     Channel,
     LedgerEvent,
     LedgerKind,
@@ -39,7 +37,7 @@ from app.voting.models import (
     RollEntry,
     Vote,
 )
-from app.voting.service.casting import Receipt
+from app.voting.service.casting import Receipt, closed_to_votes, vote_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +54,6 @@ class PhoneVote:
 
 
 Outcome = Receipt | DomainError
-
-
-class _Stored(NamedTuple):
-    """A vote already stored under a submission id of the batch."""
-
-    ballot_id: int
-    receipt: str
-    channel: str
-    cast_at: datetime
-    code: str
 
 
 class _Roll(NamedTuple):
@@ -100,14 +88,6 @@ def _check(vote: PhoneVote, chain: _Chain | None, verified: bool) -> DomainError
     return None
 
 
-def _open(ballot: Ballot, now: datetime) -> DomainError | None:
-    if ballot.status != BallotStatus.OPEN:
-        return Conflict(f"ballot_{ballot.status.value}")
-    if ballot.closes_at is not None and now >= ballot.closes_at:
-        return Conflict("ballot_past_deadline")
-    return None
-
-
 def cast_votes(*, session: Session, votes: list[PhoneVote]) -> list[Outcome]:
     """Cast `votes` in one transaction; each gets its receipt or its own error.
 
@@ -133,8 +113,8 @@ def cast_votes(*, session: Session, votes: list[PhoneVote]) -> list[Outcome]:
 
     # Retried submissions: their first answer (VOTE-04).
     submissions = [v.submission_id for v in votes]
-    earlier = {
-        row[0]: _Stored(*row[1:])
+    answered = {  # submission id → its first answer
+        row[0]: Receipt(row[1], row[2], row[5], Channel(row[3]), row[4], False)
         for row in session.execute(
             sa.select(
                 col(Vote.submission_id),
@@ -195,7 +175,6 @@ def cast_votes(*, session: Session, votes: list[PhoneVote]) -> list[Outcome]:
     new_votes: list[dict[str, object]] = []
     events: list[dict[str, object]] = []
     latest: dict[tuple[int, int], dict[str, object]] = {}  # (ballot, roll) → its newest row
-    in_batch: dict[str, tuple[Receipt, str, int]] = {}  # submission → (receipt, option, ballot)
     for i, vote in enumerate(votes):
         chain = chain_of(vote)
         is_verified = (vote.hall_id, vote.user_id) in verified
@@ -204,37 +183,15 @@ def cast_votes(*, session: Session, votes: list[PhoneVote]) -> list[Outcome]:
             continue
         assert chain is not None
         ballot = chain.ballot
-        stored = earlier.get(vote.submission_id)
-        if stored is not None:
+        first = answered.get(vote.submission_id)  # stored earlier, or earlier in this batch
+        if first is not None:
             outcomes[i] = (
                 ValidationFailed({"option": "submission_reused"})
-                if stored.ballot_id != ballot.id or stored.code != vote.option
-                else Receipt(
-                    stored.ballot_id,
-                    stored.receipt,
-                    stored.code,
-                    Channel(stored.channel),
-                    stored.cast_at,
-                    False,
-                )
+                if first.ballot_id != ballot.id or first.option_code != vote.option
+                else replace(first, replaced=False)
             )
             continue
-        if vote.submission_id in in_batch:
-            receipt, code, ballot_id = in_batch[vote.submission_id]
-            outcomes[i] = (
-                ValidationFailed({"option": "submission_reused"})
-                if ballot_id != ballot.id or code != vote.option
-                else Receipt(
-                    receipt.ballot_id,
-                    receipt.receipt,
-                    code,
-                    receipt.channel,
-                    receipt.cast_at,
-                    False,
-                )
-            )
-            continue
-        if problem := _open(ballot, now):
+        if problem := closed_to_votes(ballot, now):
             outcomes[i] = problem
             continue
         if not is_verified:
@@ -262,19 +219,15 @@ def cast_votes(*, session: Session, votes: list[PhoneVote]) -> list[Outcome]:
         chain.current.add(roll_id)
         kind = LedgerKind.RECAST if replaced else LedgerKind.CAST
         height = chain.height + 1
-        body = ledger.canonical(
-            {
-                "ballot": ballot.id,
-                "height": height,
-                "kind": kind.value,
-                "at": now.isoformat(timespec="microseconds"),
-                "voter": ledger.voter_ref(ballot.ref_key, roll.voter_key),
-                "option": vote.option,
-                "weight": roll.weight_centi_m2,
-                "channel": Channel.PHONE.value,
-                "submission": vote.submission_id,
-            }
+        data = vote_data(
+            ballot,
+            roll.voter_key,
+            roll.weight_centi_m2,
+            vote.option,
+            Channel.PHONE,
+            vote.submission_id,
         )
+        body = ledger.event_body(ballot.id, height, kind.value, now, data)
         digest = ledger.link_hash(chain.head, body)
         receipt_code = ledger.receipt_of(digest)
         events.append(
@@ -308,7 +261,7 @@ def cast_votes(*, session: Session, votes: list[PhoneVote]) -> list[Outcome]:
         new_votes.append(row)
         latest[key] = row
         receipt = Receipt(ballot.id or 0, receipt_code, vote.option, Channel.PHONE, now, replaced)
-        in_batch[vote.submission_id] = (receipt, vote.option, ballot.id or 0)
+        answered[vote.submission_id] = receipt
         outcomes[i] = receipt
     if new_votes:
         for ballot_id in {b for b, _ in retire}:
