@@ -83,21 +83,14 @@ class BallotBox:
 
     def _write(self, votes: list[PhoneVote]) -> list[Outcome | Exception]:
         """In the writer thread: one transaction for the batch, or one per vote after a
-        constraint failed."""
+        constraint failed (the failure is then answered to the vote that caused it)."""
         try:
             with self.db.session() as session:
                 return list(cast_votes(session=session, votes=votes))
         except IntegrityError as exc:
             if len(votes) == 1:
                 return [exc]
-        outcomes: list[Outcome | Exception] = []
-        for vote in votes:
-            try:
-                with self.db.session() as session:
-                    outcomes.extend(cast_votes(session=session, votes=[vote]))
-            except IntegrityError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return [outcome for vote in votes for outcome in self._write([vote])]
 
     def close(self) -> None:
         """Let the writer finish its batch (at shutdown); a later vote starts a new one."""

@@ -1,13 +1,10 @@
-"""What the ballot page modules share (routes, paper_routes, publicity_routes): the not-found
-rule and the ballot's pages by route name."""
+"""What the ballot page modules share (routes, paper_routes, publicity_routes): the ballot's
+pages by route name."""
 
 from __future__ import annotations
 
 from app.voting.models import Ballot
-from app.voting.policies import require
 from app.web.links import url
-
-__all__ = ["ballot_url", "paper_url", "publicity_url", "require", "roll_url"]
 
 
 def ballot_url(ballot: Ballot) -> str:

@@ -28,7 +28,6 @@ from app.voting import policies, queries, schemas, service
 from app.voting.deps import BallotDep
 from app.voting.models import Ballot, BallotStatus, Duty, PaperBallot, PaperResult, RollEntry
 from app.voting.pages import paper_url, roll_url
-from app.voting.pages import require as _require
 from app.web import qr
 from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import SessionDep, SettingsDep
@@ -116,7 +115,7 @@ def roll(
     q: fields.Text = "",
 ) -> Response:
     """The frozen roll as cards: each voter's current vote, channel and paper code."""
-    _require(policies.can_manage(access))
+    policies.require(policies.can_manage(access))
     context = _roll_context(session, hall, access, ballot, q=q[:SEARCH_MAX])
     return render(request, "voting/roll.html", context)
 
@@ -183,7 +182,7 @@ def in_person(
     submission_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair records one voter's vote given at the meeting (a show of hands, a spoken vote)."""
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     form = schemas.InPersonForm(
         roll_id=_digits(roll_id), option=option, submission_id=submission_id
     )
@@ -214,10 +213,10 @@ def void(
 ) -> Response:
     """The chair voids a current vote entered in error, with the reason; the voter may vote
     again. The vote stays in the ledger, marked void."""
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     with act.reading() as read:
         roll_id = queries.vote_roll_id(read, ballot.id or 0, vote_id)
-    _require(roll_id is not None)
+    policies.require(roll_id is not None)
     form = schemas.VoidForm(reason=reason)
     outcome = attempt(
         act.session,
@@ -240,7 +239,7 @@ def attendance(
     present_ids: Annotated[list[fields.Text] | None, Form()] = None,
 ) -> Response:
     """The chair records who is at the meeting (实到); voters who voted count as present."""
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     ids = [n for n in (_digits(raw) for raw in present_ids or []) if n is not None]
     form = schemas.AttendanceForm(present_ids=ids)
     return respond(
@@ -332,7 +331,7 @@ def paper(
     """The paper desk: the reconciliation, the 计票人's entry form (prefilled from the QR on the
     paper) and the entries waiting for a 监票人."""
     duties = _duties(session, access, ballot)
-    _require(policies.can_see_paper(access, duties))
+    policies.require(policies.can_see_paper(access, duties))
     context = _paper_context(session, hall, access, ballot, duties, code=_clean_code(code))
     return render(request, "voting/paper.html", context)
 
@@ -340,7 +339,7 @@ def paper(
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/paper/issue", name="ballots.paper_issue")
 def issue_papers(act: ActionDep, ballot: BallotDep) -> Response:
     """The chair issues a coded paper ballot to every voter of the roll who has none yet."""
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     return respond(
         act.request,
         act.session,
@@ -398,7 +397,7 @@ def print_papers(
     the entry form with the code filled in. A named (记名) ballot carries its voter and a
     signature line; a 无记名 one only its code (the signature goes on the 领票登记 sheet), in
     the order of that sheet."""
-    _require(policies.can_manage(access))
+    policies.require(policies.can_manage(access))
     entry_url = public_url(request, settings, paper_url(ballot))
     context = {
         "hall": hall,
@@ -433,8 +432,8 @@ def sign_sheet(
     """领票登记表: the frozen roll in order, one line per voter with a column for the signature
     given when taking a paper ballot. No ballot codes: the sheet records who took a ballot,
     never which one."""
-    _require(policies.can_manage(access))
-    _require(ballot.status != BallotStatus.DRAFT)
+    policies.require(policies.can_manage(access))
+    policies.require(ballot.status != BallotStatus.DRAFT)
     context = {
         "hall": hall,
         "access": access,
@@ -458,7 +457,7 @@ def enter_paper(
     """A 计票人 enters a returned paper ballot by its code; it counts once a 监票人 confirms."""
     with act.reading() as read:
         duties = _duties(read, act.access, ballot)
-    _require(policies.can_enter_paper(act.access, duties))
+    policies.require(policies.can_enter_paper(act.access, duties))
     typed = {"code": code[:32], "result": result, "option": option}
     form = partial(_entry_form, code, result, option, submission_id)
     return respond(
@@ -483,7 +482,7 @@ def _entry_form(code: str, result: str, option: str, submission_id: str) -> sche
 def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> Response:
     with act.reading() as read:
         duties = _duties(read, act.access, ballot)
-    _require(policies.can_see_paper(act.access, duties))
+    policies.require(policies.can_see_paper(act.access, duties))
     return respond(
         act.request,
         act.session,

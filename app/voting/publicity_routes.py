@@ -31,7 +31,6 @@ from app.issues.models import Issue, Source
 from app.voting import policies, queries, schemas, service
 from app.voting.models import Ballot, Resolution, VoterUnit
 from app.voting.pages import publicity_url
-from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
 from app.web import qr
 from app.web.actions import Outcome, respond
@@ -276,7 +275,7 @@ def file_objection(
     act: ActionDep, refused: Refused, issue: IssueDep, body: Annotated[fields.Text, Form()] = ""
 ) -> Response:
     """A verified member raises an 异议 during the 公示 period."""
-    _require(policies.can_object(act.access))
+    policies.require(policies.can_object(act.access))
     form, issue_id = schemas.ObjectionForm(body=body), issue.id or 0
     return _act(
         act,
@@ -297,10 +296,10 @@ def answer_objection(
     upheld: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """The chair answers an 异议; 采纳 (upheld) sends the issue back to 民议 at the end."""
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     with act.reading() as read:
         objection = queries.get_objection(read, hall_id=act.hall_id, objection_id=objection_id)
-    _require(objection is not None)
+    policies.require(objection is not None)
     form = schemas.AnswerForm(answer=answer, upheld=upheld in ("on", "true", "1"))
     return _act(
         act,
@@ -324,7 +323,7 @@ def _answer_errors(
 def end_publicity(act: ActionDep, issue: IssueDep) -> Response:
     """The chair ends the 公示: to 民办, or back to 民议 when an 异议 was upheld. Refused (409)
     before the period is over or while an 异议 is unanswered."""
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     issue_id = issue.id or 0
     return _act(
         act,

@@ -30,7 +30,6 @@ from app.voting.ballot_box import BallotBox
 from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, VoterUnit
 from app.voting.pages import ballot_url
-from app.voting.pages import require as _require
 from app.voting.rules import RuleKind
 from app.voting.service import PhoneVote
 from app.web.actions import Outcome, respond
@@ -97,7 +96,7 @@ def _new_context(
 def new_ballot(
     request: Request, session: SessionDep, hall: HallDep, access: AccessDep, issue: IssueDep
 ) -> Response:
-    _require(policies.can_manage(access) and issue.stage == Stage.DECIDING)
+    policies.require(policies.can_manage(access) and issue.stage == Stage.DECIDING)
     form = {
         "title": (_("是否同意「%(title)s」") % {"title": issue.title})[:80],
         "scope": issue.scope.value,
@@ -115,7 +114,7 @@ def create_ballot(
     issue: IssueDep,
     form: Annotated[schemas.BallotPageForm, Form()],
 ) -> Response:
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     return respond(
         act.request,
         act.session,
@@ -188,13 +187,13 @@ def detail(
     request: Request, session: SessionDep, hall: HallDep, access: AccessDep, ballot: BallotDep
 ) -> Response:
     if ballot.status == BallotStatus.DRAFT:
-        _require(policies.can_manage(access))
+        policies.require(policies.can_manage(access))
     return render(request, "voting/detail.html", _page_context(session, hall, access, ballot))
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}/tally", name="ballots.tally")
 def tally(request: Request, session: SessionDep, access: AccessDep, ballot: BallotDep) -> Response:
-    _require(ballot.status != BallotStatus.DRAFT)
+    policies.require(ballot.status != BallotStatus.DRAFT)
     return render(request, "voting/_tally.html", _tally_context(session, access, ballot))
 
 
@@ -204,7 +203,7 @@ async def live(
 ) -> Response:
     """The live tally as server-sent events (htmx sse extension): a `tally` event with the
     rendered fragment whenever the ledger moves; at most LIVE_POLL_SECONDS behind."""
-    _require(ballot.status != BallotStatus.DRAFT)
+    policies.require(ballot.status != BallotStatus.DRAFT)
     session.close()  # the stream reads fresh snapshots; hold no transaction open
     snapshot = partial(_tally_snapshot, db, access, ballot.hall_id, ballot.id or 0)
     return StreamingResponse(
@@ -273,7 +272,7 @@ def board(
     """The public receipt board, no names. Named (记名): every ledger event's receipt, kind,
     time and choice. 无记名: once finished, the counted receipts and their choices sorted by
     receipt (no order, time or channel to line them up with the roll)."""
-    _require(ballot.status != BallotStatus.DRAFT)
+    policies.require(ballot.status != BallotStatus.DRAFT)
     secret = queries.secret_board(session, ballot) if ballot.secret else None
     return render(
         request,
@@ -319,7 +318,7 @@ def _act(
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/open", name="ballots.open")
 def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     return _act(
         act,
         ballot,
@@ -330,7 +329,7 @@ def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/close", name="ballots.close")
 def close_ballot(act: ActionDep, ballot: BallotDep) -> Response:
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     return _act(
         act,
         ballot,
@@ -347,7 +346,7 @@ def consensus(
     passed: Annotated[fields.Text, Form()] = "",
     text: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     form = schemas.ConsensusForm(passed={"yes": True, "no": False}.get(passed), text=text)
     return _act(
         act,
@@ -366,7 +365,7 @@ def settle(
     ballot: BallotDep,
     outcome: Annotated[fields.Text, Form()] = "",
 ) -> Response:
-    _require(policies.can_manage(act.access))
+    policies.require(policies.can_manage(act.access))
     form = schemas.FailedOutcomeForm(outcome=outcome)
     return _act(
         act,
@@ -394,7 +393,7 @@ async def vote(
     """Vote on the phone, through the ballot box as the JSON API does (no thread hop before
     the answer). htmx gets the vote card with the receipt; without JS, PRG. A refusal has
     the status the API gives it (422 / 409 / 403 / 404), with the message in the vote card."""
-    _require(access.is_verified)  # street officials look on; for them voting does not exist
+    policies.require(access.is_verified)  # street officials look on; for them voting does not exist
     form = schemas.VoteForm(option=option, submission_id=submission_id, consent=consent == "on")
     cast = await _cast(box, refused, phone_vote(hall.id or 0, user, ballot_id, form))
     receipt, errors, status = cast
