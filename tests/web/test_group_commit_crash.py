@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ from tests import factories as f
 from tests.conftest import SECRET
 from tests.web import burst_client as bc
 from tests.web import voting_helpers as vh
+from tests.web.live_server import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -47,17 +47,11 @@ ROOT = Path(__file__).resolve().parents[2]
 VOTERS = 12
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(
     database_url: str, tmp: Path, *, hold: bool
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -78,16 +72,7 @@ def serving(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp / f"server-{port}.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_until_healthy(base, proc, tmp / f"server-{port}.log")
         yield base, proc
     finally:
         if proc.poll() is None:

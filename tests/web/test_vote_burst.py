@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import col, func, select
 
@@ -46,6 +43,7 @@ from tests import factories as f
 from tests.conftest import SECRET, Client
 from tests.web import burst_client as bc
 from tests.web import voting_helpers as vh
+from tests.web.live_server import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 SPAWN = mp.get_context("spawn")
@@ -59,16 +57,10 @@ SUCCESS = {"api": 201, "form": 303, "htmx": 200}
 OPTIONS = ("yes", "no", "abstain")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """uvicorn serving app.main:create_app on a free port, as `python -m app serve` does."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("burst") / "server.log"
     env = {
         **os.environ,
@@ -85,16 +77,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_until_healthy(base, proc, log)
         yield base
     finally:
         proc.terminate()
