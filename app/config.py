@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # password and preference changes forget it at once in the process that made them); the
     # idle timer (last_seen_at) is written at most this often per session (app/accounts/sessions).
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # The parts of pages every reader sees alike (the issue list's results, the issue page's
+    # comments, …) and each person's bell count are kept this long, and dropped at once by a
+    # commit in this process that writes their tables (app/web/fragments.py); 0 turns it off.
+    fragment_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     session_touch_seconds: int = Field(default=300, ge=1, le=3600)
 
     # Login throttling (AUTH-03), counted in the database so every worker shares it.

@@ -118,22 +118,52 @@ def make_engine(url: str, *, read_only: bool = False, pool: Pool | None = None) 
     return create_engine(url, pool_pre_ping=True, **sizing)
 
 
+class Generations:
+    """The counter a database's memos share: bumped by every emptying of one of them. A read
+    that noted the counter before it began may keep its answer in a memo only if that memo
+    was not emptied since (Memo.put): so a request can note it once, before its first query,
+    and keep what any of its later reads found (app/web/deps.guard, app/web/fragments.py)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> int:
+        with self._lock:
+            self.value += 1
+            return self.value
+
+
 class Memo(Generic[K, V]):
     """What a few rows that change rarely said, kept for `ttl` seconds (issue #11: the session
-    behind a cookie, the caller's standing in a hall), per Database.
+    behind a cookie, the caller's standing in a hall, parts of pages), per Database.
 
     Emptied after every commit in this process that wrote to one of `tables` (ORM flushes and
     UPDATE/DELETE/INSERT statements alike, `_note_writes` below); another process sees such a
     change after at most `ttl` seconds. A read that began before an emptying is not kept, so a
-    change is never hidden behind an answer read just before it.
+    change is never hidden behind an answer read just before it. At most `size` entries.
     """
 
-    def __init__(self, tables: Iterable[str], ttl: float) -> None:
+    def __init__(
+        self,
+        tables: Iterable[str],
+        ttl: float,
+        *,
+        size: int = 50_000,
+        generations: Generations | None = None,
+    ) -> None:
         self.tables = frozenset(tables)
         self.ttl = ttl
-        self.generation = 0
+        self.size = size
+        self._generations = generations or Generations()
+        self.emptied_at = self._generations.value
         self._entries: dict[K, tuple[float, V]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> int:
+        """Note this before a read; hand it to `put` with what the read found."""
+        return self._generations.value
 
     def get(self, key: K) -> tuple[bool, V | None]:
         """(whether an answer is kept, the answer)."""
@@ -143,13 +173,14 @@ class Memo(Generic[K, V]):
         return True, found[1]
 
     def put(self, key: K, value: V, *, generation: int) -> None:
-        """Keep `value`, read while `self.generation` was `generation`."""
+        """Keep `value`, read after the generation was `generation`; not if the memo was
+        emptied since."""
         if self.ttl <= 0:
             return
         with self._lock:
-            if generation != self.generation:
+            if self.emptied_at > generation:
                 return
-            if len(self._entries) >= 50_000:  # a flood of distinct keys: start again
+            if len(self._entries) >= self.size:  # a flood of distinct keys: start again
                 self._entries.clear()
             self._entries[key] = (time.monotonic(), value)
 
@@ -159,7 +190,7 @@ class Memo(Generic[K, V]):
 
     def clear(self) -> None:
         with self._lock:
-            self.generation += 1
+            self.emptied_at = self._generations.bump()
             self._entries.clear()
 
 
@@ -172,15 +203,18 @@ class Database:
     read_engine: Engine
     pool: Pool = Pool()
     memos: dict[str, Memo[Any, Any]] = field(default_factory=dict)
+    generations: Generations = field(default_factory=Generations)
 
     def __post_init__(self) -> None:
         _DATABASES[self.write_engine] = self
 
-    def memo(self, name: str, tables: Iterable[str], ttl: float) -> Memo[Any, Any]:
-        """This database's memo called `name` (made on first use)."""
+    def memo(
+        self, name: str, tables: Iterable[str], ttl: float, *, size: int = 50_000
+    ) -> Memo[Any, Any]:
+        """This database's memo called `name` (made on first use), of at most `size` entries."""
         found = self.memos.get(name)
         if found is None:
-            found = self.memos[name] = Memo(tables, ttl)
+            found = self.memos[name] = Memo(tables, ttl, size=size, generations=self.generations)
         return found
 
     @classmethod
@@ -189,6 +223,11 @@ class Database:
         write = make_engine(url, pool=pool)
         read = make_engine(url, read_only=True, pool=pool) if url.startswith("sqlite") else write
         return cls(url=url, write_engine=write, read_engine=read, pool=pool)
+
+    @property
+    def generation(self) -> int:
+        """What its memos' `generation` is now (noted by a request before its first query)."""
+        return self.generations.value
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.accounts import api as accounts_api
@@ -29,8 +30,8 @@ from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.voting.ballot_box import BallotBox
 from app.web import errors, links, pages, shell
-from app.web.deps import guard
 from app.web.middleware import BodyLimit, SecurityHeaders
+from app.web.routing import GuardedRoute
 from app.web.turns import Turns
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -70,10 +71,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
-        dependencies=[Depends(guard, scope="function")],
     )
+    app.router.route_class = GuardedRoute  # a route added to the app itself is guarded too
     app.state.settings = settings
-    shell.register_bell(app, issue_queries.count_unread)
+    shell.register_bell(app, issue_queries.count_unread, tables=issue_queries.UNREAD_TABLES)
     shell.register_identify(app, accounts_deps.identify)
     # Engines are created here, per app, never at import time (no connection crosses a fork).
     app.state.db = database or Database.connect(
@@ -106,6 +107,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)
+    unguarded = [
+        r.path for r in app.routes if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)
+    ]
+    if unguarded:  # every route runs behind the shell's guard (app/web/routing.py)
+        raise RuntimeError(f"routes without the guard: {unguarded}")
     links.register(app.routes)  # url(name, **params) in routes and templates
     errors.install(app)
     # Six photos of up to 5 MB each, plus the form around them (FILE-02).

@@ -10,9 +10,11 @@ from app.core.privacy import mask_phone
 from app.web import csrf
 from app.web.deps import SettingsDep
 from app.web.openapi import errors, session_cookie
+from app.web.routing import GuardedRoute
 
 # Every operation needs a login; any may answer 403 (CSRF on writes, a one-time password).
 router = APIRouter(
+    route_class=GuardedRoute,
     prefix="/api/v1",
     tags=["api"],
     dependencies=[Depends(session_cookie)],

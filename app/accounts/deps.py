@@ -13,6 +13,7 @@ from fastapi import BackgroundTasks, Depends, Request
 from app.accounts import sessions
 from app.accounts.models import User
 from app.config import Settings
+from app.core import clock
 from app.db import Database
 from app.web.deps import Auth, NotAuthenticated
 from app.web.deps import identify as shell_identify
@@ -24,15 +25,17 @@ async def identify(
     """A session read in the last few seconds is answered from memory; the misses of one turn
     of the event loop are read together, in one hop to a worker thread. A due write of the
     idle timer runs after the response, in its own transaction."""
-    sid = request.cookies.get(settings.session_cookie)
-    anon = request.cookies.get(settings.anon_cookie)
+    cookies = request.cookies
+    sid = cookies.get(settings.session_cookie)
+    anon = cookies.get(settings.anon_cookie)
     found = None
     if sid:
         key, generation, kept, hit = sessions.cached(db, settings, sid)
         if not hit:
             kept = await sessions.read(db, settings, key, generation)
-        found = sessions.alive(kept, settings)
-        if found is not None and sessions.note_seen(db, found[1], settings):
+        now = clock.now()
+        found = sessions.alive(kept, settings, now)
+        if found is not None and sessions.note_seen(db, found[1], settings, now):
             background.add_task(sessions.flush_touches, db)
     return Auth(
         user=found[0] if found else None,

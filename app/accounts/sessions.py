@@ -38,10 +38,12 @@ log = logging.getLogger("yishiting")
 TABLES = ("user", "user_session")
 
 
-def session_alive(user_session: UserSession, settings: Settings) -> bool:
+def session_alive(
+    user_session: UserSession, settings: Settings, now: datetime | None = None
+) -> bool:
     """Within the idle and absolute limits (SESS-01, SESS-04): residents idle ≤ 7 days,
     absolute ≤ 30 days; chairs and admins 30 minutes / 12 hours (decided at login)."""
-    now = clock.now()
+    now = now or clock.now()
     idle, absolute = (
         (settings.chair_idle_seconds, settings.chair_absolute_seconds)
         if user_session.privileged
@@ -134,8 +136,10 @@ async def _read_together(
         reads.answer.set_result(answers)
 
 
-def alive(found: Found | None, settings: Settings) -> tuple[User, UserSession] | None:
-    if found is None or not session_alive(found.user_session, settings):
+def alive(
+    found: Found | None, settings: Settings, now: datetime | None = None
+) -> tuple[User, UserSession] | None:
+    if found is None or not session_alive(found.user_session, settings, now):
         return None
     return found.user, found.user_session
 
@@ -147,9 +151,11 @@ _due: dict[int, dict[int, datetime]] = {}
 _due_lock = threading.Lock()
 
 
-def note_seen(db: Database, user_session: UserSession, settings: Settings) -> bool:
+def note_seen(
+    db: Database, user_session: UserSession, settings: Settings, now: datetime | None = None
+) -> bool:
     """Move the idle timer in memory; True if writing it to the database is now due."""
-    now = clock.now()
+    now = now or clock.now()
     if now - user_session.last_seen_at < timedelta(seconds=settings.session_touch_seconds):
         return False
     user_session.last_seen_at = now

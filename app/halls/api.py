@@ -20,8 +20,10 @@ from app.halls.models import Building, MembershipStatus, Relation, Role
 from app.halls.policies import HallAccess
 from app.web.deps import SessionDep, SettingsDep
 from app.web.openapi import errors, session_cookie
+from app.web.routing import GuardedRoute
 
 router = APIRouter(
+    route_class=GuardedRoute,
     prefix="/api/v1",
     tags=["api"],
     dependencies=[Depends(session_cookie)],

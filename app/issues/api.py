@@ -23,9 +23,11 @@ from app.voting import policies as voting_policies
 from app.voting import queries as voting_queries
 from app.web.deps import SessionDep
 from app.web.openapi import errors, session_cookie
+from app.web.routing import GuardedRoute
 
 # Every operation is in a hall; writes may also answer 409 (the stage does not allow it).
 router = APIRouter(
+    route_class=GuardedRoute,
     prefix="/api/v1/halls/{hall_id}",
     tags=["api"],
     dependencies=[Depends(session_cookie)],

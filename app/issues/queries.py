@@ -368,6 +368,41 @@ _ISSUE_PAGE = (
 )
 
 
+@dataclass(frozen=True)
+class IssueShown:
+    """What every reader of the issue page sees alike at its top (kept per issue)."""
+
+    issue: Issue
+    proposer_name: str
+    merged_into: Issue | None
+    opinion: ConsultationOpinion | None
+
+
+_ISSUE_SHOWN = (
+    select(Issue, User.name, _MERGE_TARGET, ConsultationOpinion)
+    .join(User, col(User.id) == Issue.proposer_id)
+    .outerjoin(_MERGE_TARGET, col(_MERGE_TARGET.id) == Issue.merged_into_id)
+    .outerjoin(ConsultationOpinion, col(ConsultationOpinion.issue_id) == Issue.id)
+    .where(col(Issue.id) == _param("issue_id"), col(Issue.hall_id) == _param("hall_id"))
+)
+
+
+def get_issue_shown(session: Session, *, hall_id: int, issue_id: int) -> IssueShown | None:
+    row = session.exec(_ISSUE_SHOWN, params={"hall_id": hall_id, "issue_id": issue_id}).first()
+    return IssueShown(*row) if row is not None else None
+
+
+_COSIGNERS = select(Cosign.user_id).where(
+    col(Cosign.hall_id) == _param("hall_id"), col(Cosign.issue_id) == _param("issue_id")
+)
+
+
+def cosigner_ids(session: Session, *, hall_id: int, issue_id: int) -> frozenset[int]:
+    """Who co-signed the issue (a few hundred at most: the hall's households)."""
+    params = {"hall_id": hall_id, "issue_id": issue_id}
+    return frozenset(session.exec(_COSIGNERS, params=params).all())
+
+
 def get_issue_page(
     session: Session,
     *,
@@ -470,6 +505,11 @@ def stance_counts(issue: Issue) -> dict[Stance, int]:
 class CommentPage:
     rows: list[CommentRow]
     next_before: int | None
+
+    @property
+    def authors(self) -> frozenset[int]:
+        """Who wrote the comments and replies of the page."""
+        return frozenset(i.comment.author_id for r in self.rows for i in (r, *r.replies))
 
 
 _TOP_COMMENTS = (
@@ -624,6 +664,9 @@ _UNREAD = (
     .select_from(Notification)
     .where(col(Notification.user_id) == _param("user_id"), col(Notification.read_at).is_(None))
 )
+
+
+UNREAD_TABLES = ("notification",)  # what count_unread reads
 
 
 def count_unread(session: Session, *, user_id: int) -> int:

@@ -21,9 +21,11 @@ from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import SessionDep
 from app.web.openapi import errors, session_cookie
+from app.web.routing import GuardedRoute
 
 # Every operation is in a hall; casting may also answer 409 (the ballot is not open).
 router = APIRouter(
+    route_class=GuardedRoute,
     prefix="/api/v1",
     tags=["api"],
     dependencies=[Depends(session_cookie)],

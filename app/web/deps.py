@@ -14,7 +14,7 @@ from app.core.errors import DomainError
 from app.db import Database
 from app.web import csrf
 from app.web.i18n import DEFAULT_LOCALE, LOCALES, set_locale
-from app.web.turns import Turns
+from app.web.turns import Held, Turns, give
 
 
 class NotAuthenticated(DomainError):
@@ -86,34 +86,46 @@ Identify = Callable[[Request, Database, Settings, BackgroundTasks], Awaitable[Au
 
 async def identify(request: Request, background: BackgroundTasks) -> Auth:
     """Who is asking, once per request (request.state.auth), by the registered `identify`."""
-    found: Auth | None = getattr(request.state, "auth", None)
+    here = request.state
+    found: Auth | None = getattr(here, "auth", None)
     if found is None:
         state = request.app.state
         who: Identify = state.identify
         found = await who(request, state.db, state.settings, background)
-        request.state.auth = found
+        here.auth = found
     return found
 
 
-async def guard(request: Request, background: BackgroundTasks) -> AsyncIterator[None]:
-    """Every route's one app-level dependency, on the event loop: the request's turn at the
-    database (app/web/turns.py: from before its first query until its route returns; 503
-    after waiting the pool timeout), who is asking, the locale, the CSRF check on every
-    unsafe method, and an account's one-time password. One dependency rather than three:
-    each costs FastAPI's resolver more than the work it does."""
+async def guard(request: Request, background: BackgroundTasks) -> Held:
+    """What runs in front of every route (app/web/routing.GuardedRoute), on the event loop:
+    the request's turn at the database (app/web/turns.py: taken before its first query,
+    returned to the caller, who gives it back when the route has returned; 503 after waiting
+    the pool timeout), who is asking, the locale, the CSRF check on every unsafe method, and
+    an account's one-time password."""
     state = request.app.state
     turns: Turns = state.turns
-    async with turns.turn(write=request.method not in csrf.SAFE_METHODS):
+    safe = request.method in csrf.SAFE_METHODS
+    held = await turns.take(write=not safe)
+    # Noted before the request's first query: what its reads find may be kept in the memos
+    # unless one of them is emptied meanwhile (app/db.Generations, app/web/fragments.py).
+    request.state.generation = state.db.generation
+    try:
         auth = await identify(request, background)
         user = auth.user
         locale = (user.locale if user else None) or request.cookies.get("lang") or DEFAULT_LOCALE
-        request.state.locale = locale if locale in LOCALES else DEFAULT_LOCALE
-        set_locale(request.state.locale)
-        await csrf.check(request, state.settings, sid=auth.sid, anon=auth.anon)
+        if locale not in LOCALES:
+            locale = DEFAULT_LOCALE
+        request.state.locale = locale
+        set_locale(locale)
+        if not safe:
+            await csrf.check(request, state.settings, sid=auth.sid, anon=auth.anon)
         if (
             user is not None
             and user.must_change_password
             and request.url.path not in PASSWORD_CHANGE_PATHS
         ):
             raise PasswordChangeRequired("password_change_required")
-        yield
+    except BaseException:
+        give(held)
+        raise
+    return held

@@ -20,11 +20,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 
 from app.core import fields
 from app.core.errors import ValidationFailed
+from app.web.routing import GuardedRoute
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -69,7 +69,7 @@ async def _screen(request: Request) -> None:
         request._form = FormData(items)
 
 
-class FormRoute(APIRoute):
+class FormRoute(GuardedRoute):
     """A page route: when it takes `Refused`, its refused form values reach it (see above)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.core import security
+from app.db import Memo
 from app.web import csrf, flash
 from app.web.i18n import LOCALES, set_locale
 from app.web.messages import message
@@ -33,10 +34,10 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def base_context(request: Request) -> dict[str, Any]:
+def csrf_token(request: Request) -> str:
+    """The token this page's forms carry."""
     settings = _settings(request)
     auth = getattr(request.state, "auth", None)
-    user = auth.user if auth else None
     sid = auth.sid if auth else None
     # No auth on requests that matched no route (a 404, e.g. the browser's /favicon.ico): keep
     # the visitor's nonce, or minting a new one would void the CSRF token of the page they have
@@ -48,6 +49,14 @@ def base_context(request: Request) -> dict[str, Any]:
         request.state.new_anon = anon
         if auth:
             auth.anon = anon
+    return csrf.token_for(settings, sid=sid, anon=anon)
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    auth = getattr(request.state, "auth", None)
+    user = auth.user if auth else None
+    token = csrf_token(request)
     locale = getattr(request.state, "locale", "zh_CN")
     set_locale(locale)
     # 大字模式 chosen on this phone before logging in or registering stays on afterwards (the
@@ -56,7 +65,7 @@ def base_context(request: Request) -> dict[str, Any]:
     return {
         "request": request,
         "user": user,
-        "csrf_token": csrf.token_for(settings, sid=sid, anon=anon),
+        "csrf_token": token,
         "locale": locale,
         "locales": LOCALES,
         "elder": elder,
@@ -102,17 +111,35 @@ def _unread(request: Request, user_id: int | None) -> int:
     count_unread: UnreadCounter | None = getattr(request.app.state, "count_unread", None)
     if user_id is None or count_unread is None:
         return 0
+    memo = bell_memo(request)
+    kept, count = memo.get(user_id)
+    if kept and count is not None:
+        return int(count)
     db = request.app.state.db
     try:
         session = getattr(request.state, "db_session", None)
         if session is not None and (session.get_bind() is db.read_engine or not db.is_sqlite):
-            return count_unread(session, user_id=user_id)
-        if session is None and _on_event_loop():
+            count = count_unread(session, user_id=user_id)
+        elif session is None and _on_event_loop():
             return 0
-        with db.session(read_only=True) as session:
-            return count_unread(session, user_id=user_id)
+        else:
+            with db.session(read_only=True) as session:
+                count = count_unread(session, user_id=user_id)
     except SQLAlchemyError:  # an error page must still render when the database is down
         return 0
+    generation = getattr(request.state, "generation", None)
+    if generation is not None:  # noted before the request's first query (app/web/deps.guard)
+        memo.put(user_id, count, generation=generation)
+    return count
+
+
+def bell_memo(request: Request) -> Memo[int, int]:
+    """Each person's count, kept like a shared part (app/web/fragments.py): emptied by any
+    commit in this process that writes the tables registered with the counter."""
+    state = request.app.state
+    tables: tuple[str, ...] = getattr(state, "bell_tables", ())
+    memo: Memo[int, int] = state.db.memo("bell", tables, state.settings.fragment_cache_seconds)
+    return memo
 
 
 def _on_event_loop() -> bool:

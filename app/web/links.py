@@ -63,6 +63,11 @@ def register(routes: Sequence[BaseRoute]) -> None:
         _PATHS[name] = _Path(path_format, convertors, plain)
 
 
+# Paths of routes with a non-string convertor, by (name, *params): the few static files every
+# page links to. Bounded: a path built from request data is not kept once this is full.
+_MADE: dict[tuple[object, ...], str] = {}
+
+
 def url(name: str, /, **params: object) -> str:
     """The path of the route called `name`, its path parameters from `params`:
     url("issues.detail", hall_id=1, issue_id=2) → "/halls/1/issues/2". Pages build many links,
@@ -75,8 +80,13 @@ def url(name: str, /, **params: object) -> str:
         if all(value and "/" not in value for value in values.values()):
             return found.format.format_map(values)
         raise NoMatchFound(name, params)
-    given: dict[str, Any] = dict(params)
-    path, _ = replace_params(found.format, found.convertors, given)
+    key = (name, *params.items())
+    path = _MADE.get(key)
+    if path is None:  # a path convertor (the static files): Starlette's slower way, once
+        given: dict[str, Any] = dict(params)
+        path, _ = replace_params(found.format, found.convertors, given)
+        if len(_MADE) < 1024:
+            _MADE[key] = path
     return path
 
 

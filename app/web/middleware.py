@@ -72,10 +72,18 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        has_body = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _too_large(send)
-                return
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.max_bytes:
+                    await _too_large(send)
+                    return
+                has_body = True
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body:  # neither header: the request has no body (RFC 9112 §6.3)
+            await self.app(scope, receive, send)
+            return
         seen = 0
 
         async def limited_receive() -> Message:

@@ -19,9 +19,11 @@ def register_globals(**values: object) -> None:
     env.globals.update(values)
 
 
-def register_bell(app: FastAPI, count_unread: UnreadCounter) -> None:
-    """The unread count on every page's bell (read through the page's own session)."""
+def register_bell(app: FastAPI, count_unread: UnreadCounter, *, tables: tuple[str, ...]) -> None:
+    """The unread count on every page's bell (read through the page's own session, kept per
+    person until a commit writes one of `tables`, app/web/htmx.bell_memo)."""
     app.state.count_unread = count_unread
+    app.state.bell_tables = tables
 
 
 def register_identify(app: FastAPI, identify: Identify) -> None:

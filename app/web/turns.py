@@ -36,6 +36,15 @@ class Busy(DomainError):
     status_code = 503
 
 
+Held = list[asyncio.Semaphore]
+
+
+def give(held: Held) -> None:
+    """Give back a turn taken by `Turns.take` (a second call gives back nothing)."""
+    while held:
+        held.pop().release()
+
+
 class Turns:
     """`capacity` turns, of which writers (unsafe methods) may hold all but `capacity // 4`:
     pages are never queued behind a burst of writes waiting for one row's lock."""
@@ -58,10 +67,13 @@ class Turns:
             self._by_loop[loop] = pair
         return pair
 
-    @asynccontextmanager
-    async def turn(self, *, write: bool = False) -> AsyncIterator[None]:
+    async def take(self, *, write: bool = False) -> Held:
+        """Wait for a turn (503 `Busy` after the pool timeout); give it back with `give`."""
         every, writers = self._semaphores()
-        held: list[asyncio.Semaphore] = []
+        if not write and not every.locked():  # the common case: a page, a free turn
+            await every.acquire()
+            return [every]
+        held: Held = []
         wanted = (writers, every) if write else (every,)
         try:
             if not any(semaphore.locked() for semaphore in wanted):
@@ -74,16 +86,19 @@ class Turns:
                         await semaphore.acquire()
                         held.append(semaphore)
         except BaseException as exc:  # a timeout, or the request cancelled while it waited
-            for semaphore in held:
-                semaphore.release()
+            give(held)
             if isinstance(exc, TimeoutError):
                 raise Busy("busy") from None
             raise
+        return held
+
+    @asynccontextmanager
+    async def turn(self, *, write: bool = False) -> AsyncIterator[None]:
+        held = await self.take(write=write)
         try:
             yield
         finally:
-            for semaphore in held:
-                semaphore.release()
+            give(held)
 
     def size_thread_limiter(self) -> None:
         """Leave threads for the admitted requests (call on the event loop, at startup)."""

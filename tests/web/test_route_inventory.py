@@ -37,7 +37,7 @@ from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.voting.rules import RuleKind
-from app.web.deps import guard
+from app.web.routing import GuardedRoute
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -1021,7 +1021,8 @@ STANDING_IN_SERVICE = {
 
 
 def test_every_route_has_its_guard(app: FastAPI) -> None:
-    """AUTHZ-05: the CSRF/locale guard runs on every route; hall routes resolve the caller's
+    """AUTHZ-05: the CSRF/locale guard runs in front of every route (app/web/routing.py:
+    every route is a GuardedRoute); hall routes resolve the caller's
     standing in the hall; login routes require a user."""
     from app.halls.deps import hall_access, load_hall
 
@@ -1034,8 +1035,8 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
             entry = ROUTES.get((method, ctx.path))
             if entry is None:
                 continue  # unclassified: test_every_route_is_classified reports it
-            if guard not in calls:
-                problems.append(f"{method} {ctx.path}: no app-level guard()")
+            if not isinstance(getattr(ctx, "original_route", ctx), GuardedRoute):
+                problems.append(f"{method} {ctx.path}: not a GuardedRoute (no guard in front)")
             if (method, ctx.path) in STANDING_IN_SERVICE:
                 continue
             if "{hall_id}" in ctx.path and not {load_hall, hall_access} <= calls:
@@ -1047,6 +1048,20 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
             if entry.access in HALL_SCOPED and hall_access not in calls:
                 problems.append(f"{method} {ctx.path}: hall route without hall_access")
     assert not problems, "\n".join(problems)
+
+
+def test_a_route_added_to_the_app_later_is_guarded_too(app: FastAPI) -> None:
+    """The app's own router makes GuardedRoutes: a POST without our CSRF token is refused,
+    and a page learns the reader's language, as on every other route."""
+
+    @app.post("/test-only/write")
+    async def write() -> dict[str, bool]:
+        return {"written": True}
+
+    with Client(app, base_url=ORIGIN, headers={"Origin": ORIGIN}) as client:
+        refused = client.post("/test-only/write", headers={"X-CSRF-Token": "forged"})
+        assert refused.status_code == 403
+        assert "written" not in refused.text
 
 
 # --- 2. hall routes: anonymous, other hall, applicant, resident, street, chair ----------------

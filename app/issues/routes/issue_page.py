@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
+from markupsafe import Markup
 from sqlmodel import Session
 
 from app.core import clock, fields
@@ -22,10 +23,11 @@ from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
 from app.issues.models import Comment, ConsultationOpinion, Issue, Stance
 from app.issues.routes.common import page_router
 from app.voting.decision_card import issue_decision_context
+from app.web import fragments
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
 from app.web.forms import Refusals
-from app.web.htmx import is_partial, render
+from app.web.htmx import csrf_token, is_partial, render
 from app.web.links import url
 
 router = page_router()
@@ -66,11 +68,18 @@ def _editable(access: HallAccess, rows: list[queries.CommentRow]) -> set[int]:
 
 
 def stage_context(
-    session: Session, hall: Hall, access: HallAccess, issue_id: int
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    issue_id: int,
+    *,
+    events: list[queries.EventRow] | None = None,
+    page: queries.IssuePage | None = None,
+    merge_targets: bool = True,
 ) -> dict[str, Any]:
     """Everything the stage panel shows: timeline, co-sign progress, the buttons that work;
-    and the 协商意见, read by the same query."""
-    page = queries.get_issue_page(
+    and the 协商意见, read by the same query (unless the caller read `page` already)."""
+    page = page or queries.get_issue_page(
         session,
         hall_id=access.hall_id,
         issue_id=issue_id,
@@ -92,7 +101,9 @@ def stage_context(
         "proposer_name": page.proposer_name,
         "merged_into": page.merged_into,
         "opinion": page.opinion,
-        "events": queries.list_events(session, hall_id=access.hall_id, issue_id=issue_id),
+        "events": queries.list_events(session, hall_id=access.hall_id, issue_id=issue_id)
+        if events is None
+        else events,
         "phases": PHASES,
         "phase_index": PHASES.index(phase),
         "terminal": issue.stage in lifecycle.TERMINAL,
@@ -116,7 +127,7 @@ def stage_context(
         "merge_targets": queries.list_merge_targets(
             session, hall_id=access.hall_id, exclude_id=issue_id
         )
-        if review
+        if review and merge_targets
         else [],
         "can_close": policies.can_review(access) and allows(issue.stage, Action.CLOSE_DELIBERATION),
         "see_contact": False,
@@ -190,6 +201,219 @@ def _decision_context(
     return issue_decision_context(session, access, issue)
 
 
+# --- the page as it is read: its shared parts kept (app/web/fragments.py) -----------------
+
+# What each kept part reads: a write to any of these tables empties it.
+EVENT_TABLES = ("issue_stage_event", "user")
+SHOWN_TABLES = ("issue", "user", "consultation_opinion")
+STAGE_TABLES = ("issue", "user", "consultation_opinion", "issue_stage_event", "cosign", "hall")
+PHOTO_TABLES = ("issue_photo",)
+COMMENT_TABLES = ("comment", "comment_report", "issue", "user")
+SOLUTION_TABLES = ("solution", "consultation_opinion", "issue", "user")
+
+
+def shown_context(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    issue_id: int,
+    before: int | None,
+) -> dict[str, Any]:
+    """The issue page as `page_context` builds it, with what every reader sees alike read and
+    rendered once: the timeline, the photos, the comments and the solutions. What is the
+    reader's own (co-signing, the buttons of the stage panel, the 民决 card) is read per
+    request: one query for a resident."""
+    hall_id = access.hall_id
+    events = fragments.kept(
+        request,
+        session,
+        "issue_events",
+        tables=EVENT_TABLES,
+        key=(hall_id, issue_id),
+        read=lambda s: queries.list_events(s, hall_id=hall_id, issue_id=issue_id),
+    )
+    page = _kept_page(request, session, access, issue_id)
+    context = stage_context(
+        session, hall, access, issue_id, events=events, page=page, merge_targets=False
+    )
+    issue: Issue = context["issue"]
+    token = csrf_token(request)
+    context["stage_html"] = _stage_part(request, session, context, token)
+    context["comments_html"] = _comments_part(request, session, context, before, token)
+    context["solutions_html"] = fragments.shared(
+        request,
+        session,
+        "issues/_solutions.html",
+        tables=SOLUTION_TABLES,
+        key=(hall_id, issue_id, policies.can_take_part(access), issue.stage),
+        context=lambda s: (
+            {"hall": hall, "issue": issue} | solutions_context(s, access, issue, context["opinion"])
+        ),
+        holes={"csrf_token": token},
+    )
+    context["photo_ids"] = fragments.kept(
+        request,
+        session,
+        "issue_photos",
+        tables=PHOTO_TABLES,
+        key=(hall_id, issue_id),
+        read=lambda s: queries.list_photo_ids(s, hall_id=hall_id, issue_id=issue_id),
+    )
+    context |= _decision_context(session, access, issue, events)
+    return context
+
+
+# Kept per person (small values): larger than the memo of rendered parts.
+PER_PERSON = 50_000
+
+
+def _kept_page(
+    request: Request, session: Session, access: HallAccess, issue_id: int
+) -> queries.IssuePage | None:
+    """get_issue_page's answer from three kept parts: the issue's top (shared), who co-signed
+    it (shared) and where the reader lives (theirs, kept until a membership changes)."""
+    hall_id = access.hall_id
+    shown = fragments.kept(
+        request,
+        session,
+        "issue_shown",
+        tables=SHOWN_TABLES,
+        key=(hall_id, issue_id),
+        read=lambda s: queries.get_issue_shown(s, hall_id=hall_id, issue_id=issue_id),
+    )
+    if shown is None:
+        return None
+    cosigners = fragments.kept(
+        request,
+        session,
+        "cosigners",
+        tables=("cosign",),
+        key=(hall_id, issue_id),
+        read=lambda s: queries.cosigner_ids(s, hall_id=hall_id, issue_id=issue_id),
+    )
+    place = fragments.kept(
+        request,
+        session,
+        "member_place",
+        tables=("membership", "household", "entrance"),
+        key=(hall_id, access.membership_id),
+        read=lambda s: queries.member_place(s, hall_id=hall_id, membership_id=access.membership_id),
+        size=PER_PERSON,
+    )
+    return queries.IssuePage(
+        issue=shown.issue,
+        proposer_name=shown.proposer_name,
+        merged_into=shown.merged_into,
+        opinion=shown.opinion,
+        cosigned=access.user_id in cosigners,
+        place=place,
+    )
+
+
+# What the stage panel shows beyond its issue and timeline: the reader's standing.
+_STAGE_FLAGS = (
+    "cosigned",
+    "can_cosign",
+    "can_withdraw_cosign",
+    "can_withdraw",
+    "can_review",
+    "can_close",
+    "in_scope",
+    "overdue",
+)
+
+
+def _stage_part(request: Request, session: Session, context: dict[str, Any], token: str) -> Markup:
+    """The stage panel, shared by the readers who stand alike towards the issue (the same
+    buttons); the chair's merge targets are read only when it is rendered."""
+    access: HallAccess = context["access"]
+    flags = tuple(context[name] for name in _STAGE_FLAGS)
+
+    def panel(s: Session) -> dict[str, Any]:
+        if not context["can_review"]:
+            return context
+        targets = queries.list_merge_targets(
+            s, hall_id=access.hall_id, exclude_id=context["issue"].id
+        )
+        return context | {"merge_targets": targets}
+
+    return fragments.shared(
+        request,
+        session,
+        "issues/_stage_panel.html",
+        tables=STAGE_TABLES,
+        key=(access.hall_id, context["issue"].id, access.is_verified, flags),
+        context=panel,
+        holes={"csrf_token": token},
+    )
+
+
+def _with_authors(page: queries.CommentPage) -> tuple[queries.CommentPage, frozenset[int]]:
+    return page, page.authors
+
+
+def _comments_part(
+    request: Request,
+    session: Session,
+    page: dict[str, Any],
+    before: int | None,
+    token: str,
+) -> Markup:
+    """The comments, shared by every reader with the same buttons who wrote none of them;
+    a reader who wrote some sees them with their own links (kept for them alone)."""
+    access: HallAccess = page["access"]
+    issue: Issue = page["issue"]
+    moderator = policies.can_moderate(access)
+    key = (access.hall_id, issue.id, before, moderator)
+    rows, authors = fragments.kept(
+        request,
+        session,
+        "comment_page",
+        tables=COMMENT_TABLES,
+        key=key,
+        read=lambda s: _with_authors(
+            queries.list_comments(
+                s,
+                hall_id=access.hall_id,
+                issue_id=issue.id or 0,
+                before=before,
+                with_reports=moderator,
+            )
+        ),
+    )
+    flags = comment_flags(access, issue)
+    wrote = access.user_id in authors
+    editable = _editable(access, rows.rows) if wrote else set()
+    reader = (access.user_id, frozenset(editable)) if wrote else None
+
+    def context(_: Session) -> dict[str, Any]:
+        return {
+            "hall": page["hall"],
+            "access": access,
+            "issue": issue,
+            "comments": rows.rows,
+            "next_before": rows.next_before,
+            "stances": list(Stance),
+            "stance_counts": queries.stance_counts(issue),
+            "comment_errors": {},
+            "comment_form": {},
+            "editable": editable,
+            **flags,
+        }
+
+    shown = (flags["can_comment"], flags["can_report"], reader)
+    return fragments.shared(
+        request,
+        session,
+        "issues/_comments.html",
+        tables=COMMENT_TABLES,
+        key=(*key, shown),
+        context=context,
+        holes={"csrf_token": token},
+    )
+
+
 @router.get("/halls/{hall_id}/issues/{issue_id}", name="issues.detail")
 def detail(
     request: Request,
@@ -208,7 +432,7 @@ def detail(
         context |= comments_context(session, access, issue, before=before)
         return render(request, "issues/_comment_page.html", context)
     # The issue is read with its header (not by IssueDep): one query fewer on the busiest page.
-    context = page_context(session, hall, access, issue_id, before=before)
+    context = shown_context(request, session, hall, access, issue_id, before)
     return render(request, "issues/detail.html", context)
 
 

@@ -17,6 +17,7 @@ from app.issues import labels, policies, queries
 from app.issues.lifecycle import Stage
 from app.issues.models import Category
 from app.issues.routes.common import page_router
+from app.web import fragments
 from app.web.deps import SessionDep
 from app.web.htmx import is_partial, render
 from app.web.i18n import _
@@ -45,26 +46,61 @@ def _next_url(hall_id: int, f: queries.IssueFilters, before: int) -> str:
     return f"{url('issues.list', hall_id=hall_id)}?{urlencode(params)}"
 
 
-def _list_context(
-    session: Session, hall: Hall, access: HallAccess, f: queries.IssueFilters, before: int | None
+# What the results read: a write to any of these empties the kept results (app/web/fragments).
+RESULT_TABLES = ("issue", "user", "building", "hall")
+
+
+def _results(
+    session: Session, hall: Hall, f: queries.IssueFilters, before: int | None
 ) -> dict[str, Any]:
+    """The results part (issues/_results.html): the same for every member of the hall."""
+    hall_id = hall.id or 0
     rows = queries.list_issues(
-        session, hall_id=access.hall_id, filters=f, before=before, limit=queries.ISSUE_PAGE + 1
+        session, hall_id=hall_id, filters=f, before=before, limit=queries.ISSUE_PAGE + 1
     )
     page = rows[: queries.ISSUE_PAGE]
     more = len(rows) > queries.ISSUE_PAGE
     return {
         "hall": hall,
-        "access": access,
         "rows": page,
-        "filters": f,
-        "next_url": _next_url(access.hall_id, f, page[-1].issue.id or 0) if more else None,
-        "can_propose": policies.can_propose(access),
-        "can_review": policies.can_review(access),
+        "next_url": _next_url(hall_id, f, page[-1].issue.id or 0) if more else None,
         # Translated once here, not once per row.
         "stage_names": labels.translated(labels.STAGE_LABELS),
         "category_names": labels.translated(labels.CATEGORY_LABELS),
         "counts_text": _("附议 %(n)s · 评论 %(c)s"),
+    }
+
+
+def _list_context(
+    request: Request,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    f: queries.IssueFilters,
+    before: int | None,
+) -> dict[str, Any]:
+    def read(s: Session) -> dict[str, Any]:
+        return _results(s, hall, f, before)
+
+    if f.q:  # a search: read for this reader alone (too many distinct texts to keep)
+        results = read(session)
+        results_html = None
+    else:
+        key = (hall.id, f, before)
+        results_html = fragments.shared(
+            request, session, "issues/_results.html", tables=RESULT_TABLES, key=key, context=read
+        )
+        results = {}
+    return {
+        **results,
+        "hall": hall,
+        "access": access,
+        "filters": f,
+        "results_html": results_html,
+        "can_propose": policies.can_propose(access),
+        "can_review": policies.can_review(access),
+        "stage_names": labels.translated(labels.STAGE_LABELS),
+        "category_names": labels.translated(labels.CATEGORY_LABELS),
     }
 
 
@@ -80,14 +116,23 @@ def list_page(
     q: Annotated[fields.Text, Query(max_length=200)] = "",
     before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
-    context = _list_context(
-        session, hall, access, _filters(stage, category, building_id, q), before
-    )
+    f = _filters(stage, category, building_id, q)
+    context = _list_context(request, session, hall, access, f, before)
     if is_partial(request):
-        return render(request, "issues/_results.html", context)
-    buildings = hall_queries.list_buildings(session, hall_id=access.hall_id)
-    context |= {"buildings": buildings, "stages": list(Stage), "categories": list(Category)}
-    return render(request, "issues/list.html", context)
+        return render(request, "issues/_results_slot.html", context)
+    context |= {"buildings": _buildings(request, session, hall), "stages": list(Stage)}
+    return render(request, "issues/list.html", context | {"categories": list(Category)})
+
+
+def _buildings(request: Request, session: Session, hall: Hall) -> list[tuple[int, str]]:
+    """The filter's buildings, (id, name), kept until a building changes."""
+
+    def read(s: Session) -> list[tuple[int, str]]:
+        return [(b.id or 0, b.name) for b in hall_queries.list_buildings(s, hall_id=hall.id or 0)]
+
+    return fragments.kept(
+        request, session, "buildings", tables=("building",), key=hall.id, read=read
+    )
 
 
 @router.get("/halls/{hall_id}/issues/similar", name="issues.similar")
