@@ -136,10 +136,20 @@ def _fonts() -> Any:
     return FontConfiguration()
 
 
+SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk"
+
+
+class NoPdfLibraries(RuntimeError):
+    """WeasyPrint's system libraries are missing (`make run` installs them)."""
+
+
 def to_pdf(html: str, *, fetcher: Any = None) -> bytes:
     """`html` (a whole document, links relative to the site root) as an A4 PDF. Synchronous and
     CPU-bound: call it from a worker thread (PdfResponse does), never on the event loop."""
-    from weasyprint import HTML
+    try:
+        from weasyprint import HTML
+    except OSError as exc:  # cffi could not load Pango
+        raise NoPdfLibraries(f"PDFs need `apt-get install -y {SYSTEM_PACKAGES}`: {exc}") from exc
 
     started = time.perf_counter()
     fetcher = fetcher if fetcher is not None else fetcher_class()()
