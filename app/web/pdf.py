@@ -12,7 +12,7 @@ It knows no domain: a route gathers its context as for the HTML view and returns
   disk, and `data:` URLs; every other URL — http(s) anywhere, this machine's loopback
   included, file:, ftp: — is refused before anything is opened. The document's base URL is on
   the reserved `.invalid` domain, so even a relative link cannot reach a network.
-- Laying out a PDF is CPU-bound and synchronous (0.1–0.4 s). The route reads its data and
+- Laying out a PDF is CPU-bound and synchronous (0.2–0.5 s a page). The route reads its data and
   renders the template in its own worker thread, as every sync route does; the PDF itself is
   laid out when the response is sent (`PdfResponse`), after the route has returned its database
   turn and connection (app/web/turns.py), in one more hop to a worker thread. One PDF at a time
@@ -20,8 +20,14 @@ It knows no domain: a route gathers its context as for the HTML view and returns
   configuration is shared between renders (see `_fonts`).
 
 Where the time goes (`python bench/pdf.py`, docs/benchmarks.md): importing WeasyPrint (~0.4 s)
-and loading the fonts once per process, then per render the font subsetting (HarfBuzz over
-the 20 MB Noto CJK collections, ~25 ms per face used), layout, and compressing the streams.
+and loading the fonts once per process, then per render the layout, the font subsetting
+(HarfBuzz over the 20 MB Noto CJK collections, ~40 ms per face used: the serif regular and
+bold, the mono face of links) and compressing the streams. Parsing app.css and print.css
+would take a third of each render: `STYLESHEETS` are parsed once per process instead.
+
+A new document: extend `shared/print_base.html` (the tools on screen, the sheet with its
+running header), use print.css's `print-table`, `print-signatures`, `sign-line` and
+`print-seal`, and give it two routes, the view (`render`) and `….pdf` (`document`).
 """
 
 from __future__ import annotations
