@@ -1,6 +1,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client && rm -rf /var/lib/apt/lists/*
+# postgresql-client: backups. The PDFs (app/web/pdf.py lays them out with WeasyPrint and embeds
+# the Noto CJK fonts): libpango-1.0-0, libpangoft2-1.0-0, libharfbuzz-subset0, fonts-noto-cjk.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY app ./app

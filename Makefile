@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-deps lint typecheck unit messages bench bench-record clean
+.PHONY: run print-deps test test-deps lint typecheck unit messages bench bench-record clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,14 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) print-deps
 	$(BIN)/python -m app serve --demo
+
+# The server's PDFs (app/web/pdf.py) need WeasyPrint's Debian libpango-1.0-0,
+# libpangoft2-1.0-0 and libharfbuzz-subset0, and fonts-noto-cjk: installed when root (or with passwordless sudo),
+# otherwise this stops naming the exact apt-get command.
+print-deps: $(STAMP)
+	$(BIN)/python -m tests.testenv print
 
 # lint-imports: the house's import contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
@@ -26,6 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy app bench
 
 # `make test` sees to what the suite needs (tests/testenv.py): Debian chromium, fonts-noto-cjk,
+# libpango-1.0-0 and libpangoft2-1.0-0 (WeasyPrint), poppler-utils (pdftoppm),
 # postgresql-client, and a PostgreSQL server: the one at YST_TEST_PG if it answers, else a
 # throwaway cluster under var/ for this run. A selection: make test PYTEST_ARGS="tests/x.py -k y"
 test: test-deps lint typecheck

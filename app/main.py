@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -32,9 +31,8 @@ from app.voting.ballot_box import BallotBox
 from app.web import errors, links, pages, shell
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.routing import GuardedRoute
+from app.web.templating import STATIC_DIR
 from app.web.turns import Turns
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _register_shell() -> None:

@@ -2,9 +2,13 @@
 
     python -m tests.testenv deps              # install what is missing (root or sudo), or say how
     python -m tests.testenv run -- CMD ...    # the same, then CMD with YST_TEST_PG/YST_CHROMIUM set
+    python -m tests.testenv print             # only what the server's PDFs need (`make run`)
 
 - Debian packages: `chromium` (unless YST_CHROMIUM names a browser that exists),
-  `fonts-noto-cjk`, `postgresql-client` (pg_dump, pg_restore for the backup tests) and, when no
+  `fonts-noto-cjk`, WeasyPrint's `libpango-1.0-0`, `libpangoft2-1.0-0` and
+  `libharfbuzz-subset0` (the server's PDFs),
+  `poppler-utils` (pdftoppm: the print tests look at each PDF as an image),
+  `postgresql-client` (pg_dump, pg_restore for the backup tests) and, when no
   PostgreSQL answers at the test URL and none is installed, `postgresql`. As root they are
   installed with apt-get (one `apt-get update` first), with passwordless sudo likewise;
   otherwise this stops at once with one line naming the exact command to run.
@@ -102,12 +106,22 @@ def resolve_chromium(wanted: str | None) -> tuple[str, str | None]:
     return DEBIAN_CHROMIUM, note
 
 
+# What the server's PDFs need (app/web/pdf.py): WeasyPrint's Pango, and the fonts it embeds.
+# libharfbuzz-subset0 lets it subset the fonts in C (without it, fontTools: far slower).
+PRINT_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-cjk")
+
+
+def missing_print_packages() -> list[str]:
+    return [package for package in PRINT_PACKAGES if not deb_installed(package)]
+
+
 def missing_packages(chromium: str, need_server: bool) -> list[str]:
     missing = []
     if chromium == DEBIAN_CHROMIUM and not Path(DEBIAN_CHROMIUM).exists():
         missing.append("chromium")
-    if not deb_installed("fonts-noto-cjk"):
-        missing.append("fonts-noto-cjk")
+    missing.extend(missing_print_packages())
+    if shutil.which("pdftoppm") is None:
+        missing.append("poppler-utils")
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         missing.append("postgresql-client")
     if need_server and pg_bindir() is None:
@@ -115,7 +129,7 @@ def missing_packages(chromium: str, need_server: bool) -> list[str]:
     return missing
 
 
-def install(packages: Sequence[str]) -> None:
+def install(packages: Sequence[str], *, again: str = "make test") -> None:
     command = ["apt-get", "install", "-y", *packages]
     if os.geteuid() == 0:
         prefix: list[str] = []
@@ -123,11 +137,11 @@ def install(packages: Sequence[str]) -> None:
         prefix = ["sudo", "-n"]
     else:
         raise Stop(
-            f"missing {' '.join(packages)}: run `sudo {' '.join(command)}`, then make test again"
+            f"missing {' '.join(packages)}: run `sudo {' '.join(command)}`, then {again} again"
         )
     if shutil.which("apt-get") is None:
         raise Stop(
-            f"missing {' '.join(packages)} and no apt-get here: install them, then make test again"
+            f"missing {' '.join(packages)} and no apt-get here: install them, then {again} again"
         )
     say(f"installing {' '.join(packages)} …")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -269,10 +283,15 @@ def _raise_on_signal(signum: int, _frame: object) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    if not argv or argv[0] not in ("deps", "run"):
+    if not argv or argv[0] not in ("deps", "run", "print"):
         print(__doc__, file=sys.stderr)
         return 2
     try:
+        if argv[0] == "print":
+            missing = missing_print_packages()
+            if missing:
+                install(missing, again="make run")
+            return 0
         chromium, problem, url = prepare()
         if argv[0] == "deps":
             return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.halls.models import MembershipStatus, Relation, Role
+from app.halls.models import Hall, MembershipStatus, Relation, Role
 from app.web.i18n import N_
 
 ROLE_LABELS = {
@@ -28,3 +28,9 @@ STATUS_LABELS = {
     MembershipStatus.VERIFIED: N_("已认证"),
     MembershipStatus.REJECTED: N_("未通过"),
 }
+
+
+def issuer_of(hall: Hall) -> str:
+    """青年湖社区议事厅 → 青年湖社区居民委员会: who issues what the hall prints (the 居委会)."""
+    name = hall.name.strip().removesuffix("议事厅").strip()
+    return name + ("居民委员会" if name.endswith("社区") else "社区居民委员会")

@@ -16,7 +16,7 @@ from app.accounts.models import User
 from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound, ValidationFailed
-from app.halls import policies, queries, roster, schemas, service
+from app.halls import labels, policies, queries, roster, schemas, service
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, MembershipStatus, Role
@@ -24,7 +24,7 @@ from app.halls.policies import HallAccess
 from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
-from app.web import qr
+from app.web import pdf, qr
 from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -618,6 +618,42 @@ def invite_page(
             **print_context(request, settings),
         },
     )
+
+
+def _poster_context(
+    request: Request, settings: Settings, hall: Hall, access: HallAccess
+) -> dict[str, Any]:
+    """The join poster's: the invite link on the public origin, as text and as a QR code."""
+    link = _invite_url(request, settings, hall)
+    return {
+        "hall": hall,
+        "access": access,
+        "join_url": link,
+        "qr": qr.path(link),
+        "issuer": labels.issuer_of(hall),
+        "today": clock.now(),
+        "pdf_url": url("halls.poster_pdf", hall_id=hall.id),
+        **print_context(request, settings),
+    }
+
+
+@router.get("/halls/{hall_id}/print/poster", name="halls.poster")
+def poster(request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep) -> Response:
+    """The join poster, an A4 sheet for the notice boards (chairs only, as the invite)."""
+    _require(policies.can_manage_members(access))
+    context = _poster_context(request, settings, hall, access)
+    return render(request, "halls/poster_print.html", context)
+
+
+@router.get("/halls/{hall_id}/print/poster.pdf", name="halls.poster_pdf")
+def poster_pdf(
+    request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
+) -> Response:
+    """The same poster as a PDF."""
+    _require(policies.can_manage_members(access))
+    context = _poster_context(request, settings, hall, access)
+    name = _("%(hall)s-加入海报.pdf") % {"hall": hall.name}
+    return pdf.document(request, "halls/poster_print.html", context, filename=name)
 
 
 @router.get("/halls/{hall_id}/invite.png", name="halls.invite_qr")

@@ -17,11 +17,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
+from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound
 from app.core.privacy import mask_name, mask_phone
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
+from app.halls.labels import issuer_of
 from app.halls.models import Hall
 from app.halls.policies import HallAccess, can_see_contact
 from app.issues import queries as issue_queries
@@ -29,29 +31,20 @@ from app.issues.deps import Id, IssueDep
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Source
 from app.voting import policies, queries, schemas, service
+from app.voting.deps import BallotDep
 from app.voting.models import Ballot, Resolution, VoterUnit
 from app.voting.pages import publicity_url
 from app.voting.rules import RuleKind
-from app.web import qr
+from app.web import pdf, qr
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import is_partial, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url, url
-from app.web.templating import BEIJING, env
 
 router = APIRouter(tags=["voting"], route_class=FormRoute)
 
-
-def _cn_date(value: datetime | None) -> str:
-    """2026年11月25日, in Beijing time (the date printed on a notice)."""
-    if value is None:
-        return ""
-    return value.astimezone(BEIJING).strftime("%Y年%m月%d日")
-
-
-env.filters["cn_date"] = _cn_date
 
 # Stages an issue can be in once its 决议 went to 公示 (and after).
 _AFTER_PUBLICITY = frozenset({Stage.IMPLEMENTING, Stage.EVALUATING, Stage.CLOSED})
@@ -59,12 +52,6 @@ _AFTER_PUBLICITY = frozenset({Stage.IMPLEMENTING, Stage.EVALUATING, Stage.CLOSED
 
 def card_id(issue: Issue) -> str:
     return f"issue-{issue.id}-objections"
-
-
-def issuer_of(hall: Hall) -> str:
-    """青年湖社区议事厅 → 青年湖社区居民委员会 (the 公示 is issued by the 居委会)."""
-    name = hall.name.strip().removesuffix("议事厅").strip()
-    return name + ("居民委员会" if name.endswith("社区") else "社区居民委员会")
 
 
 # --- the 公示 ---------------------------------------------------------------------------------
@@ -77,9 +64,11 @@ class ObjectionView:
     mine: bool
 
 
-def _publicized(session: Session, access: HallAccess, issue: Issue) -> tuple[Resolution, Ballot]:
+def _publicized(
+    session: Session, access: HallAccess, issue: Issue, ballot_id: int | None = None
+) -> tuple[Resolution, Ballot]:
     resolution = queries.get_publicized_resolution(
-        session, hall_id=access.hall_id, issue_id=issue.id or 0
+        session, hall_id=access.hall_id, issue_id=issue.id or 0, ballot_id=ballot_id
     )
     if resolution is None:
         raise NotFound("not_found")
@@ -111,9 +100,10 @@ def _proposer(issue: Issue, proposer_name: str) -> str:
 
 
 def _publicity_context(
-    session: Session, hall: Hall, access: HallAccess, issue: Issue
+    session: Session, hall: Hall, access: HallAccess, issue: Issue, ballot_id: int | None = None
 ) -> dict[str, Any]:
-    resolution, ballot = _publicized(session, access, issue)
+    """The 公示 of the issue's latest 决议 in 公示, or of `ballot_id`'s (404 if it has none)."""
+    resolution, ballot = _publicized(session, access, issue, ballot_id)
     now = clock.now()
     header = issue_queries.get_issue_header(session, hall_id=access.hall_id, issue_id=issue.id or 0)
     assert header is not None
@@ -209,16 +199,49 @@ def print_notice(
 ) -> Response:
     """The A4 notice for the 居务公开栏 (DOMAIN.md §6.2): the chair's phone masked, the online
     link as text and as a QR code, a seal box, the ledger head printed in full."""
-    context = _publicity_context(session, hall, access, issue)
+    context = _notice_context(request, settings, session, hall, access, issue)
+    return render(request, "voting/publicity_print.html", context)
+
+
+@router.get("/halls/{hall_id}/ballots/{ballot_id}/print/publicity.pdf", name="publicity.pdf")
+def notice_pdf(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hall: HallDep,
+    access: AccessDep,
+    ballot: BallotDep,
+) -> Response:
+    """The same notice as a PDF, for the ballot whose 决议 it publishes (404 before that)."""
+    issue = issue_queries.get_issue(session, hall_id=access.hall_id, issue_id=ballot.issue_id)
+    if issue is None:
+        raise NotFound("not_found")
+    context = _notice_context(request, settings, session, hall, access, issue, ballot.id)
+    name = _("公示-%(title)s.pdf") % {"title": issue.title}
+    return pdf.document(request, "voting/publicity_print.html", context, filename=name)
+
+
+def _notice_context(
+    request: Request,
+    settings: Settings,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    issue: Issue,
+    ballot_id: int | None = None,
+) -> dict[str, Any]:
+    """The printed notice's context: the 公示's, and its links on the public origin."""
+    context = _publicity_context(session, hall, access, issue, ballot_id)
     link = public_url(request, settings, context["publicity_url"])
     contact = context["contact"]
-    context |= {
+    ballot = context["ballot"]
+    return context | {
         "online_url": link,
         "qr_src": qr.data_uri(link),
         "contact_phone": mask_phone(contact.phone) if contact and contact.phone else None,
+        "pdf_url": url("publicity.pdf", hall_id=access.hall_id, ballot_id=ballot.id),
         **print_context(request, settings),
     }
-    return render(request, "voting/publicity_print.html", context)
 
 
 # --- actions ----------------------------------------------------------------------------------

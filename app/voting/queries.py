@@ -550,18 +550,18 @@ def get_resolution(session: Session, *, hall_id: int, issue_id: int) -> Resoluti
 
 
 def get_publicized_resolution(
-    session: Session, *, hall_id: int, issue_id: int
+    session: Session, *, hall_id: int, issue_id: int, ballot_id: int | None = None
 ) -> Resolution | None:
-    """The latest 决议 that went to 公示 (a failed vote's 决议 never does)."""
-    return session.exec(
-        select(Resolution)
-        .where(
-            Resolution.hall_id == hall_id,
-            Resolution.issue_id == issue_id,
-            col(Resolution.publicity_starts_at).is_not(None),
-        )
-        .order_by(col(Resolution.id).desc())
-    ).first()
+    """The latest 决议 that went to 公示 (a failed vote's 决议 never does); with `ballot_id`,
+    that ballot's."""
+    query = select(Resolution).where(
+        Resolution.hall_id == hall_id,
+        Resolution.issue_id == issue_id,
+        col(Resolution.publicity_starts_at).is_not(None),
+    )
+    if ballot_id is not None:
+        query = query.where(Resolution.ballot_id == ballot_id)
+    return session.exec(query.order_by(col(Resolution.id).desc())).first()
 
 
 def get_objection(session: Session, *, hall_id: int, objection_id: int) -> Objection | None:

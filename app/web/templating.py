@@ -13,6 +13,7 @@ from app.web.i18n import gettext, ngettext
 from app.web.links import url
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # served at /static (app/main.py)
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 env = templates.env
@@ -44,7 +45,15 @@ def _date(value: datetime | None) -> str:
     return value.astimezone(BEIJING).strftime("%Y-%m-%d") if value else ""
 
 
+def cn_date(value: datetime | None) -> str:
+    """2026年11月25日, in Beijing time (the date printed on a notice or a poster)."""
+    if value is None:
+        return ""
+    return value.astimezone(BEIJING).strftime("%Y年%m月%d日")
+
+
 env.filters["area"] = _area
+env.filters["cn_date"] = cn_date
 env.filters["dt"] = _datetime
 env.filters["date"] = _date
 env.filters["mask_phone"] = mask_phone

@@ -61,6 +61,24 @@ def test_without_root_or_sudo_it_stops_with_the_exact_command(
     assert "sudo apt-get install -y chromium fonts-noto-cjk" in line
 
 
+def test_the_servers_pdfs_need_pango_its_subsetter_and_the_cjk_fonts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    installed = {"libpango-1.0-0", "fonts-noto-cjk"}
+    monkeypatch.setattr(testenv, "deb_installed", lambda package: package in installed)
+    assert testenv.missing_print_packages() == ["libpangoft2-1.0-0", "libharfbuzz-subset0"]
+    missing = testenv.missing_packages(testenv.DEBIAN_CHROMIUM, need_server=False)
+    assert {"libpangoft2-1.0-0", "libharfbuzz-subset0"} <= set(missing)
+    # `make run` (testenv print) names the command and itself when it cannot install
+    monkeypatch.setattr(testenv.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert testenv.main(["print"]) == 1
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line
+    assert "sudo apt-get install -y libpangoft2-1.0-0 libharfbuzz-subset0" in line
+    assert line.endswith("then make run again")
+
+
 @pytest.mark.skipif(testenv.pg_bindir() is None, reason="no PostgreSQL server binaries here")
 def test_the_throwaway_cluster_answers_on_its_socket_and_is_removed(tmp_path: Path) -> None:
     with testenv.throwaway_cluster() as url:

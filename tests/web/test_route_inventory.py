@@ -334,6 +334,13 @@ def _publicizing(w: World) -> dict[str, int]:
     return params
 
 
+def _publicized_ballot(w: World) -> dict[str, int]:
+    """A fresh issue in 公示 and the ballot whose 决议 it publishes."""
+    params = _deciding(w)
+    made = ih.publicize(w.db, w.a, w.users["chair"], params["issue_id"])
+    return {"ballot_id": made.id or 0}
+
+
 def _objected(w: World) -> dict[str, int]:
     """An issue in 公示 with an unanswered 异议 by a neighbour (not a client)."""
     params = _publicizing(w)
@@ -514,6 +521,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/halls/{hall_id}/invite"): Entry(Access.CHAIR),
     ("GET", "/halls/{hall_id}/invite.png"): Entry(Access.CHAIR),
     ("POST", "/halls/{hall_id}/invite/rotate"): Entry(Access.CHAIR, writes=True, ok=303),
+    # the join poster, an A4 view and its PDF
+    ("GET", "/halls/{hall_id}/print/poster"): Entry(Access.CHAIR),
+    ("GET", "/halls/{hall_id}/print/poster.pdf"): Entry(Access.CHAIR),
     ("POST", "/api/v1/halls/{hall_id}/members/{membership_id}/verify"): Entry(
         Access.CHAIR, writes=True, pending=True
     ),
@@ -717,6 +727,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/halls/{hall_id}/issues/{issue_id}/publicity/print"): Entry(
         Access.MEMBER, prepare=_publicizing
+    ),
+    ("GET", "/halls/{hall_id}/ballots/{ballot_id}/print/publicity.pdf"): Entry(
+        Access.MEMBER, prepare=_publicized_ballot
     ),
     ("POST", "/halls/{hall_id}/issues/{issue_id}/objections"): Entry(
         Access.PARTICIPANT, writes=True, ok=303, prepare=_publicizing, body=_objection

@@ -18,13 +18,14 @@ from app.core import clock
 from app.core.errors import Conflict
 from app.core.privacy import mask_name, mask_phone
 from app.db import Database
+from app.halls.labels import issuer_of
 from app.halls.models import Relation
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
-from app.voting import decision_card, labels, publicity_routes, queries, schemas, service
+from app.voting import decision_card, labels, queries, schemas, service
 from app.voting.models import Ballot, Objection, Resolution
 from app.voting.rules import RuleKind
-from app.web.templating import env
+from app.web.templating import cn_date, env
 from tests import factories as f
 from tests.conftest import Client
 
@@ -144,7 +145,7 @@ def test_a_passed_vote_is_publicised_with_every_check_the_period_and_the_head_ha
     assert p.resolution.publicity_starts_at is not None
     assert p.resolution.publicity_ends_at is not None
     for at in (p.resolution.publicity_starts_at, p.resolution.publicity_ends_at):
-        assert publicity_routes._cn_date(at) in page.text
+        assert cn_date(at) in page.text
     assert p.resolution.head_hash
     assert p.resolution.head_hash == p.ballot.head_hash
     assert p.resolution.head_hash in page.text
@@ -361,8 +362,8 @@ def test_the_printed_notice_has_the_fields_of_a_publicity_and_masks_the_phone(
     assert p.resolution.text in text
     assert p.resolution.publicity_starts_at is not None
     assert p.resolution.publicity_ends_at is not None
-    start = publicity_routes._cn_date(p.resolution.publicity_starts_at)
-    end = publicity_routes._cn_date(p.resolution.publicity_ends_at)
+    start = cn_date(p.resolution.publicity_starts_at)
+    end = cn_date(p.resolution.publicity_ends_at)
     assert re.fullmatch(r"\d{4}年\d{2}月\d{2}日", start)
     assert f"自 {start} 至 {end}" in text
     # contact: the chair's name and masked phone, never the full one (nor anyone else's)
@@ -375,7 +376,7 @@ def test_the_printed_notice_has_the_fields_of_a_publicity_and_masks_the_phone(
     assert f"http://testserver{p.url}" in text
     assert 'src="data:image/png;base64,' in text
     assert "社区居民委员会" in text or "居民委员会" in text
-    assert publicity_routes.issuer_of(p.world.hall) in text
+    assert issuer_of(p.world.hall) in text
     assert "盖章处" in text
     assert "表决账本哈希" in text
     assert p.resolution.head_hash
@@ -394,9 +395,9 @@ def test_issuer_is_the_residents_committee_of_the_hall() -> None:
     def hall(name: str) -> Hall:
         return Hall(name=name, street_id=1, invite_token="x", invite_expires_at=clock.now())
 
-    assert publicity_routes.issuer_of(hall("青年湖社区议事厅")) == "青年湖社区居民委员会"
-    assert publicity_routes.issuer_of(hall("民旺社区")) == "民旺社区居民委员会"
-    assert publicity_routes.issuer_of(hall("草厂四条")) == "草厂四条社区居民委员会"
+    assert issuer_of(hall("青年湖社区议事厅")) == "青年湖社区居民委员会"
+    assert issuer_of(hall("民旺社区")) == "民旺社区居民委员会"
+    assert issuer_of(hall("草厂四条")) == "草厂四条社区居民委员会"
 
 
 def test_another_halls_members_get_404_on_every_publicity_route(
