@@ -6,8 +6,9 @@
 
 Loads a hall with N issues and one issue with M comments into a fresh SQLite database (or a
 new database on the PostgreSQL server at URL), and starts four servers with the same uvicorn
-flags (bench/serve.py: one worker, 127.0.0.1, `--loop auto --http auto`): the app, the
-minimal FastAPI `async def` hello and the raw ASGI hello of bench/hello.py. wrk (Debian
+flags (bench/serve.py: one worker, 127.0.0.1, `--loop auto --http auto`): the app, the app
+with nothing kept, the minimal FastAPI `async def` hello and the raw ASGI hello of
+bench/hello.py. wrk (Debian
 package `wrk`, default `-t1 -c16`) then measures, in turn, round after round:
 
 - raw ASGI hello (what uvicorn alone costs);
@@ -15,7 +16,10 @@ package `wrk`, default `-t1 -c16`) then measures, in turn, round after round:
 - the app's own bare endpoint, GET /healthz with a logged-in session cookie (the session
   lookup every logged-in request pays);
 - the issue list, GET /halls/{id}/issues (N issues);
-- the issue page, GET /halls/{id}/issues/{id} (M comments).
+- the issue page, GET /halls/{id}/issues/{id} (M comments);
+- the same two pages from a second app process with the shared parts of pages turned off
+  (YST_FRAGMENT_CACHE_SECONDS=0, app/web/fragments.py): what a page costs when a write has
+  just emptied what was kept, or what the first reader after it pays.
 
 Each figure is the median over the rounds of requests/s and of its ratio to the hello of the
 same round; every round's ratio is printed too (this VM's speed drifts by ±30 % within a
@@ -271,6 +275,7 @@ def main() -> int:
         phone = "13800008888" if args.who == "resident" else "13800007777"
         with (
             serve(APP, env={"DATABASE_URL": url}) as (app,),
+            serve(APP, env={"DATABASE_URL": url, "YST_FRAGMENT_CACHE_SECONDS": "0"}) as (cold,),
             serve(FASTAPI_HELLO) as (hello,),
             serve(RAW_HELLO) as (raw,),
         ):
@@ -287,6 +292,16 @@ def main() -> int:
                 (
                     f"issue page GET /halls/{{id}}/issues/{{id}} ({args.comments:,} comments)",
                     f"{app}/halls/{hall_id}/issues/{big_id}",
+                    cookie,
+                ),
+                (
+                    "issue list, nothing kept (YST_FRAGMENT_CACHE_SECONDS=0)",
+                    f"{cold}/halls/{hall_id}/issues",
+                    cookie,
+                ),
+                (
+                    "issue page, nothing kept (YST_FRAGMENT_CACHE_SECONDS=0)",
+                    f"{cold}/halls/{hall_id}/issues/{big_id}",
                     cookie,
                 ),
             ]
@@ -331,7 +346,8 @@ def main() -> int:
             "hellos) runs with the same uvicorn flags (bench/serve.py).\n\n"
             f"Command: {command}\n\n{result}\n\n"
             "Targets (#11): the bare endpoint ≥ 60 % of the FastAPI hello; issue list and issue "
-            "page ≥ 10 %; 0 errors.\n",
+            'page ≥ 10 %; 0 errors. The rows "nothing kept" are a second app process with the '
+            "shared parts of pages turned off: the cost right after a write.\n",
         )
     return 0
 

@@ -264,3 +264,47 @@ def test_a_kept_issue_page_costs_no_query_and_cosigning_shows_at_once(hall: Hall
     assert "您已附议" not in alice
     assert "已有 1 位居民附议" in bob
     assert "已有 1 位居民附议" in alice
+
+
+def test_a_hole_takes_each_readers_value_escaped(app: FastAPI, db: Database) -> None:
+    world = make_hall(db)
+    chair = make_chair(db, world)
+    issue = h.deliberating(db, world, chair, title="方案征集")
+
+    class State:
+        generation = db.generation
+
+    class Request:
+        pass
+
+    request = Request()
+    request.app = app  # type: ignore[attr-defined]
+    request.state = State()  # type: ignore[attr-defined]
+    context = {
+        "hall": world.hall,
+        "issue": issue,
+        "solutions": [],
+        "opinion": None,
+        "can_add_solution": True,
+        "solution_errors": {},
+        "solution_form": {},
+    }
+    seen = []
+    for token in ("token-of-alice", 'token"><script>x</script>'):
+        with db.session(read_only=True) as session:
+            html = fragments.shared(
+                request,  # type: ignore[arg-type]
+                session,
+                "issues/_solutions.html",
+                tables=("solution",),
+                key="hole",
+                context=lambda _s: context,
+                holes={"csrf_token": token},
+            )
+        seen.append(str(html))
+    assert 'name="csrf_token" value="token-of-alice"' in seen[0]
+    assert "<script>" not in seen[1]
+    assert "token&#34;&gt;&lt;script&gt;x&lt;/script&gt;" in seen[1]
+    assert seen[0].replace("token-of-alice", "") == seen[1].replace(
+        "token&#34;&gt;&lt;script&gt;x&lt;/script&gt;", ""
+    )  # the same kept part, each with its own value

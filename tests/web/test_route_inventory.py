@@ -32,10 +32,12 @@ from starlette.routing import Mount
 
 from app.accounts.deps import current_user
 from app.accounts.models import User
+from app.config import Settings
 from app.db import Database
 from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
+from app.main import create_app
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
 from tests.conftest import ORIGIN, Client
@@ -1063,9 +1065,10 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_a_route_added_to_the_app_later_is_guarded_too(app: FastAPI) -> None:
-    """The app's own router makes GuardedRoutes: a POST without our CSRF token is refused,
-    and a page learns the reader's language, as on every other route."""
+def test_a_route_added_to_the_app_later_is_guarded_too(settings: Settings, db: Database) -> None:
+    """The app's own router makes GuardedRoutes: a POST without our CSRF token is refused.
+    (An app of its own: the shared one keeps the routes the other tests list.)"""
+    app = create_app(settings, database=db)
 
     @app.post("/test-only/write")
     async def write() -> dict[str, bool]:

@@ -488,9 +488,20 @@ def test_no_unescaped_output_in_source() -> None:
             r"autoescape\s*=\s*False",
             r"\|\s*safe\b",
         ):
-            if re.search(pattern, text):
+            if re.search(pattern, text) and not _reviewed(path, pattern, text):
                 problems.append(f"{path.relative_to(APP_DIR)}: {pattern}")
     assert not problems, "\n".join(problems)
+
+
+# The one reviewed exception: app/web/fragments.py keeps the output of an autoescaping
+# template and hands it back marked safe, with each reader's value put into its holes escaped
+# (tests/web/test_fragments.py: a hole's value is escaped). Exactly these two uses.
+REVIEWED = {("web/fragments.py", r"Markup\("): 2}
+
+
+def _reviewed(path: Path, pattern: str, text: str) -> bool:
+    allowed = REVIEWED.get((str(path.relative_to(APP_DIR)), pattern))
+    return allowed is not None and len(re.findall(pattern, text)) == allowed
 
 
 def test_templates_autoescape() -> None:
