@@ -207,6 +207,7 @@ def list_meetings(session: SessionDep, access: AccessDep) -> MeetingListPublic:
     name="api.schedule_meeting",
     response_model=MeetingPublic,
     status_code=201,
+    responses=errors(409),
 )
 def schedule_meeting(
     db: DbDep,

@@ -168,6 +168,7 @@ def _detail_context(
         "signin_link": link,
         "signin_qr": qr.path(link) if link else None,
         "errors": {},
+        "form": {},
         **print_context(request, settings),
     }
 
@@ -200,7 +201,7 @@ def cancel_meeting(
         lambda: service.cancel_meeting(**act.who, meeting_id=meeting.id or 0, form=form),
         refused=refused,
         to=_meeting_url(meeting),
-        page=partial(_meeting_again, act, meeting),
+        page=partial(_meeting_again, act, meeting, form.model_dump(mode="json")),
         done=_("会议已取消，已通知受邀成员"),
     )
 
@@ -220,13 +221,15 @@ def sign_in_other(
         ),
         refused=refused,
         to=_meeting_url(meeting),
-        page=partial(_meeting_again, act, meeting),
+        page=partial(_meeting_again, act, meeting, form.model_dump(mode="json")),
         done=lambda signed: _("已签到") if signed.created else _("此前已签到"),
     )
 
 
-def _meeting_again(act: HallAction, meeting: Meeting, outcome: Outcome[Any]) -> Response:
-    """The meeting page again, with the sign-in form's messages."""
+def _meeting_again(
+    act: HallAction, meeting: Meeting, form: dict[str, Any], outcome: Outcome[Any]
+) -> Response:
+    """The meeting page again, with what was typed and the messages next to the fields."""
     settings: Settings = act.request.app.state.settings
     with act.reading() as session:
         fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
@@ -234,6 +237,7 @@ def _meeting_again(act: HallAction, meeting: Meeting, outcome: Outcome[Any]) -> 
             act.request, settings, session, act.hall, act.access, fresh or meeting
         )
     context["errors"] = outcome.errors
+    context["form"] = form
     return render(act.request, "meetings/detail.html", context, status_code=outcome.status)
 
 
@@ -269,7 +273,7 @@ def sign_in_self(
         lambda: service.sign_in_self(**act.who, meeting_id=meeting.id or 0, token=form.t),
         refused=refused,
         to=_meeting_url(meeting),
-        page=partial(_meeting_again, act, meeting),
+        page=partial(_meeting_again, act, meeting, {}),
         done=lambda signed: _("签到成功") if signed.created else _("您此前已签到"),
         htmx="redirect",
     )

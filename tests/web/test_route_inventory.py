@@ -1471,6 +1471,7 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
         params = re.findall(r"{(\w+)}", path)
         assert set(params) <= {
             "hall_id",
+            "meeting_id",
             "membership_id",
             "token",
             "issue_id",
