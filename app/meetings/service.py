@@ -153,6 +153,8 @@ def _check_agenda(
     session: Session, hall_id: int, form: schemas.MeetingForm, errors: dict[str, str]
 ) -> list[tuple[int | None, str]]:
     items: list[tuple[int | None, str]] = []
+    page = isinstance(form, schemas.MeetingPageForm)
+    key = "free_items_text" if page else "free_items"  # where the page or the API typed them
     issue_ids = list(dict.fromkeys(form.issue_ids))
     if issue_ids:
         found = set(
@@ -170,20 +172,23 @@ def _check_agenda(
         if not line.strip():
             continue
         if len(line.strip()) > schemas.TITLE_MAX:
-            errors["free_items_text"] = "too_long"
+            errors[key] = "too_long"
         items.append((None, line.strip()[: schemas.TITLE_MAX]))
     if not items:
-        errors["free_items_text"] = "agenda_required"
+        errors[key] = "agenda_required"
     elif len(items) > schemas.ITEMS_MAX:
-        errors["free_items_text"] = "agenda_too_long"
+        errors[key] = "agenda_too_long"
     return items
 
 
 def _check_invitees(
     session: Session, hall_id: int, form: schemas.MeetingForm, errors: dict[str, str]
 ) -> tuple[dict[int, Role], list[schemas.GuestIn]]:
+    # Those expected are always invited (first, so they are invited as that role): the role's
+    # holders, or at a 居民会议 every resident (every verified member holds 居民).
     expected = rules.expected_role(form.kind) if form.kind else None
-    # Those expected are always invited (first, so they are invited as that role).
+    if form.kind is not None and rules.expected_by(form.kind) == rules.Expected.RESIDENTS:
+        expected = Role.RESIDENT.value
     roles = list(dict.fromkeys(([Role(expected)] if expected else []) + form.invite_roles))
     invitees: dict[int, Role] = {}
     if roles:
@@ -199,20 +204,21 @@ def _check_invitees(
         rank = {role.value: i for i, role in enumerate(roles)}
         for mid, role in sorted(rows, key=lambda r: rank[str(r[1])]):
             invitees.setdefault(mid, Role(role))
+    key = "guests_text" if isinstance(form, schemas.MeetingPageForm) else "guests"
     guests = list(form.guests)
     if isinstance(form, schemas.MeetingPageForm):
         typed, bad_line = schemas.guest_lines(form.guests_text)
         guests += typed
         if bad_line is not None:
-            errors["guests_text"] = "guest_line_invalid"
+            errors[key] = "guest_line_invalid"
     for guest in guests:
         problem = _text_problem(guest.name, schemas.GUEST_NAME_MAX) or _text_problem(
             guest.organisation, schemas.GUEST_ORG_MAX
         )
         if problem or guest.kind is None:
-            errors.setdefault("guests_text", problem or "guest_kind_required")
+            errors.setdefault(key, problem or "guest_kind_required")
     if len(guests) > schemas.GUESTS_MAX:
-        errors["guests_text"] = "too_many_guests"
+        errors[key] = "too_many_guests"
     return invitees, guests
 
 

@@ -181,8 +181,8 @@ def test_bad_forms_come_back_per_field(db: Database, world: HallWorld, chair: Us
         "place": "required",
         "starts_at": "time_invalid",
         "chair_id": "meeting_officer_not_member",
-        "free_items_text": "agenda_required",
-        "guests_text": "required",
+        "free_items": "agenda_required",
+        "guests": "required",
     }
     past = mh.form(starts_in=-timedelta(hours=1))
     with pytest.raises(ValidationFailed) as refused:
@@ -294,6 +294,17 @@ def test_residents_meeting_needs_more_than_half(
     with db.session(read_only=True) as session:
         expected = session.exec(queries.expected_members(meeting)).all()
     assert len(expected) == 4  # the chair has no household: not a resident here
+    with db.session(read_only=True) as session:
+        invited = {r.invitee.membership_id for r in queries.invitees(session, meeting)}
+        told = set(
+            session.exec(
+                select(Notification.user_id).where(
+                    Notification.kind == "meeting_scheduled", Notification.hall_id == world.hall.id
+                )
+            ).all()
+        )
+    assert set(expected) <= invited  # every resident is invited to a 居民会议 …
+    assert {u.id for u in residents} <= told  # … and told in the app
     for user in residents[:2]:
         sign_in(db, world, user, meeting)
     half = attendance(db, meeting)
