@@ -90,3 +90,16 @@ def give_roles(db: Database, world: HallWorld, chair: User, user: User, *roles: 
             membership_id=member.id or 0,
             form=hall_schemas.RolesForm(roles=list(roles)),
         )
+
+
+def tick(db: Database, world: HallWorld, chair: User, meeting: Meeting, member: User) -> None:
+    """The chair signs a member in (a resident without a phone)."""
+    with db.session() as session:
+        access = queries.hall_access(session, user=chair, hall=world.hall)
+        service.sign_in_by_chair(
+            session=session,
+            access=access,
+            actor=chair,
+            meeting_id=meeting.id or 0,
+            form=schemas.SignInForm(membership_id=membership(db, world, member).id),
+        )
