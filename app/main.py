@@ -23,6 +23,8 @@ from app.halls import routes as halls_routes
 from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
+from app.meetings import api as meetings_api
+from app.meetings import routes as meetings_routes
 from app.voting import api as voting_api
 from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(halls_api.router)
     app.include_router(issues_api.router)
     app.include_router(voting_api.router)
+    app.include_router(meetings_api.router)
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         voting_routes.router,
         voting_paper_routes.router,
         publicity_routes.router,
+        meetings_routes.router,
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)

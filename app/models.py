@@ -24,6 +24,7 @@ from app.issues.models import (
     Solution,
     StageEvent,
 )
+from app.meetings.models import Attendance, Meeting, MeetingInvitee, MeetingItem
 from app.voting.models import (
     Ballot,
     BallotOfficer,
@@ -39,6 +40,7 @@ from app.voting.models import (
 )
 
 __all__ = [
+    "Attendance",
     "AuditEvent",
     "Ballot",
     "BallotOfficer",
@@ -55,6 +57,9 @@ __all__ = [
     "IssuePhoto",
     "LedgerEvent",
     "LoginFailure",
+    "Meeting",
+    "MeetingInvitee",
+    "MeetingItem",
     "Membership",
     "MembershipRole",
     "Notification",

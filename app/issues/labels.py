@@ -70,6 +70,8 @@ NOTIFICATION_LABELS = {
     "review_needed": N_("有议题等待您审核"),
     "reply": N_("有人回复了您的评论"),
     "merged": N_("议题已合并"),
+    "meeting_scheduled": N_("会议通知"),
+    "meeting_cancelled": N_("会议取消"),
 }
 
 

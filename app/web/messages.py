@@ -125,6 +125,30 @@ MESSAGES: dict[str, str] = {
     "two_solutions_needed": N_("方案意向投票至少需要两个进入表决的方案"),
     "solution_not_selected": N_("请选择协商意见中进入表决的方案"),
     "officer_not_member": N_("计票人、监票人须为本社区已认证的成员"),
+    # 协商会议
+    "meeting_kind_required": N_("请选择会议类型"),
+    "time_invalid": N_("请填写日期和时间，如 2026-12-10 19:00"),
+    "meeting_in_past": N_("会议开始时间须在现在之后"),
+    "meeting_length_invalid": N_("结束时间须在开始之后，会议最长12小时"),
+    "short_notice_reason_required": N_(
+        "距开会不足本社区规定的 {days} 天通知期：请填写提前不足的原因（会记录并印在通知上）"
+    ),
+    "meeting_officer_not_member": N_("主持人、记录人须为本社区已认证的成员"),
+    "issue_unknown": N_("请选择本社区的议题"),
+    "agenda_required": N_("请至少列出一项议程"),
+    "agenda_too_long": N_("议程最多30项"),
+    "guest_line_invalid": N_(
+        "每行一位列席人员，格式：姓名，类别，单位（类别：物业、业委会、驻区单位、街道部门、人大代表政协委员）"
+    ),
+    "guest_kind_required": N_("请选择列席人员的类别"),
+    "too_many_guests": N_("列席人员最多40位"),
+    "meeting_cancelled": N_("会议已取消"),
+    "meeting_held": N_("会议已召开"),
+    "signin_token_invalid": N_("签到二维码无效，请扫描会场张贴的本次会议二维码"),
+    "signin_closed": N_("现在不在签到时间内（会前1小时至会议结束）"),
+    "proxy_not_allowed": N_("这类会议不接受委托出席"),
+    "proxy_holder_absent": N_("受托人须先本人签到"),
+    "proxy_limit": N_("每位受托人只能代一位居民出席"),
 }
 
 

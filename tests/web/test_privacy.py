@@ -29,9 +29,11 @@ from app.core.privacy import mask_phone, mask_room
 from app.db import Database
 from app.halls import queries, schemas, service
 from app.halls.models import Entrance, Household, Membership
+from app.meetings.rules import MeetingKind
 from app.voting import schemas as vote_schemas
 from app.voting import service as vote_service
 from app.voting.rules import RuleKind
+from tests import meeting_helpers as mh
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -234,7 +236,11 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
     ih.close_deliberation(db, hall, chair, publicized.id or 0, plan.id or 0)
     ih.publicize(db, hall, chair, publicized.id or 0)
     objected = ih.objection(db, hall, neighbour, publicized.id or 0)
+    # 协商会议: a 居民会议 open for sign-in, the neighbour ticked in by the chair.
+    meeting = mh.now_meeting(db, hall, chair, MeetingKind.RESIDENTS)
+    mh.tick(db, hall, chair, meeting, neighbour)
     issue_params = {
+        "meeting_id": meeting.id or 0,
         "issue_id": issue.id or 0,
         "photo_id": ih.photo_id(db, issue.id or 0),
         "comment_id": said.id or 0,

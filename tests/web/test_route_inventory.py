@@ -22,6 +22,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +34,7 @@ from starlette.routing import Mount
 from app.accounts.deps import current_user
 from app.accounts.models import User
 from app.config import Settings
+from app.core import clock
 from app.db import Database
 from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
@@ -40,6 +42,7 @@ from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.main import create_app
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
+from tests import meeting_helpers as mh
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -453,6 +456,51 @@ def _paper_entry(w: World) -> dict[str, Any]:
     return {"data": {"code": code, "result": "vote", "option": "no", "submission_id": vh.sid()}}
 
 
+# --- meetings (协商会议) ------------------------------------------------------------------------
+
+
+def _meeting_now(w: World) -> dict[str, int]:
+    """A fresh 议事会 whose sign-in is open now (short notice, with its reason)."""
+    meeting = mh.now_meeting(w.db, w.a, w.users["chair"])
+    w.extra["meeting_token"] = meeting.signin_token
+    return {"meeting_id": meeting.id or 0}
+
+
+def _meeting_form(w: World) -> dict[str, Any]:
+    starts = clock.now() + timedelta(days=5)
+    return {
+        "data": {
+            "kind": "council",
+            "title": unique("议事会"),
+            "starts_at": mh.local(starts),
+            "ends_at": mh.local(starts + timedelta(hours=2)),
+            "place": "社区议事厅",
+            "free_items_text": "楼道堆物清理",
+            "guests_text": "张经理，物业，某某物业公司",
+        }
+    }
+
+
+def _meeting_json(w: World) -> dict[str, Any]:
+    data = dict(_meeting_form(w)["data"])
+    del data["free_items_text"], data["guests_text"]
+    data["free_items"] = ["楼道堆物清理"]
+    data["guests"] = [{"name": "张经理", "organisation": "某某物业", "kind": "property"}]
+    return {"json": data}
+
+
+def _signin_form(w: World) -> dict[str, Any]:
+    return {"data": {"t": w.extra["meeting_token"]}}
+
+
+def _signin_json(w: World) -> dict[str, Any]:
+    return {"json": {"token": w.extra["meeting_token"]}}
+
+
+def _guest_form(w: World) -> dict[str, Any]:
+    return {"data": {"guest_name": "刘代表", "guest_org": "区人大", "guest_kind": "deputy"}}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -743,6 +791,37 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/halls/{hall_id}/issues/{issue_id}/publicity/end"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_publicizing
     ),
+    # 协商会议: residents see meetings and sign themselves in with the QR's token; the chair
+    # schedules, cancels and signs others in (the meeting's 主持人 / 记录人 too:
+    # tests/services/test_meetings_service.py)
+    ("GET", "/halls/{hall_id}/meetings"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/meetings/new"): Entry(Access.CHAIR),
+    ("POST", "/halls/{hall_id}/meetings"): Entry(
+        Access.CHAIR, writes=True, ok=303, body=_meeting_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}"): Entry(Access.MEMBER, prepare=_meeting_now),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/cancel"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_now, body=_reason
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/attendance"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_now, body=_guest_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/signin"): Entry(
+        Access.PARTICIPANT, prepare=_meeting_now
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/signin"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_meeting_now, body=_signin_form
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/meetings"): Entry(Access.MEMBER),
+    ("POST", "/api/v1/halls/{hall_id}/meetings"): Entry(
+        Access.CHAIR, writes=True, ok=201, body=_meeting_json
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/meetings/{meeting_id}"): Entry(
+        Access.MEMBER, prepare=_meeting_now
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/attendance"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, prepare=_meeting_now, body=_signin_json
+    ),
 }
 
 # Query strings worth crawling as well (filters, pages, the building → entrance picker).
@@ -913,7 +992,9 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     vh.issue_papers(db, a, chair, papers)
     vh.in_person(db, a, chair, papers, vh.roll(db, papers)[0].entry.id or 0, "yes")
     reading = vh.enter_paper(db, a, target_user, papers, vh.free_code(db, papers))
+    meeting = mh.now_meeting(db, a, chair)
     issue_params = {
+        "meeting_id": meeting.id or 0,
         "issue_id": with_photo.id or 0,
         "photo_id": ih.photo_id(db, with_photo.id or 0),
         "comment_id": said.id or 0,
@@ -1393,6 +1474,7 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
         params = re.findall(r"{(\w+)}", path)
         assert set(params) <= {
             "hall_id",
+            "meeting_id",
             "membership_id",
             "token",
             "issue_id",

@@ -1,0 +1,38 @@
+"""Who may do what with a meeting. Pure predicates over HallAccess and plain values.
+
+- The chair (居委会) schedules and cancels meetings and signs others in; so does a platform
+  admin. The meeting's own 主持人 and 记录人, if verified members, also sign others in.
+- Everyone who sees the hall (its verified residents, the street's officials) sees its
+  meetings; a resident of another hall gets 404, as everywhere (AUTHZ-03).
+- Verified members sign themselves in (street officials look, they do not attend as members).
+"""
+
+from __future__ import annotations
+
+from app.core.errors import NotFound
+from app.halls.policies import HallAccess, can_view_hall
+
+
+def require(allowed: bool) -> None:
+    """Inside a hall the caller can see, what they may not do is reported as missing."""
+    if not allowed:
+        raise NotFound("not_found")
+
+
+def can_schedule(access: HallAccess) -> bool:
+    return access.is_chair or access.is_platform_admin
+
+
+def can_see(access: HallAccess) -> bool:
+    return can_view_hall(access)
+
+
+def can_sign_in_self(access: HallAccess) -> bool:
+    return access.is_verified
+
+
+def can_sign_in_others(access: HallAccess, *, chair_id: int, recorder_id: int | None) -> bool:
+    """The hall's chair, or this meeting's 主持人 / 记录人 (verified members of the hall)."""
+    if can_schedule(access):
+        return True
+    return access.is_verified and access.user_id in {chair_id, recorder_id}

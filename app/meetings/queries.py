@@ -1,0 +1,165 @@
+"""Reads for meetings: lists, one meeting with its agenda and invitees, and its attendance.
+
+Who is 应到 (app.meetings.rules.Expected): for 议事会 and 居民代表会议 the hall's verified
+members holding the role its decision rule's electorate is (app.voting.rules.ROLE_ELECTORATES,
+the same members a ballot of that rule puts on its roll); for 居民会议 the verified members
+living in one of the hall's households (a ballot's roll by person over the whole hall); for
+恳谈会 / 听证会 the verified members invited. 实到 counts those of them signed in (in person or
+by proxy); guests are listed, never counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from app.accounts.models import User
+from app.halls.models import Membership, MembershipRole, MembershipStatus, Role
+from app.issues.models import Issue
+from app.meetings import rules
+from app.meetings.models import Attendance, Meeting, MeetingInvitee, MeetingItem, MeetingStatus
+
+PAGE = 50
+
+
+def get_meeting(session: Session, *, hall_id: int, meeting_id: int) -> Meeting | None:
+    return session.exec(
+        select(Meeting).where(Meeting.id == meeting_id, Meeting.hall_id == hall_id)
+    ).first()
+
+
+def list_meetings(session: Session, *, hall_id: int, limit: int = PAGE) -> list[Meeting]:
+    """The hall's meetings, the latest start first."""
+    return list(
+        session.exec(
+            select(Meeting)
+            .where(Meeting.hall_id == hall_id)
+            .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def expected_members(meeting: Meeting) -> sa.Select[tuple[int]]:
+    """The membership ids 应到 at the meeting, as a query (see the module docstring)."""
+    verified = (Membership.hall_id == meeting.hall_id) & (
+        Membership.status == MembershipStatus.VERIFIED
+    )
+    query = select(Membership.id).where(verified)
+    match rules.expected_by(meeting.kind):
+        case rules.Expected.ROLE:
+            role = Role(rules.expected_role(meeting.kind) or "")
+            query = query.join(
+                MembershipRole, col(MembershipRole.membership_id) == Membership.id
+            ).where(MembershipRole.role == role)
+        case rules.Expected.RESIDENTS:
+            query = query.where(col(Membership.household_id).is_not(None))
+        case rules.Expected.INVITED:
+            query = query.join(
+                MeetingInvitee, col(MeetingInvitee.membership_id) == Membership.id
+            ).where(MeetingInvitee.meeting_id == meeting.id)
+    return query  # type: ignore[return-value]
+
+
+def attendance(session: Session, meeting: Meeting) -> rules.Attendance:
+    """应到 / 实到 / quorum, from the meeting's sign-ins and its hall's members now."""
+    expected = expected_members(meeting).subquery()
+    total = session.exec(select(func.count()).select_from(expected)).one()
+    present = session.exec(
+        select(func.count())
+        .select_from(Attendance)
+        .where(
+            Attendance.meeting_id == meeting.id,
+            col(Attendance.membership_id).in_(select(expected.c.id)),
+        )
+    ).one()
+    quorum = Fraction(meeting.quorum_num, meeting.quorum_den)
+    return rules.attendance(meeting.kind, expected=total, present=present, quorum=quorum)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    item: MeetingItem
+    title: str  # the issue's title, or the free item's
+
+
+def agenda(session: Session, meeting: Meeting) -> list[ItemRow]:
+    rows = session.exec(
+        select(MeetingItem, Issue.title)
+        .join(Issue, col(Issue.id) == MeetingItem.issue_id, isouter=True)
+        .where(MeetingItem.meeting_id == meeting.id)
+        .order_by(col(MeetingItem.position))
+    ).all()
+    return [ItemRow(item, issue_title or item.title) for item, issue_title in rows]
+
+
+@dataclass(frozen=True)
+class InviteeRow:
+    invitee: MeetingInvitee
+    name: str  # the member's name, or the guest's
+
+
+def invitees(session: Session, meeting: Meeting) -> list[InviteeRow]:
+    rows = session.exec(
+        select(MeetingInvitee, User.name)
+        .join(Membership, col(Membership.id) == MeetingInvitee.membership_id, isouter=True)
+        .join(User, col(User.id) == Membership.user_id, isouter=True)
+        .where(MeetingInvitee.meeting_id == meeting.id)
+        .order_by(col(MeetingInvitee.guest_kind).is_not(None), col(MeetingInvitee.id))
+    ).all()
+    return [InviteeRow(invitee, name or invitee.guest_name) for invitee, name in rows]
+
+
+@dataclass(frozen=True)
+class SignInRow:
+    attendance: Attendance
+    name: str  # the member's name, or the guest's
+    proxy_name: str | None  # who attended for them (委托)
+
+
+def sign_ins(session: Session, meeting: Meeting) -> list[SignInRow]:
+    principal = sa.orm.aliased(Membership)
+    holder = sa.orm.aliased(Membership)
+    principal_user = sa.orm.aliased(User)
+    holder_user = sa.orm.aliased(User)
+    rows = session.exec(
+        select(Attendance, principal_user.name, holder_user.name)
+        .join(principal, col(principal.id) == Attendance.membership_id, isouter=True)
+        .join(principal_user, col(principal_user.id) == principal.user_id, isouter=True)
+        .join(holder, col(holder.id) == Attendance.proxy_membership_id, isouter=True)
+        .join(holder_user, col(holder_user.id) == holder.user_id, isouter=True)
+        .where(Attendance.meeting_id == meeting.id)
+        .order_by(col(Attendance.signed_in_at), col(Attendance.id))
+    ).all()
+    return [SignInRow(row, name or row.guest_name, proxy_name) for row, name, proxy_name in rows]
+
+
+def my_sign_in(session: Session, meeting: Meeting, membership_id: int | None) -> Attendance | None:
+    if membership_id is None:
+        return None
+    return session.exec(
+        select(Attendance).where(
+            Attendance.meeting_id == meeting.id, Attendance.membership_id == membership_id
+        )
+    ).first()
+
+
+def verified_members(session: Session, *, hall_id: int) -> list[tuple[int, str]]:
+    """(membership id, name) of the hall's verified members, for the chair's sign-in."""
+    return [
+        (mid, name)
+        for mid, name in session.exec(
+            select(Membership.id, User.name)
+            .join(User, col(User.id) == Membership.user_id)
+            .where(Membership.hall_id == hall_id, Membership.status == MembershipStatus.VERIFIED)
+            .order_by(col(User.name), col(Membership.id))
+        ).all()
+        if mid is not None
+    ]
+
+
+def is_open(meeting: Meeting) -> bool:
+    return meeting.status == MeetingStatus.SCHEDULED
