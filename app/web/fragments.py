@@ -12,7 +12,10 @@ of the database (app/db.Memo):
   and kept only if no memo it depends on was emptied since the request noted the memos'
   generation, before its first query (app/web/deps.guard): a part read from a snapshot older
   than a write is never kept;
-- at most `SIZE` parts per memo: a flood of distinct filters cannot grow memory without bound.
+- at most `SIZE` parts per memo: a flood of distinct filters cannot grow memory without bound;
+- a page whose parts are all kept can be answered on the event loop: called without a session,
+  `shared` and `kept` raise `NeedsDatabase` at the first part that is not kept, and the route
+  tries again in a worker thread with its session (the issue list and the issue page).
 
 Only what carries nothing of the reader goes in a shared part: no name, no per-person button.
 A form's CSRF token is a hole (`holes`): the part is rendered with a stand-in, and each
@@ -38,6 +41,19 @@ T = TypeVar("T")
 SIZE = 512
 
 
+class NeedsDatabase(Exception):
+    """A part is not kept, and the caller passed no session: it tried the page on the event
+    loop first (everything kept: no thread hop, no query) and must now read in a worker
+    thread with its session."""
+
+
+def needs(session: Session | None) -> Session:
+    """`session`, or NeedsDatabase when there is none (the event loop's try)."""
+    if session is None:
+        raise NeedsDatabase
+    return session
+
+
 def _hole(name: str) -> str:
     """A stand-in that autoescaping leaves as it is and no text contains."""
     return f"\ue000{name}\ue001"
@@ -45,7 +61,7 @@ def _hole(name: str) -> str:
 
 def shared(
     request: Request,
-    session: Session,
+    session: Session | None,
     template: str,
     *,
     tables: Iterable[str],
@@ -63,7 +79,7 @@ def shared(
     full_key = (key, get_locale())
     found, html = memo.get(full_key)
     if not found or html is None:
-        values = dict(context(session))
+        values = dict(context(needs(session)))
         values.update({name: Markup(_hole(name)) for name in holes or {}})  # noqa: S704
         html = env.get_template(template).render(values)
         _keep(request, memo, full_key, html)
@@ -75,7 +91,7 @@ def shared(
 
 def kept(
     request: Request,
-    session: Session,
+    session: Session | None,
     name: str,
     *,
     tables: Iterable[str],
@@ -92,7 +108,7 @@ def kept(
     found, value = memo.get(key)
     if found:
         return value  # type: ignore[return-value]
-    value = read(session)
+    value = read(needs(session))
     _keep(request, memo, key, value)
     return value
 

@@ -133,6 +133,15 @@ def _unread(request: Request, user_id: int | None) -> int:
     return count
 
 
+def kept_unread(request: Request) -> int | None:
+    """The bell's count if it needs no query (nobody logged in, or kept), else None."""
+    auth = getattr(request.state, "auth", None)
+    if auth is None or auth.user is None:
+        return 0
+    kept, count = bell_memo(request).get(auth.user.id)
+    return count if kept else None
+
+
 def bell_memo(request: Request) -> Memo[int, int]:
     """Each person's count, kept like a shared part (app/web/fragments.py): emptied by any
     commit in this process that writes the tables registered with the counter."""

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 from markupsafe import Markup
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core import clock, fields
 from app.core.errors import NotFound
@@ -27,7 +28,7 @@ from app.web import fragments
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
 from app.web.forms import Refusals
-from app.web.htmx import csrf_token, is_partial, render
+from app.web.htmx import csrf_token, is_partial, kept_unread, render
 from app.web.links import url
 
 router = page_router()
@@ -68,7 +69,7 @@ def _editable(access: HallAccess, rows: list[queries.CommentRow]) -> set[int]:
 
 
 def stage_context(
-    session: Session,
+    session: Session | None,
     hall: Hall,
     access: HallAccess,
     issue_id: int,
@@ -80,7 +81,7 @@ def stage_context(
     """Everything the stage panel shows: timeline, co-sign progress, the buttons that work;
     and the 协商意见, read by the same query (unless the caller read `page` already)."""
     page = page or queries.get_issue_page(
-        session,
+        fragments.needs(session),
         hall_id=access.hall_id,
         issue_id=issue_id,
         user_id=access.user_id,
@@ -101,7 +102,9 @@ def stage_context(
         "proposer_name": page.proposer_name,
         "merged_into": page.merged_into,
         "opinion": page.opinion,
-        "events": queries.list_events(session, hall_id=access.hall_id, issue_id=issue_id)
+        "events": queries.list_events(
+            fragments.needs(session), hall_id=access.hall_id, issue_id=issue_id
+        )
         if events is None
         else events,
         "phases": PHASES,
@@ -125,7 +128,7 @@ def stage_context(
         ),
         "can_review": review,
         "merge_targets": queries.list_merge_targets(
-            session, hall_id=access.hall_id, exclude_id=issue_id
+            fragments.needs(session), hall_id=access.hall_id, exclude_id=issue_id
         )
         if review and merge_targets
         else [],
@@ -192,13 +195,13 @@ def page_context(
 
 
 def _decision_context(
-    session: Session, access: HallAccess, issue: Issue, events: list[queries.EventRow]
+    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
 ) -> dict[str, Any]:
     """The 民决 card (voting/_issue_decision.html), once an issue has reached 民决 (an issue
     sent back to 民议 keeps showing its earlier ballots); its timeline says whether it has."""
     if not any(PHASE_OF[row.event.to_stage] == Phase.DECIDE for row in events):
         return {"ballots": [], "resolution": None, "can_manage": False}
-    return issue_decision_context(session, access, issue)
+    return issue_decision_context(fragments.needs(session), access, issue)
 
 
 # --- the page as it is read: its shared parts kept (app/web/fragments.py) -----------------
@@ -214,7 +217,7 @@ SOLUTION_TABLES = ("solution", "consultation_opinion", "issue", "user")
 
 def shown_context(
     request: Request,
-    session: Session,
+    session: Session | None,
     hall: Hall,
     access: HallAccess,
     issue_id: int,
@@ -269,7 +272,7 @@ PER_PERSON = 50_000
 
 
 def _kept_page(
-    request: Request, session: Session, access: HallAccess, issue_id: int
+    request: Request, session: Session | None, access: HallAccess, issue_id: int
 ) -> queries.IssuePage | None:
     """get_issue_page's answer from three kept parts: the issue's top (shared), who co-signed
     it (shared) and where the reader lives (theirs, kept until a membership changes)."""
@@ -324,7 +327,9 @@ _STAGE_FLAGS = (
 )
 
 
-def _stage_part(request: Request, session: Session, context: dict[str, Any], token: str) -> Markup:
+def _stage_part(
+    request: Request, session: Session | None, context: dict[str, Any], token: str
+) -> Markup:
     """The stage panel, shared by the readers who stand alike towards the issue (the same
     buttons); the chair's merge targets are read only when it is rendered."""
     access: HallAccess = context["access"]
@@ -355,7 +360,7 @@ def _with_authors(page: queries.CommentPage) -> tuple[queries.CommentPage, froze
 
 def _comments_part(
     request: Request,
-    session: Session,
+    session: Session | None,
     page: dict[str, Any],
     before: int | None,
     token: str,
@@ -415,7 +420,7 @@ def _comments_part(
 
 
 @router.get("/halls/{hall_id}/issues/{issue_id}", name="issues.detail")
-def detail(
+async def detail(
     request: Request,
     session: SessionDep,
     hall: HallDep,
@@ -423,17 +428,42 @@ def detail(
     issue_id: Id,
     before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
-    if before is not None and is_partial(request):
-        # "更多评论": the next page of comments, appended by htmx.
-        issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
-        if issue is None:
-            raise NotFound("not_found")
-        context = {"hall": hall, "access": access, "issue": issue}
-        context |= comments_context(session, access, issue, before=before)
-        return render(request, "issues/_comment_page.html", context)
-    # The issue is read with its header (not by IssueDep): one query fewer on the busiest page.
+    if before is not None and is_partial(request):  # "更多评论", appended by htmx
+        return await run_in_threadpool(_more, request, session, hall, access, issue_id, before)
+    try:  # every part kept: answered here on the event loop, no thread hop, no query
+        return _page(request, None, hall, access, issue_id, before)
+    except fragments.NeedsDatabase:
+        return await run_in_threadpool(_page, request, session, hall, access, issue_id, before)
+
+
+def _page(
+    request: Request,
+    session: Session | None,
+    hall: Hall,
+    access: HallAccess,
+    issue_id: int,
+    before: int | None,
+) -> Response:
+    """The whole page; without a session only if everything it shows is kept."""
     context = shown_context(request, session, hall, access, issue_id, before)
+    if session is None:  # the bell too, or the count would be read here on the event loop
+        unread = kept_unread(request)
+        if unread is None:
+            raise fragments.NeedsDatabase
+        context["unread"] = unread
     return render(request, "issues/detail.html", context)
+
+
+def _more(
+    request: Request, session: Session, hall: Hall, access: HallAccess, issue_id: int, before: int
+) -> Response:
+    """The next page of comments (htmx)."""
+    issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
+    if issue is None:
+        raise NotFound("not_found")
+    context = {"hall": hall, "access": access, "issue": issue}
+    context |= comments_context(session, access, issue, before=before)
+    return render(request, "issues/_comment_page.html", context)
 
 
 @router.get("/halls/{hall_id}/issues/{issue_id}/photos/{photo_id}", name="issues.photo")

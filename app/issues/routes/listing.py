@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core import fields
 from app.halls import queries as hall_queries
@@ -19,7 +20,7 @@ from app.issues.models import Category
 from app.issues.routes.common import page_router
 from app.web import fragments
 from app.web.deps import SessionDep
-from app.web.htmx import is_partial, render
+from app.web.htmx import is_partial, kept_unread, render
 from app.web.i18n import _
 from app.web.links import url
 
@@ -73,7 +74,7 @@ def _results(
 
 def _list_context(
     request: Request,
-    session: Session,
+    session: Session | None,
     hall: Hall,
     access: HallAccess,
     f: queries.IssueFilters,
@@ -83,7 +84,7 @@ def _list_context(
         return _results(s, hall, f, before)
 
     if f.q:  # a search: read for this reader alone (too many distinct texts to keep)
-        results = read(session)
+        results = read(fragments.needs(session))
         results_html = None
     else:
         key = (hall.id, f, before)
@@ -105,7 +106,7 @@ def _list_context(
 
 
 @router.get("/halls/{hall_id}/issues", name="issues.list")
-def list_page(
+async def list_page(
     request: Request,
     session: SessionDep,
     hall: HallDep,
@@ -117,14 +118,34 @@ def list_page(
     before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     f = _filters(stage, category, building_id, q)
+    try:  # every part kept: answered here on the event loop, no thread hop, no query
+        return _list(request, None, hall, access, f, before)
+    except fragments.NeedsDatabase:
+        return await run_in_threadpool(_list, request, session, hall, access, f, before)
+
+
+def _list(
+    request: Request,
+    session: Session | None,
+    hall: Hall,
+    access: HallAccess,
+    f: queries.IssueFilters,
+    before: int | None,
+) -> Response:
+    """The list (or its results, for htmx); without a session only if all of it is kept."""
     context = _list_context(request, session, hall, access, f, before)
+    if session is None:  # the bell too, or the count would be read here on the event loop
+        unread = kept_unread(request)
+        if unread is None:
+            raise fragments.NeedsDatabase
+        context["unread"] = unread
     if is_partial(request):
         return render(request, "issues/_results_slot.html", context)
     context |= {"buildings": _buildings(request, session, hall), "stages": list(Stage)}
     return render(request, "issues/list.html", context | {"categories": list(Category)})
 
 
-def _buildings(request: Request, session: Session, hall: Hall) -> list[tuple[int, str]]:
+def _buildings(request: Request, session: Session | None, hall: Hall) -> list[tuple[int, str]]:
     """The filter's buildings, (id, name), kept until a building changes."""
 
     def read(s: Session) -> list[tuple[int, str]]:
