@@ -27,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from markupsafe import Markup, escape
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import Database, Memo
@@ -57,6 +58,27 @@ def needs(session: Session | None) -> Session:
 def _hole(name: str) -> str:
     """A stand-in that autoescaping leaves as it is and no text contains."""
     return f"\ue000{name}\ue001"
+
+
+async def answer(request: Request, page: Callable[..., Response], *args: Any) -> Response:
+    """`page(request, None, *args)` here on the event loop, when everything it shows is kept
+    (no thread hop, no session, no query); else `page(request, session, *args)` in a worker
+    thread, with a read session of its own (the request's one connection, app/web/turns.py),
+    which the bell reads through too."""
+    try:
+        return page(request, None, *args)
+    except NeedsDatabase:
+        return await run_in_threadpool(_with_session, request, page, *args)
+
+
+def _with_session(request: Request, page: Callable[..., Response], *args: Any) -> Response:
+    db: Database = request.app.state.db
+    with db.session(read_only=True) as session:
+        request.state.db_session = session
+        try:
+            return page(request, session, *args)
+        finally:
+            request.state.db_session = None
 
 
 def shared(

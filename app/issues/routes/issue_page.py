@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 from markupsafe import Markup
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.core import clock, fields
 from app.core.errors import NotFound
@@ -422,18 +421,14 @@ def _comments_part(
 @router.get("/halls/{hall_id}/issues/{issue_id}", name="issues.detail")
 async def detail(
     request: Request,
-    session: SessionDep,
     hall: HallDep,
     access: AccessDep,
     issue_id: Id,
     before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     if before is not None and is_partial(request):  # "更多评论", appended by htmx
-        return await run_in_threadpool(_more, request, session, hall, access, issue_id, before)
-    try:  # every part kept: answered here on the event loop, no thread hop, no query
-        return _page(request, None, hall, access, issue_id, before)
-    except fragments.NeedsDatabase:
-        return await run_in_threadpool(_page, request, session, hall, access, issue_id, before)
+        return await fragments.answer(request, _more, hall, access, issue_id, before)
+    return await fragments.answer(request, _page, hall, access, issue_id, before)
 
 
 def _page(
@@ -455,9 +450,15 @@ def _page(
 
 
 def _more(
-    request: Request, session: Session, hall: Hall, access: HallAccess, issue_id: int, before: int
+    request: Request,
+    session: Session | None,
+    hall: Hall,
+    access: HallAccess,
+    issue_id: int,
+    before: int,
 ) -> Response:
-    """The next page of comments (htmx)."""
+    """The next page of comments (htmx): always read."""
+    session = fragments.needs(session)
     issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
     if issue is None:
         raise NotFound("not_found")

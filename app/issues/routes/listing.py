@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.core import fields
 from app.halls import queries as hall_queries
@@ -108,7 +107,6 @@ def _list_context(
 @router.get("/halls/{hall_id}/issues", name="issues.list")
 async def list_page(
     request: Request,
-    session: SessionDep,
     hall: HallDep,
     access: AccessDep,
     stage: fields.Text = "",
@@ -118,10 +116,7 @@ async def list_page(
     before: Annotated[fields.Id | None, Query()] = None,
 ) -> Response:
     f = _filters(stage, category, building_id, q)
-    try:  # every part kept: answered here on the event loop, no thread hop, no query
-        return _list(request, None, hall, access, f, before)
-    except fragments.NeedsDatabase:
-        return await run_in_threadpool(_list, request, session, hall, access, f, before)
+    return await fragments.answer(request, _list, hall, access, f, before)
 
 
 def _list(
