@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import OptionalUser
 from app.accounts.models import User
+from app.config import Settings
 from app.core import fields
 from app.core.errors import NotFound
 from app.db import Database, Memo
 from app.halls import policies, queries
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
-from app.web.deps import DbDep, NotAuthenticated, SettingsDep
+from app.web.deps import Auth, NotAuthenticated
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,18 @@ def _read(
     return view
 
 
-async def load_hall(
-    db: DbDep, settings: SettingsDep, hall_id: Annotated[fields.Id, Path()], user: OptionalUser
-) -> HallView:
+async def load_hall(request: Request, hall_id: Annotated[fields.Id, Path()]) -> HallView:
     """The hall and the caller's standing in it, kept per process for a few seconds like the
     session (`Settings.auth_cache_seconds`): on the event loop when kept, else one hop to a
     worker thread. HallDep and AccessDep below only pick from this. The route reads the rest
-    through its own session, in its own single hop."""
+    through its own session, in its own single hop. Who is asking is what the guard found
+    (app/web/deps.guard runs in front of every route): read here rather than through three
+    more dependencies, which cost FastAPI's resolver more than the lookup."""
+    state = request.app.state
+    db: Database = state.db
+    settings: Settings = state.settings
+    auth: Auth = request.state.auth
+    user: User | None = auth.user
     memo = db.memo("halls", TABLES, settings.auth_cache_seconds)
     key = (hall_id, user.id if user else None)
     generation = memo.generation
