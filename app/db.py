@@ -64,6 +64,13 @@ def locked(query: S) -> S:
     return query.with_for_update().execution_options(populate_existing=True)
 
 
+def shared_lock(query: S) -> S:
+    """`query` as a shared locking read: SELECT … FOR SHARE (PostgreSQL). Readers holding it
+    do not wait for each other, but a writer's FOR UPDATE waits for them and they for it
+    (a sign-in and the meeting's cancellation). SQLite's BEGIN IMMEDIATE holds the database."""
+    return query.with_for_update(read=True).execution_options(populate_existing=True)
+
+
 def _install_sqlite_hooks(engine: Engine, *, begin: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -40,6 +40,14 @@ GUEST_LABELS = {
     GuestKind.DEPARTMENT: N_("街道部门"),
     GuestKind.DEPUTY: N_("人大代表政协委员"),
 }
+# Who the notice is addressed to and who is 应到, by kind (the printed notice and 签到表).
+EXPECTED_LABELS = {
+    MeetingKind.COUNCIL: N_("议事会成员"),
+    MeetingKind.RESIDENTS: N_("本社区居民"),
+    MeetingKind.REPRESENTATIVES: N_("居民代表"),
+    MeetingKind.FORUM: N_("受邀人员"),
+    MeetingKind.HEARING: N_("受邀人员"),
+}
 HOW_LABELS = {SignInHow.SELF_QR: N_("扫码签到"), SignInHow.BY_CHAIR: N_("代为签到")}
 
 

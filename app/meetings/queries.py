@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
-from app.halls.models import Membership, MembershipRole, MembershipStatus, Role
+from app.halls.models import (
+    Building,
+    Entrance,
+    Household,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    Role,
+)
 from app.issues.models import Issue
 from app.meetings import rules
 from app.meetings.models import Attendance, Meeting, MeetingInvitee, MeetingItem, MeetingStatus
@@ -163,3 +171,44 @@ def verified_members(session: Session, *, hall_id: int) -> list[tuple[int, str]]
 
 def is_open(meeting: Meeting) -> bool:
     return meeting.status == MeetingStatus.SCHEDULED
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One line of the printed 签到表: a member 应到, where they live."""
+
+    name: str
+    building: str | None
+    entrance: str | None
+    room: str | None
+
+
+def sheet_rows(session: Session, meeting: Meeting) -> list[SheetRow]:
+    """The members 应到, by building, entrance and room (one query)."""
+    expected = expected_members(meeting).subquery()
+    rows = session.exec(
+        select(User.name, Building.name, Entrance.name, Household.room)
+        .select_from(Membership)
+        .join(User, col(User.id) == Membership.user_id)
+        .join(Household, col(Household.id) == Membership.household_id, isouter=True)
+        .join(Entrance, col(Entrance.id) == Household.entrance_id, isouter=True)
+        .join(Building, col(Building.id) == Entrance.building_id, isouter=True)
+        .where(col(Membership.id).in_(select(expected.c.id)))
+        .order_by(
+            col(Building.sort_key),
+            col(Building.name),
+            col(Entrance.sort_key),
+            col(Entrance.name),
+            col(Household.room),
+            col(User.name),
+        )
+    ).all()
+    return [SheetRow(*row) for row in rows]
+
+
+def officer_names(session: Session, meeting: Meeting) -> tuple[str, str | None]:
+    """(主持人, 记录人) by name."""
+    ids = {meeting.chair_id, meeting.recorder_id} - {None}
+    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())
+    recorder = names.get(meeting.recorder_id) if meeting.recorder_id else None
+    return names.get(meeting.chair_id, ""), recorder

@@ -35,7 +35,7 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from app.db import locked
+from app.db import locked, shared_lock
 from app.halls.models import Hall, Membership, MembershipRole, MembershipStatus, Role
 from app.halls.policies import HallAccess
 from app.issues.models import Issue, Notification
@@ -58,9 +58,17 @@ def _text_problem(value: str, maximum: int, *, required: bool = True) -> str | N
     return "too_long" if len(value) > maximum else None
 
 
-def _meeting(session: Session, hall_id: int, meeting_id: int, *, lock: bool = False) -> Meeting:
+def _meeting(
+    session: Session, hall_id: int, meeting_id: int, *, lock: bool = False, share: bool = False
+) -> Meeting:
+    """The meeting; `lock` (FOR UPDATE) to change it, `share` (FOR SHARE) to sign someone in:
+    sign-ins do not wait for each other, and a cancellation waits for them, and they for it."""
     query = select(Meeting).where(Meeting.id == meeting_id, Meeting.hall_id == hall_id)
-    meeting = session.exec(locked(query) if lock else query).first()
+    if lock:
+        query = locked(query)
+    elif share:
+        query = shared_lock(query)
+    meeting = session.exec(query).first()
     if meeting is None:
         raise NotFound("not_found")
     return meeting
@@ -441,7 +449,7 @@ def sign_in_self(
     "signin_closed").
     """
     policies.require(policies.can_sign_in_self(access))
-    meeting = _meeting(session, access.hall_id, meeting_id)
+    meeting = _meeting(session, access.hall_id, meeting_id, share=True)
     if not secrets.compare_digest(token.encode(), meeting.signin_token.encode()):
         raise NotAllowed("signin_token_invalid")
     if meeting.status != MeetingStatus.SCHEDULED:
@@ -516,7 +524,7 @@ def sign_in_by_chair(
     (idempotent), a guest with the same name and organisation too.
     Raises: NotFound, ValidationFailed, Conflict("meeting_cancelled" | "signin_closed").
     """
-    meeting = _meeting(session, access.hall_id, meeting_id)
+    meeting = _meeting(session, access.hall_id, meeting_id, share=True)
     policies.require(
         policies.can_sign_in_others(
             access, chair_id=meeting.chair_id, recorder_id=meeting.recorder_id

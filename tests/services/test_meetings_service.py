@@ -4,6 +4,7 @@ window and token, one sign-in per member under concurrency, proxies, and who may
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,7 +16,7 @@ from app.accounts.models import User
 from app.audit.models import AuditEvent
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from app.db import Database
+from app.db import Database, locked
 from app.halls import queries as hall_queries
 from app.halls.policies import HallAccess
 from app.issues.models import Notification
@@ -573,3 +574,43 @@ def test_invitee_rows_hold_a_member_or_a_guest(db: Database, world: HallWorld, c
         ).all()
     assert rows
     assert all((r.membership_id is None) != (r.guest_kind is None) for r in rows)
+
+
+def test_a_sign_in_waits_for_a_cancellation_in_progress(
+    db: Database, world: HallWorld, chair: User
+) -> None:
+    """The chair's cancellation holds the meeting (FOR UPDATE); a sign-in arriving meanwhile
+    waits for it (FOR SHARE) and then finds the meeting cancelled: nobody is signed in to a
+    meeting that no longer takes place."""
+    (member,) = council(db, world, chair, 1)
+    meeting = mh.now_meeting(db, world, chair)
+    access = access_of(db, world, member)
+    started = threading.Event()
+
+    def sign_in_meanwhile() -> str:
+        started.set()
+        with db.session() as session:
+            try:
+                service.sign_in_self(
+                    session=session,
+                    access=access,
+                    actor=member,
+                    meeting_id=meeting.id or 0,
+                    token=meeting.signin_token,
+                )
+            except Conflict as exc:
+                return exc.code
+        return "signed in"
+
+    with db.session() as session:  # the cancellation's transaction, held open
+        held = session.exec(locked(select(Meeting).where(Meeting.id == meeting.id))).one()
+        with ThreadPoolExecutor(1) as pool:
+            outcome = pool.submit(sign_in_meanwhile)
+            started.wait()
+            time.sleep(0.3)  # the sign-in is now waiting for the meeting
+            assert not outcome.done()
+            held.status = MeetingStatus.CANCELLED
+            session.add(held)
+            session.commit()
+            assert outcome.result(timeout=10) == "meeting_cancelled"
+    assert attendance(db, meeting).present == 0

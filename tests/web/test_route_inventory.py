@@ -812,6 +812,20 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/signin"): Entry(
         Access.PARTICIPANT, writes=True, ok=303, prepare=_meeting_now, body=_signin_form
     ),
+    # A meeting on paper: the notice is the hall's (any member); the 签到表 the chair's
+    # (and the meeting's 主持人 / 记录人: tests/web/test_meeting_print.py)
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/notice"): Entry(
+        Access.MEMBER, prepare=_meeting_now
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/notice.pdf"): Entry(
+        Access.MEMBER, prepare=_meeting_now
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/signin"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/signin.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
     ("GET", "/api/v1/halls/{hall_id}/meetings"): Entry(Access.MEMBER),
     ("POST", "/api/v1/halls/{hall_id}/meetings"): Entry(
         Access.CHAIR, writes=True, ok=201, body=_meeting_json
