@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from app.issues.lifecycle import Phase, Stage
 from app.issues.models import Category, Scope, Source, Stance
-from app.web.i18n import N_, gettext
+from app.web.i18n import N_, get_locale, gettext
 
 K = TypeVar("K")
 
@@ -75,10 +76,19 @@ NOTIFICATION_LABELS = {
 }
 
 
-def translated(labels: Mapping[K, str]) -> dict[K, str]:
+def translated(labels: Mapping[K, str]) -> Mapping[K, str]:
     """The labels in the current request's language: for a page that shows one per row, so
-    that each is translated once per page rather than once per row."""
-    return {key: gettext(text) for key, text in labels.items()}
+    that each is translated once per page rather than once per row; kept per table and
+    language (the tables are this module's constants, never changed), read-only."""
+    key = (id(labels), get_locale())
+    found = _TRANSLATED.get(key)
+    if found is None or found[0] is not labels:  # the table itself is kept: its id stays its
+        table = MappingProxyType({k: gettext(text) for k, text in labels.items()})
+        found = _TRANSLATED[key] = (labels, table)
+    return found[1]
+
+
+_TRANSLATED: dict[tuple[int, str], tuple[Mapping[Any, str], Mapping[Any, str]]] = {}
 
 
 def notification_label(kind: str) -> str:
