@@ -136,19 +136,29 @@ def _list(
         context["unread"] = unread
     if is_partial(request):
         return render(request, "issues/_results_slot.html", context)
-    context |= {"buildings": _buildings(request, session, hall), "stages": list(Stage)}
-    return render(request, "issues/list.html", context | {"categories": list(Category)})
-
-
-def _buildings(request: Request, session: Session | None, hall: Hall) -> list[tuple[int, str]]:
-    """The filter's buildings, (id, name), kept until a building changes."""
-
-    def read(s: Session) -> list[tuple[int, str]]:
-        return [(b.id or 0, b.name) for b in hall_queries.list_buildings(s, hall_id=hall.id or 0)]
-
-    return fragments.kept(
-        request, session, "buildings", tables=("building",), key=hall.id, read=read
+    context["filters_html"] = fragments.shared(
+        request,
+        session,
+        "issues/_filters.html",
+        tables=("building",),
+        key=(hall.id, f),
+        context=lambda s: _filter_context(s, hall, f),
     )
+    return render(request, "issues/list.html", context)
+
+
+def _filter_context(session: Session, hall: Hall, f: queries.IssueFilters) -> dict[str, Any]:
+    """The search and filters (issues/_filters.html), with the hall's buildings."""
+    buildings = hall_queries.list_buildings(session, hall_id=hall.id or 0)
+    return {
+        "hall": hall,
+        "filters": f,
+        "buildings": [(b.id or 0, b.name) for b in buildings],
+        "stages": list(Stage),
+        "categories": list(Category),
+        "stage_names": labels.translated(labels.STAGE_LABELS),
+        "category_names": labels.translated(labels.CATEGORY_LABELS),
+    }
 
 
 @router.get("/halls/{hall_id}/issues/similar", name="issues.similar")
