@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -168,3 +169,32 @@ def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     yield url
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the chair's laptop: a loopback address, the public origin configured (the print pack) -----
+
+LAPTOP = "http://127.0.0.1:8000"  # where the chair's browser is
+PUBLIC = "https://yst.example.cn"
+A4_POINTS = (595, 842)  # 210 × 297 mm
+
+ClientAs = Callable[[Any], Client]
+
+
+@pytest.fixture
+def laptop(settings: Settings, db: Database) -> Iterator[ClientAs]:
+    """A logged-in client on the laptop's loopback address, the public origin configured."""
+    from tests.factories import PASSWORD
+
+    app = create_app(settings.model_copy(update={"public_origin": PUBLIC + "/"}), database=db)
+    clients: list[Client] = []
+
+    def as_user(user: Any) -> Client:
+        c = Client(app, base_url=LAPTOP, headers={"Origin": PUBLIC})
+        c.__enter__()
+        clients.append(c)
+        c.login(user.phone or "", PASSWORD)
+        return c
+
+    yield as_user
+    for c in clients:
+        c.__exit__(None, None, None)

@@ -4,47 +4,21 @@ public origin configured, read back with pypdf; and who may print which."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from app.config import Settings
 from app.core.privacy import mask_name, mask_room
 from app.db import Database
 from app.halls.labels import issuer_of
 from app.halls.models import Household
-from app.main import create_app
 from app.meetings import schemas
 from app.meetings.rules import MeetingKind
 from app.web.templating import cn_date
 from tests import factories as f
 from tests import meeting_helpers as mh
 from tests import print_helpers as ph
-from tests.conftest import Client
-
-LAPTOP = "http://127.0.0.1:8000"
-PUBLIC = "https://yst.example.cn"
-
-ClientAs = Callable[[Any], Client]
-
-
-@pytest.fixture
-def laptop(settings: Settings, db: Database) -> Iterator[ClientAs]:
-    app = create_app(settings.model_copy(update={"public_origin": PUBLIC + "/"}), database=db)
-    clients: list[Client] = []
-
-    def as_user(user: Any) -> Client:
-        c = Client(app, base_url=LAPTOP, headers={"Origin": PUBLIC})
-        c.__enter__()
-        clients.append(c)
-        c.login(user.phone or "", f.PASSWORD)
-        return c
-
-    yield as_user
-    for c in clients:
-        c.__exit__(None, None, None)
+from tests.conftest import PUBLIC, Client, ClientAs
 
 
 def _council(db: Database) -> tuple[f.HallWorld, Any, list[Any], Any]:

@@ -7,48 +7,18 @@ its fonts) and drawn with pdftoppm. Each is the same template as its A4 view on 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
 from urllib.parse import quote
 
-import pytest
-
-from app.config import Settings
 from app.core.privacy import mask_phone
 from app.db import Database
 from app.halls.labels import issuer_of
-from app.main import create_app
 from app.web import qr
 from app.web.templating import cn_date
 from tests import factories as f
 from tests import print_helpers as ph
-from tests.conftest import Client
+from tests.conftest import A4_POINTS, LAPTOP, PUBLIC, Client, ClientAs
 from tests.web import voting_helpers as vh
 from tests.web.test_voting_publicity import Publicised, publicise
-
-LAPTOP = "http://127.0.0.1:8000"  # where the chair's browser is
-PUBLIC = "https://yst.example.cn"
-A4_POINTS = (595, 842)  # 210 × 297 mm
-
-ClientAs = Callable[[Any], Client]
-
-
-@pytest.fixture
-def laptop(settings: Settings, db: Database) -> Iterator[ClientAs]:
-    """A logged-in client on the laptop's loopback address, the public origin configured."""
-    app = create_app(settings.model_copy(update={"public_origin": PUBLIC + "/"}), database=db)
-    clients: list[Client] = []
-
-    def as_user(user: Any) -> Client:
-        c = Client(app, base_url=LAPTOP, headers={"Origin": PUBLIC})
-        c.__enter__()
-        clients.append(c)
-        c.login(user.phone or "", f.PASSWORD)
-        return c
-
-    yield as_user
-    for c in clients:
-        c.__exit__(None, None, None)
 
 
 def download(client: Client, path: str, filename: str) -> bytes:
