@@ -113,7 +113,7 @@ class Client(TestClient):
         **kwargs: object,
     ) -> object:
         payload = {"csrf_token": self.csrf(token_from), **(data or {})}
-        return self.post(path, data=payload, **kwargs)  # type: ignore[arg-type]
+        return self.post(path, data=payload, **kwargs)
 
     def login(self, phone: str, password: str) -> None:
         response = self.post_form(
