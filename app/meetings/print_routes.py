@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from app.config import Settings
-from app.core import clock
+from app.core import clock, fields
 from app.core.privacy import mask_name, mask_room
 from app.halls.deps import AccessDep, HallDep
 from app.halls.labels import issuer_of
@@ -105,6 +105,11 @@ def _sheet(
     }
 
 
+def _names(value: str) -> Names:
+    """?names=masked prints 张**; anything else, the full names."""
+    return "masked" if value == "masked" else "full"
+
+
 def _sheet_allowed(access: HallAccess, meeting: Meeting) -> None:
     policies.require(
         policies.can_sign_in_others(
@@ -151,11 +156,11 @@ def signin_sheet(
     hall: HallDep,
     access: AccessDep,
     meeting: MeetingDep,
-    names: Annotated[Names, Query()] = "full",
+    names: Annotated[fields.Text, Query(max_length=10)] = "full",
 ) -> Response:
     """The 签到表, A4 (the chair, the 主持人 and the 记录人)."""
     _sheet_allowed(access, meeting)
-    context = _sheet(request, settings, session, hall, meeting, names)
+    context = _sheet(request, settings, session, hall, meeting, _names(names))
     return render(request, "meetings/signin_print.html", context)
 
 
@@ -169,9 +174,9 @@ def signin_sheet_pdf(
     hall: HallDep,
     access: AccessDep,
     meeting: MeetingDep,
-    names: Annotated[Names, Query()] = "full",
+    names: Annotated[fields.Text, Query(max_length=10)] = "full",
 ) -> Response:
     _sheet_allowed(access, meeting)
-    context = _sheet(request, settings, session, hall, meeting, names)
+    context = _sheet(request, settings, session, hall, meeting, _names(names))
     name = _("签到表-%(title)s.pdf") % {"title": meeting.title}
     return pdf.document(request, "meetings/signin_print.html", context, filename=name)

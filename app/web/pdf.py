@@ -65,6 +65,18 @@ STATIC_PREFIX = "/static/"  # where app/main.py mounts STATIC_DIR
 MEDIA_TYPE = "application/pdf"
 
 
+@cache
+def weasyprint_imported() -> None:
+    """Import WeasyPrint, once, and undo what its import does to the rest of the process:
+    weasyprint/images.py sets Pillow's global `ImageFile.LOAD_TRUNCATED_IMAGES = True`, after
+    which a photo upload (app/issues/photos.py) would take a truncated file for an image.
+    Every use of WeasyPrint below goes through here first."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 class Refused(ValueError):
     """A URL the document may not load. WeasyPrint logs it and leaves the resource out."""
 
@@ -76,6 +88,7 @@ def fetcher_class() -> type[Any]:
 
 @cache
 def _fetcher_class() -> type[Any]:
+    weasyprint_imported()
     from weasyprint.urls import URLFetcher
 
     class LocalFetcher(URLFetcher):  # type: ignore[misc]
@@ -104,6 +117,7 @@ def _fetcher_class() -> type[Any]:
 def local_resource(url: str, static_dir: Path = STATIC_DIR) -> URLFetcherResponse:
     """What `url` names, when it is a data: URL or one of the app's static files; else Refused.
     Nothing here opens a socket: the only I/O is reading a file under `static_dir`."""
+    weasyprint_imported()
     from weasyprint.urls import URLFetcherResponse
 
     if url[:5].lower() == "data:":
@@ -137,6 +151,7 @@ _LOCK = threading.Lock()  # one render at a time per process: the font configura
 def _fonts() -> Any:
     """One WeasyPrint FontConfiguration for the process: its Pango font map keeps the faces it
     has loaded (the Noto CJK collections), so only the first render pays for loading them."""
+    weasyprint_imported()
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
@@ -162,6 +177,7 @@ def _stylesheet(path: str) -> Any:
 @cache
 def _parsed(path: str, _mtime_ns: int) -> Any:
     """A static stylesheet parsed once per process (again when the file changes)."""
+    weasyprint_imported()
     from weasyprint import CSS
 
     return CSS(
@@ -178,6 +194,7 @@ def to_pdf(html: str, *, stylesheets: tuple[str, ...] = (), fetcher: Any = None)
     `stylesheets` (paths under app/static) applied as if linked. Synchronous and CPU-bound:
     call it from a worker thread (PdfResponse does), never on the event loop."""
     try:
+        weasyprint_imported()
         from weasyprint import HTML
     except OSError as exc:  # cffi could not load Pango
         raise NoPdfLibraries(f"PDFs need `apt-get install -y {SYSTEM_PACKAGES}`: {exc}") from exc

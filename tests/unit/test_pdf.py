@@ -181,3 +181,21 @@ def test_the_signature_block_is_never_alone_on_the_last_page() -> None:
         "</head>", "<style>.print-signatures { break-before: auto !important }</style></head>"
     )
     assert _rows_left_with_the_signatures(loose, pdf.STYLESHEETS) == 0
+
+
+def test_a_pdf_leaves_truncated_photos_refused() -> None:
+    """WeasyPrint's import sets Pillow's global LOAD_TRUNCATED_IMAGES; app/web/pdf.py puts it
+    back, or after the first PDF a photo upload would take a truncated file for an image."""
+    import io
+
+    from PIL import Image, ImageFile
+
+    from app.issues.photos import PhotoRejected, reencode
+    from app.web import pdf
+
+    pdf.to_pdf("<p>公示</p>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "red").save(buffer, "PNG")
+    with pytest.raises(PhotoRejected):
+        reencode(buffer.getvalue()[:200])

@@ -493,6 +493,11 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("get", "/api/v1/halls/{hall_id}/ballots"),
         ("get", "/api/v1/halls/{hall_id}/ballots/{ballot_id}"),
         ("post", "/api/v1/halls/{hall_id}/ballots/{ballot_id}/votes"),
+        # meetings (协商会议)
+        ("get", "/api/v1/halls/{hall_id}/meetings"),
+        ("post", "/api/v1/halls/{hall_id}/meetings"),
+        ("get", "/api/v1/halls/{hall_id}/meetings/{meeting_id}"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/attendance"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key
