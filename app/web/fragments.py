@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import Database, Memo
+from app.web.htmx import kept_unread
 from app.web.i18n import get_locale
 from app.web.templating import env
 
@@ -69,6 +70,17 @@ async def answer(request: Request, page: Callable[..., Response], *args: Any) ->
         return page(request, None, *args)
     except NeedsDatabase:
         return await run_in_threadpool(_with_session, request, page, *args)
+
+
+def bell(request: Request, session: Session | None) -> dict[str, int]:
+    """The bell's count for a page tried without a session: kept, or NeedsDatabase (else
+    render() would read it here on the event loop). With a session, render() reads it."""
+    if session is not None:
+        return {}
+    unread = kept_unread(request)
+    if unread is None:
+        raise NeedsDatabase
+    return {"unread": unread}
 
 
 def _with_session(request: Request, page: Callable[..., Response], *args: Any) -> Response:

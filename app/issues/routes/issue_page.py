@@ -27,7 +27,7 @@ from app.web import fragments
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
 from app.web.forms import Refusals
-from app.web.htmx import csrf_token, is_partial, kept_unread, render
+from app.web.htmx import csrf_token, is_partial, render
 from app.web.links import url
 
 router = page_router()
@@ -441,11 +441,7 @@ def _page(
 ) -> Response:
     """The whole page; without a session only if everything it shows is kept."""
     context = shown_context(request, session, hall, access, issue_id, before)
-    if session is None:  # the bell too, or the count would be read here on the event loop
-        unread = kept_unread(request)
-        if unread is None:
-            raise fragments.NeedsDatabase
-        context["unread"] = unread
+    context |= fragments.bell(request, session)
     return render(request, "issues/detail.html", context)
 
 

@@ -19,7 +19,7 @@ from app.issues.models import Category
 from app.issues.routes.common import page_router
 from app.web import fragments
 from app.web.deps import SessionDep
-from app.web.htmx import is_partial, kept_unread, render
+from app.web.htmx import is_partial, render
 from app.web.i18n import _
 from app.web.links import url
 
@@ -129,11 +129,7 @@ def _list(
 ) -> Response:
     """The list (or its results, for htmx); without a session only if all of it is kept."""
     context = _list_context(request, session, hall, access, f, before)
-    if session is None:  # the bell too, or the count would be read here on the event loop
-        unread = kept_unread(request)
-        if unread is None:
-            raise fragments.NeedsDatabase
-        context["unread"] = unread
+    context |= fragments.bell(request, session)
     if is_partial(request):
         return render(request, "issues/_results_slot.html", context)
     context["filters_html"] = fragments.shared(
