@@ -24,7 +24,17 @@ from app.issues.models import (
     Solution,
     StageEvent,
 )
-from app.meetings.models import Attendance, Meeting, MeetingInvitee, MeetingItem
+from app.meetings.models import (
+    Absence,
+    Attendance,
+    Meeting,
+    MeetingInvitee,
+    MeetingItem,
+    Minutes,
+    MinutesCorrection,
+    Speaker,
+    Speech,
+)
 from app.voting.models import (
     Ballot,
     BallotOfficer,
@@ -40,6 +50,7 @@ from app.voting.models import (
 )
 
 __all__ = [
+    "Absence",
     "Attendance",
     "AuditEvent",
     "Ballot",
@@ -62,6 +73,8 @@ __all__ = [
     "MeetingItem",
     "Membership",
     "MembershipRole",
+    "Minutes",
+    "MinutesCorrection",
     "Notification",
     "Objection",
     "PaperBallot",
@@ -70,6 +83,8 @@ __all__ = [
     "RollCaster",
     "RollEntry",
     "Solution",
+    "Speaker",
+    "Speech",
     "StageEvent",
     "Street",
     "StreetAdmin",

@@ -69,6 +69,9 @@ class Ballot(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("id", "hall_id"),
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
+        sa.ForeignKeyConstraint(
+            ["meeting_id", "hall_id"], ["meeting.id", "meeting.hall_id"], name="fk_ballot_meeting"
+        ),
         sa.CheckConstraint("height >= 0", name="height_non_negative"),
         sa.CheckConstraint(
             "quorum_num > 0 AND quorum_den > 0 AND quorum_num <= quorum_den", name="quorum_share"
@@ -111,7 +114,9 @@ class Ballot(SQLModel, table=True):
     # Frozen at close (VOTE-11): the outcome as canonical JSON, and whether it passed.
     result: str | None = Field(default=None, sa_type=sa.Text)
     passed: bool | None = None
-    # The meeting this vote was held at, described until meetings have their own records.
+    # The meeting this vote was held at: its sign-in is the ballot's attendance (实到), and its
+    # time and place are the ballot's. `meeting_note` is what ballots before meetings said.
+    meeting_id: int | None = Field(sa_type=Int64, default=None, index=True)
     meeting_note: str = Field(default="", max_length=200)
 
 
