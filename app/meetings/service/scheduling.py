@@ -1,4 +1,4 @@
-"""协商会议 use cases. Each public function owns its transaction and writes the audit event.
+"""Scheduling a meeting, cancelling it, and signing people in.
 
 - schedule_meeting: the chair schedules a meeting (kind, time, place, 主持人, 记录人, agenda,
   invitees by role and guests); the notice goes out in the app at once, and a notice shorter
