@@ -103,3 +103,15 @@ def tick(db: Database, world: HallWorld, chair: User, meeting: Meeting, member: 
             meeting_id=meeting.id or 0,
             form=schemas.SignInForm(membership_id=membership(db, world, member).id),
         )
+
+
+def cancel(db: Database, world: HallWorld, chair: User, meeting: Meeting) -> Meeting:
+    with db.session() as session:
+        access = queries.hall_access(session, user=chair, hall=world.hall)
+        return service.cancel_meeting(
+            session=session,
+            access=access,
+            actor=chair,
+            meeting_id=meeting.id or 0,
+            form=schemas.CancelForm(reason="场地临时不能使用"),
+        )

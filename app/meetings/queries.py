@@ -11,6 +11,7 @@ by proxy); guests are listed, never counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from app.halls.models import (
 from app.issues.models import Issue
 from app.meetings import rules
 from app.meetings.models import Attendance, Meeting, MeetingInvitee, MeetingItem, MeetingStatus
+from app.voting.models import Ballot
 
 PAGE = 50
 
@@ -212,3 +214,62 @@ def officer_names(session: Session, meeting: Meeting) -> tuple[str, str | None]:
     names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())
     recorder = names.get(meeting.recorder_id) if meeting.recorder_id else None
     return names.get(meeting.chair_id, ""), recorder
+
+
+def ballot_meetings(session: Session, *, hall_id: int, now: datetime) -> list[Meeting]:
+    """The meetings a ballot may be held at: scheduled, of a kind that votes (not 恳谈会 /
+    听证会), and not over for longer than the chair may still enter the paper sign-in."""
+    kinds = [kind for kind in rules.MeetingKind if rules.has_quorum(kind)]
+    return list(
+        session.exec(
+            select(Meeting)
+            .where(
+                Meeting.hall_id == hall_id,
+                Meeting.status == MeetingStatus.SCHEDULED,
+                col(Meeting.kind).in_(kinds),
+                Meeting.ends_at >= now - rules.CHAIR_GRACE,
+            )
+            .order_by(col(Meeting.starts_at), col(Meeting.id))
+            .limit(PAGE)
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class Present:
+    """Who is signed in to a meeting (in person or through a proxy), as a ballot's roll keys
+    them: users (`u:<user>`) and the households they live in (`h:<household>`)."""
+
+    user_ids: frozenset[int]
+    household_ids: frozenset[int]
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(
+            [f"u:{uid}" for uid in self.user_ids] + [f"h:{hid}" for hid in self.household_ids]
+        )
+
+
+def present(session: Session, meeting: Meeting, *, membership_id: int | None = None) -> Present:
+    """The members signed in to the meeting (or only `membership_id`, if signed in)."""
+    query = (
+        select(Membership.user_id, Membership.household_id)
+        .join(Attendance, col(Attendance.membership_id) == Membership.id)
+        .where(Attendance.meeting_id == meeting.id)
+    )
+    if membership_id is not None:
+        query = query.where(Membership.id == membership_id)
+    rows = session.exec(query).all()
+    return Present(
+        frozenset(uid for uid, _ in rows), frozenset(hid for _, hid in rows if hid is not None)
+    )
+
+
+def ballots(session: Session, meeting: Meeting) -> list[Ballot]:
+    """The ballots held at the meeting, in the order they were drafted."""
+    return list(
+        session.exec(
+            select(Ballot)
+            .where(Ballot.hall_id == meeting.hall_id, Ballot.meeting_id == meeting.id)
+            .order_by(col(Ballot.id))
+        ).all()
+    )

@@ -155,6 +155,11 @@ def _detail_context(
         "meeting": meeting,
         "rule": rules.DECISION_RULES[meeting.kind],
         "agenda": queries.agenda(session, meeting),
+        "ballots": [
+            b
+            for b in queries.ballots(session, meeting)
+            if b.status != "draft" or policies.can_schedule(access)
+        ],
         "invitees": queries.invitees(session, meeting),
         "sign_ins": queries.sign_ins(session, meeting),
         "attendance": answer,

@@ -148,6 +148,7 @@ class BallotSummaryPublic(BaseModel):
     closes_at: datetime | None
     closed_at: datetime | None
     passed: bool | None  # once closed
+    meeting_id: int | None  # the meeting it is held at: its sign-in is the attendance
 
     @classmethod
     def of(cls, ballot: Ballot) -> BallotSummaryPublic:
@@ -163,6 +164,7 @@ class BallotSummaryPublic(BaseModel):
             closes_at=ballot.closes_at,
             closed_at=ballot.closed_at,
             passed=ballot.passed if queries.is_finished(ballot) else None,
+            meeting_id=ballot.meeting_id,
         )
 
 

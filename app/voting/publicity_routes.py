@@ -138,6 +138,7 @@ def _publicity_context(
         "issue": issue,
         "resolution": resolution,
         "ballot": ballot,
+        "meeting": queries.held_at(session, ballot),
         "result": result,
         "counts": [(label, frozen_counts.get(code, 0)) for code, label in labels.items()],
         "winner": labels.get(result.get("winner") or "", result.get("winner")),

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.halls.models import Membership, MembershipRole, MembershipStatus, Role
+from app.meetings.models import Meeting
 from app.voting import ledger, rules
 from app.voting.models import (
     Ballot,
@@ -37,6 +38,15 @@ from app.voting.models import (
 def get_ballot(session: Session, *, hall_id: int, ballot_id: int) -> Ballot | None:
     return session.exec(
         select(Ballot).where(Ballot.id == ballot_id, Ballot.hall_id == hall_id)
+    ).first()
+
+
+def held_at(session: Session, ballot: Ballot) -> Meeting | None:
+    """The meeting the ballot is held at, if any: its time and place are the ballot's."""
+    if ballot.meeting_id is None:
+        return None
+    return session.exec(
+        select(Meeting).where(Meeting.id == ballot.meeting_id, Meeting.hall_id == ballot.hall_id)
     ).first()
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentUser
-from app.core import fields
+from app.core import clock, fields
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.db import Database
 from app.halls import queries as hall_queries
@@ -25,6 +25,8 @@ from app.halls.policies import HallAccess
 from app.issues.deps import IssueDep
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Scope
+from app.meetings import labels as meeting_labels
+from app.meetings import queries as meeting_queries
 from app.voting import labels, policies, queries, schemas, service
 from app.voting.ballot_box import BallotBox
 from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
@@ -87,6 +89,7 @@ def _new_context(
             if s.solution.selected
         ],
         "members": hall_queries.list_verified_people(session, hall_id=hall.id or 0),
+        "meetings": meeting_queries.ballot_meetings(session, hall_id=hall.id or 0, now=clock.now()),
         "form": form,
         "errors": {},
     }
@@ -161,25 +164,45 @@ def _page_context(
     issue = issue_queries.get_issue(session, hall_id=hall.id or 0, issue_id=ballot.issue_id)
     assert issue is not None
     duties = queries.duties(session, ballot.id or 0, access.user_id)
+    return (
+        {
+            "hall": hall,
+            "access": access,
+            "issue": issue,
+            "mine": queries.my_vote(session, ballot, access.user_id),
+            "result": queries.stored_result(ballot),
+            "resolution": queries.get_resolution(
+                session, hall_id=hall.id or 0, issue_id=issue.id or 0
+            )
+            if queries.is_finished(ballot)
+            else None,
+            "can_manage": policies.can_manage(access),
+            "duties": duties,
+            "is_officer": bool(duties) or policies.can_manage(access),
+            "officers": queries.officers(session, ballot.id or 0),
+            "submission_id": str(uuid.uuid4()),
+            "vote_errors": {},
+            "manage_errors": {},
+            "manage_form": {},
+            "meeting_rule": ballot.rule in service.MEETING_RULES,
+        }
+        | _meeting_context(session, ballot)
+        | _tally_context(session, access, ballot)
+    )
+
+
+def _meeting_context(session: Session, ballot: Ballot) -> dict[str, Any]:
+    """The meeting a ballot is held at, and while it is a draft or open, the meeting's
+    attendance against its quorum (a draft opens only when it is met)."""
+    meeting = queries.held_at(session, ballot)
+    if meeting is None or ballot.status not in (BallotStatus.DRAFT, BallotStatus.OPEN):
+        return {"meeting": meeting, "meeting_attendance": None}
+    answer = meeting_queries.attendance(session, meeting)
     return {
-        "hall": hall,
-        "access": access,
-        "issue": issue,
-        "mine": queries.my_vote(session, ballot, access.user_id),
-        "result": queries.stored_result(ballot),
-        "resolution": queries.get_resolution(session, hall_id=hall.id or 0, issue_id=issue.id or 0)
-        if queries.is_finished(ballot)
-        else None,
-        "can_manage": policies.can_manage(access),
-        "duties": duties,
-        "is_officer": bool(duties) or policies.can_manage(access),
-        "officers": queries.officers(session, ballot.id or 0),
-        "submission_id": str(uuid.uuid4()),
-        "vote_errors": {},
-        "manage_errors": {},
-        "manage_form": {},
-        "meeting_rule": ballot.rule in service.MEETING_RULES,
-    } | _tally_context(session, access, ballot)
+        "meeting": meeting,
+        "meeting_attendance": answer,
+        "meeting_quorum_lines": meeting_labels.quorum_lines(answer),
+    }
 
 
 @router.get("/halls/{hall_id}/ballots/{ballot_id}", name="ballots.detail")

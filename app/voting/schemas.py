@@ -40,6 +40,8 @@ class BallotForm(BaseModel):
     quorum: Text = ""  # council / representatives: e.g. "2/3"
     counter_ids: list[Id] = []  # 计票人 (user ids)
     scrutineer_ids: list[Id] = []  # 监票人 (user ids)
+    # The meeting it is held at (its sign-in is the attendance, its rule and time the ballot's).
+    meeting_id: Id | None = None
     meeting_note: Text = ""
 
 
@@ -67,7 +69,9 @@ class BallotPageForm(BallotForm):
             return value
         return Scope.HALL if kind is Scope else None
 
-    @field_validator("subject_solution_id", "scope_building_id", "scope_entrance_id", mode="before")
+    @field_validator(
+        "subject_solution_id", "scope_building_id", "scope_entrance_id", "meeting_id", mode="before"
+    )
     @classmethod
     def _id_or_none(cls, value: Any) -> Any:
         return parse_id(value) if isinstance(value, str) else value

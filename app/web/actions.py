@@ -71,7 +71,7 @@ def attempt(
         return Outcome(422, field_errors(exc.errors, **exc.params))
     except (Conflict, NotAllowed) as exc:
         session.rollback()
-        return Outcome(409, {"_": message(exc.code)})
+        return Outcome(409, {"_": message(exc.code, **exc.params)})
     notice = done(result) if callable(done) else done
     return Outcome(200, result=result, notice=notice)
 

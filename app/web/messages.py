@@ -149,6 +149,17 @@ MESSAGES: dict[str, str] = {
     "proxy_not_allowed": N_("这类会议不接受委托出席"),
     "proxy_holder_absent": N_("受托人须先本人签到"),
     "proxy_limit": N_("每位受托人只能代一位居民出席"),
+    "meeting_not_for_ballot": N_(
+        "请选择本社区尚未结束、需要表决的会议（议事会、居民会议、居民代表会议）"
+    ),
+    "meeting_rule_mismatch": N_(
+        "在会议上表决，按该会议类型的表决规则计票；请选择与会议一致的规则，或不选"
+    ),
+    "meeting_quorum_not_met": N_(
+        "出席人数未达到法定人数，暂不能开始表决：应到 {expected} 人，实到 {present} 人，"
+        "至少需要 {needed} 人，还差 {short} 人"
+    ),
+    "attendance_from_meeting": N_("本次表决在会议上进行，实到人数以会议签到为准"),
 }
 
 

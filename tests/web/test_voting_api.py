@@ -264,6 +264,7 @@ def test_the_hall_s_ballots_are_listed_by_issue_and_status_and_the_issue_names_i
         "closes_at": None,
         "closed_at": None,
         "passed": None,
+        "meeting_id": None,
     }
     assert summary["opened_at"] is not None
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -39,7 +40,7 @@ from app.db import locked, shared_lock
 from app.halls.models import Hall, Membership, MembershipRole, MembershipStatus, Role
 from app.halls.policies import HallAccess
 from app.issues.models import Issue, Notification
-from app.meetings import policies, rules, schemas
+from app.meetings import policies, queries, rules, schemas
 from app.meetings.models import (
     Attendance,
     Meeting,
@@ -49,6 +50,7 @@ from app.meetings.models import (
     SignInHow,
 )
 from app.meetings.schemas import BEIJING
+from app.voting.models import Ballot, BallotStatus, RollEntry
 
 
 def _text_problem(value: str, maximum: int, *, required: bool = True) -> str | None:
@@ -404,6 +406,30 @@ def _existing(session: Session, meeting_id: int, membership_id: int) -> Attendan
     ).first()
 
 
+def _present_on_ballots(session: Session, meeting: Meeting, membership_id: int) -> None:
+    """The meeting's sign-in is its ballots' attendance (实到): mark the member present on
+    the frozen roll of every ballot of the meeting open now. FOR SHARE on those ballots: a
+    close (FOR UPDATE) waits for this sign-in, or this waits for the close and then finds the
+    ballot closed; an opening holds the meeting (FOR UPDATE) while it freezes the roll."""
+    open_ids = session.exec(
+        shared_lock(
+            select(Ballot.id).where(
+                Ballot.hall_id == meeting.hall_id,
+                Ballot.meeting_id == meeting.id,
+                Ballot.status == BallotStatus.OPEN,
+            )
+        )
+    ).all()
+    if not open_ids:
+        return
+    keys = queries.present(session, meeting, membership_id=membership_id).keys()
+    session.execute(
+        update(RollEntry)
+        .where(col(RollEntry.ballot_id).in_(open_ids), col(RollEntry.voter_key).in_(keys))
+        .values(present=True)
+    )
+
+
 def _insert(
     session: Session, actor: User, meeting: Meeting, row: Attendance, action: str
 ) -> SignIn:
@@ -419,6 +445,8 @@ def _insert(
             if earlier is not None:
                 return SignIn(earlier, created=False)
         raise ValidationFailed({"proxy_membership_id": "proxy_limit"}) from None
+    if row.membership_id is not None:
+        _present_on_ballots(session, meeting, row.membership_id)
     audit.record(
         session,
         action=action,

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.audit import service as audit
+from app.core import clock
 from app.core.errors import Conflict, ValidationFailed
 from app.halls.models import (
     Building,
@@ -19,6 +20,9 @@ from app.halls.models import (
 from app.halls.policies import HallAccess
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue, Scope, Solution
+from app.meetings import queries as meeting_queries
+from app.meetings import rules as meeting_rules
+from app.meetings.models import Meeting
 from app.voting import policies, schemas
 from app.voting.models import (
     Ballot,
@@ -84,6 +88,31 @@ def _check_form(
     return errors, quorum, options
 
 
+def _at_meeting(
+    session: Session, hall_id: int, form: schemas.BallotForm, errors: dict[str, str]
+) -> tuple[schemas.BallotForm, Meeting | None]:
+    """A ballot held at a meeting takes the meeting kind's rule and the hall's quorum as the
+    meeting has it (no second copy of either); its attendance will be the meeting's sign-in."""
+    if form.meeting_id is None:
+        return form, None
+    meeting = next(
+        (
+            m
+            for m in meeting_queries.ballot_meetings(session, hall_id=hall_id, now=clock.now())
+            if m.id == form.meeting_id
+        ),
+        None,
+    )
+    if meeting is None:
+        errors["meeting_id"] = "meeting_not_for_ballot"
+        return form, None
+    rule = meeting_rules.DECISION_RULES[meeting.kind]
+    if form.rule is not None and form.rule != rule:
+        errors["rule"] = "meeting_rule_mismatch"
+    quorum = f"{meeting.quorum_num}/{meeting.quorum_den}"
+    return form.model_copy(update={"rule": rule, "quorum": quorum}), meeting
+
+
 def _hours(raw: str) -> int | None:
     raw = raw.strip()
     if not raw.isascii() or not raw.isdigit() or len(raw) > 4 or not 1 <= int(raw) <= 24 * 60:
@@ -135,7 +164,8 @@ def create_ballot(
 ) -> Ballot:
     """The chair drafts a ballot for an issue in 表决中.
 
-    Rules: the rule decides the voter unit (owners' rules vote by owner, weighted by area);
+    Rules: a ballot held at a meeting takes the meeting kind's rule and quorum, and counts
+    the meeting's sign-in as its attendance; the rule decides the voter unit (owners' rules vote by owner, weighted by area);
     yes / no / abstain on the issue (optionally naming the 方案 voted on), or a plurality among
     the 方案 the 协商意见 sent to the decision; scope defaults to the issue's.
     Raises: NotAllowed, NotFound, ValidationFailed, Conflict (issue stage).
@@ -144,7 +174,12 @@ def create_ballot(
     issue = _issue(session, access.hall_id, issue_id)
     if issue.stage != Stage.DECIDING:
         raise Conflict("stage_action_not_allowed")
+    early: dict[str, str] = {}
+    form, meeting = _at_meeting(session, access.hall_id, form, early)
     errors, quorum, options = _check_form(session, issue, form)
+    if "meeting_id" in early and errors.get("rule") == "rule_required":
+        del errors["rule"]  # the rule would have come from the meeting: one message, there
+    errors |= early
     building_id, entrance_id = _scope_ids(session, access.hall_id, form, errors)
     officers = _officers(session, access.hall_id, form, errors)
     if errors:
@@ -170,7 +205,8 @@ def create_ballot(
         created_by_id=actor.id or 0,
         closes_at=None,
         ref_key=secrets.token_hex(32),
-        meeting_note=form.meeting_note.strip(),
+        meeting_id=meeting.id if meeting is not None else None,
+        meeting_note="" if meeting is not None else form.meeting_note.strip(),
     )
     hours = _hours(form.closes_in_hours) if form.closes_in_hours.strip() else None
     if hours is not None:
@@ -200,7 +236,12 @@ def create_ballot(
         hall_id=access.hall_id,
         subject_type="ballot",
         subject_id=ballot.id,
-        data={"issue": issue.id, "rule": ballot.rule.value, "unit": ballot.voter_unit.value},
+        data={
+            "issue": issue.id,
+            "rule": ballot.rule.value,
+            "unit": ballot.voter_unit.value,
+            "meeting": ballot.meeting_id,
+        },
     )
     session.commit()
     return ballot

@@ -97,6 +97,9 @@ def record_attendance(
     _status(ballot, BallotStatus.OPEN)
     if ballot.rule not in MEETING_RULES:
         raise Conflict("attendance_not_used")
+    if ballot.meeting_id is not None:
+        # Held at a meeting: who is present is the meeting's sign-in, not a second list.
+        raise Conflict("attendance_from_meeting")
     present = set(form.present_ids)
     voted = set(
         session.exec(

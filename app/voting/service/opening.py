@@ -9,8 +9,9 @@ from sqlmodel import Session, col, select
 from app.accounts.models import User
 from app.audit import service as audit
 from app.core import clock
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.privacy import mask_room
+from app.db import locked
 from app.halls.models import (
     Building,
     Entrance,
@@ -24,6 +25,8 @@ from app.halls.models import (
 from app.halls.policies import HallAccess
 from app.issues.lifecycle import Stage
 from app.issues.models import Scope
+from app.meetings import queries as meeting_queries
+from app.meetings.models import Meeting, MeetingStatus
 from app.voting import ledger, policies, queries
 from app.voting import roll as owner_roll
 from app.voting.models import (
@@ -170,12 +173,44 @@ def _owner_entries(session: Session, ballot: Ballot, by_id: dict[int, _Flat]) ->
     ]
 
 
+def _meeting_in_quorum(session: Session, ballot: Ballot) -> Meeting:
+    """The meeting a ballot is held at, locked (FOR UPDATE: a sign-in waits for the roll to be
+    frozen, then marks its voter present on it), if it has its quorum now; else Conflict with
+    what is needed and how many are missing, as the meeting page shows it."""
+    meeting = session.exec(
+        locked(
+            select(Meeting).where(
+                Meeting.id == ballot.meeting_id, Meeting.hall_id == ballot.hall_id
+            )
+        )
+    ).first()
+    if meeting is None:
+        raise NotFound("not_found")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict("meeting_cancelled")
+    answer = meeting_queries.attendance(session, meeting)
+    if not answer.quorum_met:
+        needed = answer.quorum_needed or 0
+        raise Conflict(
+            "meeting_quorum_not_met",
+            present=answer.present,
+            expected=answer.expected,
+            needed=needed,
+            short=needed - answer.present,
+        )
+    return meeting
+
+
 def open_ballot(*, session: Session, access: HallAccess, actor: User, ballot_id: int) -> Ballot:
     """Freeze the electorate with its weights and open voting (VOTE-05).
 
     Rules: only a draft opens; owners' ballots need every unit's area; the roll's hash, size
     and total area go into the ledger's first event. Later roster changes touch nothing here.
-    Raises: NotAllowed, NotFound, Conflict (status), ValidationFailed (empty roll, areas).
+    A ballot held at a meeting opens only while the meeting has its quorum, and its roll
+    marks present (实到) whoever is signed in to the meeting; later sign-ins mark theirs
+    (app.meetings.service), so the per-ballot attendance is a view of the meeting's.
+    Raises: NotAllowed, NotFound, Conflict (status, quorum), ValidationFailed (empty roll,
+    areas).
     """
     _require(policies.can_manage(access))
     ballot = _ballot(session, access.hall_id, ballot_id, lock=True)
@@ -185,10 +220,12 @@ def open_ballot(*, session: Session, access: HallAccess, actor: User, ballot_id:
     issue = _issue(session, access.hall_id, ballot.issue_id)
     if issue.stage != Stage.DECIDING:
         raise Conflict("stage_action_not_allowed")
+    meeting = _meeting_in_quorum(session, ballot) if ballot.meeting_id is not None else None
     entries = _roll_entries(session, ballot)
     if not entries:
         raise ValidationFailed({"_": "roll_empty"})
     entries.sort(key=lambda e: e.sort_key)
+    present = meeting_queries.present(session, meeting).keys() if meeting else frozenset()
     for entry in entries:
         row = RollEntry(
             hall_id=ballot.hall_id,
@@ -199,6 +236,7 @@ def open_ballot(*, session: Session, access: HallAccess, actor: User, ballot_id:
             sort_key=entry.sort_key[:120],
             weight_centi_m2=entry.weight,
             units=entry.units,
+            present=entry.key in present,
         )
         session.add(row)
         session.flush()
