@@ -44,7 +44,7 @@ from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -57,6 +57,7 @@ from bench import run as pages  # noqa: E402
 from bench import vote  # noqa: E402
 from bench.serve import APP, SECRET, fresh_database, machine, serve, write_section  # noqa: E402
 
+T = TypeVar("T")
 MARKER = "## Paced load: 50 users acting once a second (issue #11)"
 KINDS = ("home", "list", "page", "vote")
 LABELS = {
@@ -168,7 +169,7 @@ async def drive(
     return load
 
 
-def run_loop(main: Coroutine[Any, Any, Load]) -> Load:
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
     """The client on uvloop when installed (less of its own lag), else asyncio."""
     try:
         import uvloop
