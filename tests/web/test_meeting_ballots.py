@@ -13,10 +13,13 @@ import pytest
 from app.accounts.models import User
 from app.core import clock
 from app.db import Database
+from app.meetings.rules import MeetingKind
 from app.voting.models import Ballot, BallotStatus
+from tests import ballot_helpers as bh
 from tests import factories as f
 from tests import meeting_helpers as mh
 from tests.conftest import Client
+from tests.web.test_issue_pages import _queries
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +98,31 @@ def test_a_ballot_at_a_meeting_from_the_form_to_the_quorum_gate(
         f"/ballots/{ballot_id}"
         in resident.get(f"/halls/{world.hall.id}/meetings/{meeting.id}").text
     )
+
+
+def test_the_meeting_page_costs_the_same_queries_for_3_and_30_sign_ins(
+    db: Database, make_client: Callable[[], Client]
+) -> None:
+    """No N+1 on the meeting page, for the chair (who sees the sign-in form with every member)
+    and a member: 3 or 30 sign-ins (with a proxy and a guest) and ballots at the meeting."""
+    world = f.make_hall(db, buildings=2, entrances=4, rooms=5)
+    chair = f.make_chair(db, world)
+    people = [
+        f.make_member(db, world, household_index=i, chair=chair, name=f"居民{i}")[0]
+        for i in range(31)
+    ]
+    few = mh.now_meeting(db, world, chair, MeetingKind.RESIDENTS)
+    many = mh.now_meeting(db, world, chair, MeetingKind.RESIDENTS)
+    for meeting, n in ((few, 3), (many, 30)):
+        for user in people[:n]:
+            mh.tick(db, world, chair, meeting, user)
+        for k in range(1 if n == 3 else 3):
+            issue, _ = f.make_deciding_issue(db, world, chair)
+            bh.draft_ballot(db, world, chair, issue, meeting_id=meeting.id, title=f"表决{k}")
+    boss = login(make_client, chair)
+    member = login(make_client, people[30])
+    for client in (boss, member):
+        cost = [
+            _queries(client, db, f"/halls/{world.hall.id}/meetings/{m.id}") for m in (few, many)
+        ]
+        assert cost[0] == cost[1], cost
