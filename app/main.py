@@ -32,7 +32,7 @@ from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.voting.ballot_box import BallotBox
-from app.web import errors, links, pages, shell
+from app.web import errors, links, pages, pdf, shell
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.routing import GuardedRoute
 from app.web.templating import STATIC_DIR
@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.turns.size_thread_limiter()
+        if settings.environment != "test":  # tests make many apps; their PDFs are few
+            pdf.prewarm_in_background()
         yield
         app.state.ballot_box.close()
         if database is None:

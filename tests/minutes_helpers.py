@@ -24,6 +24,15 @@ from app.voting.models import Ballot, BallotOption, BallotStatus, Resolution, Vo
 from tests import factories as f
 from tests import meeting_helpers as mh
 
+ITEMS = (
+    "楼道堆物清理方案",
+    "清理时间安排",
+    "电动车集中充电点选址",
+    "消防通道标线施划",
+    "楼门长巡查制度",
+    "费用与志愿者分工",
+)
+BALLOTS = ("楼道堆物集中清理方案", "清理时间定在周六上午", "充电点设在3号楼北侧")
 SPEAKERS = (
     ("李建国", "居民代表"),
     ("张经理", "物业"),
@@ -75,7 +84,9 @@ def held_meeting(
         starts_in=timedelta(minutes=30),
         short_notice_reason="情况紧急",
         title="楼道堆物清理议事会",
-        free_items=[f"议题{i + 1}：楼道堆物清理方案第{i + 1}部分" for i in range(items)],
+        free_items=[
+            ITEMS[i % len(ITEMS)] + ("" if i < len(ITEMS) else f"（{i + 1}）") for i in range(items)
+        ],
         recorder_id=recorder.id,
         guests=[
             schemas.GuestIn(name="张经理", organisation="某某物业公司", kind="property"),
@@ -99,7 +110,8 @@ def held_meeting(
     add_speeches(db, meeting, chair, speeches)
     held = Held(world, chair, recorder, members, meeting)
     for i in range(ballots):
-        held.ballots.append(add_ballot(db, held, title=f"表决{i + 1}：清理方案", yes=present))
+        title = BALLOTS[i % len(BALLOTS)] + ("" if i < len(BALLOTS) else f"（{i + 1}）")
+        held.ballots.append(add_ballot(db, held, title=title, yes=present))
     with db.session(read_only=True) as session:
         held.meeting = session.exec(select(Meeting).where(Meeting.id == meeting.id)).one()
     return held
