@@ -88,7 +88,7 @@ def build(database: Database, *, speeches: int) -> minh.Held:
                 access=minh.access_of(database, held.world, user),
                 actor=user,
                 meeting_id=held.meeting.id or 0,
-                form=schemas.SignMinutesForm(line=line),  # type: ignore[arg-type]
+                form=schemas.SignMinutesForm(line=line),
             )
     return held
 

@@ -8,7 +8,8 @@ datetime-local input sends) or as ISO 8601 with an offset (the API)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from annotated_types import Ge, Le
@@ -215,17 +216,22 @@ class AbsenceForm(BaseModel):
         return parse_id(value) if isinstance(value, str) else value
 
 
+class MinutesLine(StrEnum):
+    CHAIR = "chair"  # 主持人
+    RECORDER = "recorder"  # 记录人
+
+
 class SignMinutesForm(BaseModel):
     """Which line the caller signs: "chair" (主持人) or "recorder" (记录人)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    line: Literal["chair", "recorder"] | None = None
+    line: MinutesLine | None = None
 
     @field_validator("line", mode="before")
     @classmethod
     def _known_line(cls, value: Any) -> Any:
-        return value if value in ("chair", "recorder") else None
+        return value if value in MinutesLine._value2member_map_ else None
 
 
 class CorrectionForm(BaseModel):

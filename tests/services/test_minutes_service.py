@@ -56,7 +56,7 @@ def sign(db: Database, held: minh.Held, user: User, line: str) -> Minutes:
             access=_access(db, held, user),
             actor=user,
             meeting_id=held.meeting.id or 0,
-            form=schemas.SignMinutesForm(line=line),  # type: ignore[arg-type]
+            form=schemas.SignMinutesForm.model_validate({"line": line}),
         )
 
 

@@ -529,7 +529,7 @@ def _minutes_signed(w: World) -> dict[str, int]:
                 access=access,
                 actor=chair,
                 meeting_id=objects["meeting_id"],
-                form=meeting_schemas.SignMinutesForm(line=line),  # type: ignore[arg-type]
+                form=meeting_schemas.SignMinutesForm(line=meeting_schemas.MinutesLine(line)),
             )
     return objects
 

@@ -238,26 +238,27 @@ def sign_minutes(
     meeting = _meeting(session, access, meeting_id)
     if form.line is None:
         raise ValidationFailed({"line": "required"})
+    line = form.line.value
     lines = policies.minutes_lines(
         access, chair_id=meeting.chair_id, recorder_id=meeting.recorder_id
     )
-    if form.line == "recorder" and meeting.recorder_id is None:
+    if line == "recorder" and meeting.recorder_id is None:
         policies.require(policies.can_see(access))
         raise Conflict("minutes_no_recorder")
-    policies.require(form.line in lines)
+    policies.require(line in lines)
     _may_sign(meeting)
     hall = _hall(session, access)
     row = _draft(session, meeting)
     if row is None:
         row = _new_row(session, hall, meeting)
     now = clock.now()
-    if form.line == "chair" and row.chair_signed_at is None:
+    if line == "chair" and row.chair_signed_at is None:
         row.chair_signed_at, row.chair_signed_by_id = now, actor.id
-    elif form.line == "recorder" and row.recorder_signed_at is None:
+    elif line == "recorder" and row.recorder_signed_at is None:
         row.recorder_signed_at, row.recorder_signed_by_id = now, actor.id
     else:
         return row  # signed already: as it was
-    data: dict[str, object] = {"line": form.line, "version": row.version}
+    data: dict[str, object] = {"line": line, "version": row.version}
     if row.chair_signed_at is not None and row.recorder_signed_at is not None:
         built, _ = minutes_queries.record(session, hall, meeting, row)
         body = minutes.canonical(minutes.build(built))
