@@ -24,6 +24,7 @@ from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
 from app.meetings import api as meetings_api
+from app.meetings import minutes_routes as meeting_minutes_routes
 from app.meetings import print_routes as meeting_print_routes
 from app.meetings import routes as meetings_routes
 from app.voting import api as voting_api
@@ -31,7 +32,7 @@ from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
 from app.voting import routes as voting_routes
 from app.voting.ballot_box import BallotBox
-from app.web import errors, links, pages, shell
+from app.web import errors, links, pages, pdf, shell
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.routing import GuardedRoute
 from app.web.templating import STATIC_DIR
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.turns.size_thread_limiter()
+        if settings.environment != "test":  # tests make many apps; their PDFs are few
+            pdf.prewarm_in_background()
         yield
         app.state.ballot_box.close()
         if database is None:
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         publicity_routes.router,
         meetings_routes.router,
         meeting_print_routes.router,
+        meeting_minutes_routes.router,
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)

@@ -4,7 +4,7 @@ attendance, and sign in. The same services as the pages."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel
@@ -13,12 +13,12 @@ from sqlmodel import Session
 from app.accounts.deps import CurrentUser
 from app.core import fields
 from app.db import Database
-from app.halls.deps import AccessDep
-from app.halls.models import Role
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall, Role
 from app.halls.policies import HallAccess
-from app.meetings import policies, queries, rules, schemas, service
+from app.meetings import minutes_queries, policies, queries, rules, schemas, service
 from app.meetings.deps import MeetingDep
-from app.meetings.models import GuestKind, Meeting, MeetingStatus, SignInHow
+from app.meetings.models import GuestKind, Meeting, MeetingStatus, MinutesStatus, SignInHow
 from app.meetings.rules import MeetingKind
 from app.voting.rules import RuleKind
 from app.web.deps import DbDep, SessionDep
@@ -273,3 +273,157 @@ def _attendance_now(db: Database, access: HallAccess, meeting_id: int) -> Attend
         meeting = queries.get_meeting(reading, hall_id=access.hall_id, meeting_id=meeting_id)
         assert meeting is not None
         return attendance_public(queries.attendance(reading, meeting))
+
+
+# --- the minutes (会议纪要) ---------------------------------------------------------------------
+
+
+class CorrectionPublic(BaseModel):
+    position: int
+    text: str
+    made_by: str
+    made_at: datetime
+    content_hash: str  # sha256 over the minutes' hash, the position, the text and the time
+
+
+class MinutesPublic(BaseModel):
+    """The minutes of a meeting. `document` is the whole 会议纪要 (app/meetings/minutes.py):
+    built from the record now while a draft, the body frozen at sign-off once `signed` (its
+    sha256 is `content_hash`, also held by the audit chain). `version` is what an edit must
+    send back (0 before the first save)."""
+
+    meeting_id: int
+    status: MinutesStatus
+    signed: bool
+    version: int
+    chair_signed_at: datetime | None
+    recorder_signed_at: datetime | None
+    locked_at: datetime | None
+    content_hash: str | None
+    document: dict[str, Any]
+    corrections: list[CorrectionPublic]
+
+
+def _minutes_public(
+    session: Session, hall: Hall, access: HallAccess, meeting: Meeting
+) -> MinutesPublic:
+    view = minutes_queries.view(session, hall, meeting)
+    policies.require(
+        policies.can_read_minutes(
+            access, signed=view.signed, chair_id=meeting.chair_id, recorder_id=meeting.recorder_id
+        )
+    )
+    row = view.row
+    return MinutesPublic(
+        meeting_id=meeting.id or 0,
+        status=row.status if row is not None else MinutesStatus.DRAFT,
+        signed=view.signed,
+        version=row.version if row is not None else 0,
+        chair_signed_at=row.chair_signed_at if row is not None else None,
+        recorder_signed_at=row.recorder_signed_at if row is not None else None,
+        locked_at=row.locked_at if row is not None else None,
+        content_hash=view.content_hash,
+        document=view.document,
+        corrections=[
+            CorrectionPublic(
+                position=c.correction.position,
+                text=c.correction.text,
+                made_by=c.name,
+                made_at=c.correction.made_at,
+                content_hash=c.correction.content_hash,
+            )
+            for c in minutes_queries.corrections(session, row)
+        ],
+    )
+
+
+def _minutes_now(db: Database, hall: Hall, access: HallAccess, meeting_id: int) -> MinutesPublic:
+    with db.session(read_only=True) as reading:  # the write session's transaction is over
+        meeting = queries.get_meeting(reading, hall_id=access.hall_id, meeting_id=meeting_id)
+        assert meeting is not None
+        return _minutes_public(reading, hall, access, meeting)
+
+
+@router.get("/meetings/{meeting_id}/minutes", name="api.minutes", response_model=MinutesPublic)
+def minutes_detail(
+    session: SessionDep, hall: HallDep, access: AccessDep, meeting: MeetingDep
+) -> MinutesPublic:
+    """The 会议纪要: a draft for the hall's chair and the meeting's 主持人 / 记录人 only (404 for
+    others); once signed, for everyone who sees the hall's meetings."""
+    return _minutes_public(session, hall, access, meeting)
+
+
+@router.put(
+    "/meetings/{meeting_id}/minutes",
+    name="api.edit_minutes",
+    response_model=MinutesPublic,
+    responses=errors(409),
+)
+def edit_minutes(
+    db: DbDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.MinutesForm,
+) -> MinutesPublic:
+    """Save the typed parts (决议事项, 任务分工 one task a line "任务 | 责任方 | 期限", 公示安排,
+    其他) with the `version` read. 409 `minutes_stale` when someone saved in between, 409
+    `minutes_signed` once signed. Clears both signatures."""
+    service.edit_minutes(
+        session=session, access=access, actor=user, meeting_id=meeting_id, form=body
+    )
+    return _minutes_now(db, hall, access, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/minutes/sign",
+    name="api.sign_minutes",
+    response_model=MinutesPublic,
+    responses=errors(409),
+)
+def sign_minutes(
+    db: DbDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.SignMinutesForm,
+) -> MinutesPublic:
+    """Sign one's own line (`line`: "chair" for the 主持人, "recorder" for the 记录人), once the
+    meeting has started; the second signature freezes the minutes and hashes them into the
+    audit chain. 409 `minutes_before_meeting`, `meeting_cancelled`, `minutes_no_recorder`."""
+    service.sign_minutes(
+        session=session, access=access, actor=user, meeting_id=meeting_id, form=body
+    )
+    return _minutes_now(db, hall, access, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/minutes/corrections",
+    name="api.correct_minutes",
+    response_model=CorrectionPublic,
+    status_code=201,
+    responses=errors(409),
+)
+def append_correction(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.CorrectionForm,
+) -> CorrectionPublic:
+    """Append a 更正 (≤ 1000 characters) to signed minutes (409 `minutes_not_signed` before);
+    the signed body is not changed. The chair, 主持人 or 记录人."""
+    correction = service.append_correction(
+        session=session, access=access, actor=user, meeting_id=meeting_id, form=body
+    )
+    return CorrectionPublic(
+        position=correction.position,
+        text=correction.text,
+        made_by=user.name,
+        made_at=correction.made_at,
+        content_hash=correction.content_hash,
+    )

@@ -36,3 +36,35 @@ def can_sign_in_others(access: HallAccess, *, chair_id: int, recorder_id: int | 
     if can_schedule(access):
         return True
     return access.is_verified and access.user_id in {chair_id, recorder_id}
+
+
+# --- the minutes (会议纪要) ---------------------------------------------------------------------
+#
+# The hall's chair and the meeting's 主持人 / 记录人 keep the draft (free text, absence reasons)
+# and append 更正 after sign-off; only they read a draft. Signed minutes are read by whoever
+# sees the hall's meetings (its verified members, and the street's officials, to whom minutes
+# are filed). Each signature line is signed by its own officer, a verified member of the hall.
+
+
+def can_keep_minutes(access: HallAccess, *, chair_id: int, recorder_id: int | None) -> bool:
+    return can_sign_in_others(access, chair_id=chair_id, recorder_id=recorder_id)
+
+
+def can_read_minutes(
+    access: HallAccess, *, signed: bool, chair_id: int, recorder_id: int | None
+) -> bool:
+    if signed:
+        return can_see(access)
+    return can_keep_minutes(access, chair_id=chair_id, recorder_id=recorder_id)
+
+
+def minutes_lines(access: HallAccess, *, chair_id: int, recorder_id: int | None) -> frozenset[str]:
+    """The signature lines ("chair", "recorder") the caller may sign: their own."""
+    if not access.is_verified or access.user_id is None:
+        return frozenset()
+    lines = set()
+    if access.user_id == chair_id:
+        lines.add("chair")
+    if access.user_id == recorder_id:
+        lines.add("recorder")
+    return frozenset(lines)

@@ -18,7 +18,7 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, Role
 from app.halls.policies import HallAccess
 from app.issues import queries as issue_queries
-from app.meetings import labels, policies, queries, rules, schemas, service
+from app.meetings import labels, minutes_queries, policies, queries, rules, schemas, service
 from app.meetings.deps import MeetingDep
 from app.meetings.models import GuestKind, Meeting
 from app.meetings.rules import MeetingKind
@@ -172,6 +172,12 @@ def _detail_context(
         "guest_kinds": list(GuestKind),
         "signin_link": link,
         "signin_qr": qr.path(link) if link else None,
+        "minutes_readable": policies.can_read_minutes(
+            access,
+            signed=minutes_queries.is_signed(session, meeting),
+            chair_id=meeting.chair_id,
+            recorder_id=meeting.recorder_id,
+        ),
         "errors": {},
         "form": {},
         **print_context(request, settings),

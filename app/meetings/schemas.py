@@ -8,9 +8,11 @@ datetime-local input sends) or as ISO 8601 with an offset (the API)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from app.core.fields import Id, Text, parse_id
@@ -180,3 +182,61 @@ class SelfSignInPageForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     t: Text = ""
+
+
+# --- the minutes (会议纪要) ---------------------------------------------------------------------
+
+Version = Annotated[int, Ge(0), Le(2**31 - 1)]
+
+
+class MinutesForm(BaseModel):
+    """The typed parts of the minutes, with the `version` the form was read at (0: none yet):
+    决议事项, 任务分工 (one task a line: 任务 | 责任方 | 期限), 公示安排, 其他."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: Version = 0
+    resolutions: Text = ""
+    tasks: Text = ""
+    publicity: Text = ""
+    notes: Text = ""
+
+
+class AbsenceForm(BaseModel):
+    """缺席 with a reason (请假, 出差 …) for a member 应到 who did not sign in."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    membership_id: Id | None = None
+    reason: Text = ""
+
+    @field_validator("membership_id", mode="before")
+    @classmethod
+    def _id_or_none(cls, value: Any) -> Any:
+        return parse_id(value) if isinstance(value, str) else value
+
+
+class MinutesLine(StrEnum):
+    CHAIR = "chair"  # 主持人
+    RECORDER = "recorder"  # 记录人
+
+
+class SignMinutesForm(BaseModel):
+    """Which line the caller signs: "chair" (主持人) or "recorder" (记录人)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    line: MinutesLine | None = None
+
+    @field_validator("line", mode="before")
+    @classmethod
+    def _known_line(cls, value: Any) -> Any:
+        return value if value in MinutesLine._value2member_map_ else None
+
+
+class CorrectionForm(BaseModel):
+    """更正: appended to signed minutes, at most 1000 characters."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: Text = ""

@@ -146,6 +146,15 @@ MESSAGES: dict[str, str] = {
     "meeting_held": N_("会议已召开"),
     "signin_token_invalid": N_("签到二维码无效，请扫描会场张贴的本次会议二维码"),
     "signin_closed": N_("现在不在签到时间内（会前1小时至会议结束）"),
+    "minutes_signed": N_("会议纪要已签署，不能再修改；如有错误请添加更正"),
+    "minutes_stale": N_(
+        "您编辑期间，会议纪要已被他人修改。您填写的内容保留在下面，请核对最新内容后再保存"
+    ),
+    "minutes_before_meeting": N_("会议开始后才能签署会议纪要"),
+    "minutes_no_recorder": N_("本次会议没有指定记录人，无法签署记录人一栏"),
+    "minutes_not_signed": N_("会议纪要签署后才能添加更正"),
+    "minutes_too_many_tasks": N_("任务最多 {n} 项"),
+    "member_not_absent": N_("请选择一位应到而未签到的成员"),
     "proxy_not_allowed": N_("这类会议不接受委托出席"),
     "proxy_holder_absent": N_("受托人须先本人签到"),
     "proxy_limit": N_("每位受托人只能代一位居民出席"),

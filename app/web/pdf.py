@@ -25,6 +25,10 @@ and loading the fonts once per process, then per render the layout, the font sub
 bold, the mono face of links) and compressing the streams. Parsing app.css and print.css
 would take a third of each render: `STYLESHEETS` are parsed once per process instead.
 
+The first PDF of a process pays for the import and the fonts (about 1 s under load): a server
+that is not under test does that at start-up, in a background thread (`prewarm_in_background`,
+app/main.py), so no resident waits for it.
+
 A new document: extend `shared/print_base.html` (the tools on screen, the sheet with its
 running header), use print.css's `print-table`, `print-signatures`, `sign-line` and
 `print-seal`, and give it two routes, the view (`render`) and `….pdf` (`document`).
@@ -207,6 +211,36 @@ def to_pdf(html: str, *, stylesheets: tuple[str, ...] = (), fetcher: Any = None)
         pdf: bytes = document.write_pdf(font_config=_fonts(), stylesheets=sheets)
     log.debug("pdf: %d bytes in %.0f ms", len(pdf), (time.perf_counter() - started) * 1000)
     return pdf
+
+
+# A page with what every document uses: the serif regular and bold, and the mono face.
+_PREWARM_HTML = (
+    '<html lang="zh-CN"><body class="print-doc"><article class="print-sheet" data-issuer="预热"'
+    ' data-title="预热"><h1>会议纪要</h1><p>预热 <strong>加粗</strong> <span class="mono">0a</span>'
+    "</p></article></body></html>"
+)
+
+
+def prewarm() -> float:
+    """Pay, now, what the first PDF of a process would: importing WeasyPrint, Pango loading the
+    Noto CJK faces, parsing STYLESHEETS, a first layout. Returns the seconds it took; a machine
+    without the PDF libraries just skips it (the first PDF route will say what is missing)."""
+    started = time.perf_counter()
+    try:
+        to_pdf(_PREWARM_HTML, stylesheets=STYLESHEETS)
+    except NoPdfLibraries:
+        log.warning("pdf: prewarm skipped, the PDF libraries are missing")
+    took = time.perf_counter() - started
+    log.info("pdf: prewarmed in %.0f ms", took * 1000)
+    return took
+
+
+def prewarm_in_background() -> threading.Thread:
+    """prewarm() in a daemon thread, at start-up (app/main.py): a worker's first PDF then lays
+    out in about the time of any other (docs/benchmarks.md, the 会议纪要)."""
+    thread = threading.Thread(target=prewarm, name="pdf-prewarm", daemon=True)
+    thread.start()
+    return thread
 
 
 def html_of(request: Request, template: str, context: dict[str, Any]) -> str:

@@ -40,9 +40,13 @@ from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.main import create_app
+from app.meetings import schemas as meeting_schemas
+from app.meetings import service as meeting_service
+from app.meetings.rules import MeetingKind
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
 from tests import meeting_helpers as mh
+from tests import minutes_helpers as minh
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -501,6 +505,53 @@ def _guest_form(w: World) -> dict[str, Any]:
     return {"data": {"guest_name": "刘代表", "guest_org": "区人大", "guest_kind": "deputy"}}
 
 
+# --- the minutes (会议纪要) ---------------------------------------------------------------------
+
+
+def _meeting_started(w: World) -> dict[str, int]:
+    """A fresh 议事会 that has started, the chair its 主持人 and 记录人 (signs both lines)."""
+    chair = w.users["chair"]
+    form = mh.form(starts_in=timedelta(minutes=30), short_notice_reason="情况紧急")
+    meeting = mh.schedule(w.db, w.a, chair, form.model_copy(update={"recorder_id": chair.id}))
+    minh.start(w.db, meeting)
+    return {"meeting_id": meeting.id or 0}
+
+
+def _minutes_signed(w: World) -> dict[str, int]:
+    objects = _meeting_started(w)
+    chair = w.users["chair"]
+    with w.db.session(read_only=True) as session:
+        access = hall_queries.hall_access(session, user=chair, hall=w.a.hall)
+    for line in ("chair", "recorder"):
+        with w.db.session() as session:
+            meeting_service.sign_minutes(
+                session=session,
+                access=access,
+                actor=chair,
+                meeting_id=objects["meeting_id"],
+                form=meeting_schemas.SignMinutesForm(line=meeting_schemas.MinutesLine(line)),
+            )
+    return objects
+
+
+def _residents_meeting(w: World) -> dict[str, int]:
+    """A 居民会议 open now: the target member is 应到 and absent (a reason may be recorded)."""
+    meeting = mh.now_meeting(w.db, w.a, w.users["chair"], MeetingKind.RESIDENTS)
+    return {"meeting_id": meeting.id or 0}
+
+
+def _absence_form(w: World) -> dict[str, Any]:
+    return {"data": {"membership_id": str(w.target_a), "reason": "请假"}}
+
+
+def _minutes_form(w: World) -> dict[str, Any]:
+    return {"data": {"version": "0", "notes": "讨论热烈", "tasks": "清理楼道 | 物业 | 12月20日"}}
+
+
+def _minutes_json(w: World) -> dict[str, Any]:
+    return {"json": {"version": 0, "notes": "讨论热烈"}}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -825,6 +876,56 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/signin.pdf"): Entry(
         Access.CHAIR, prepare=_meeting_now
+    ),
+    # The minutes (会议纪要): a draft is the chair's and the meeting's 主持人 / 记录人 (signed
+    # minutes are every member's: tests/web/test_minutes.py)
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/minutes"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/minutes"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_now, body=_minutes_form
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/minutes/absences"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_residents_meeting, body=_absence_form
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/minutes/sign"): Entry(
+        Access.CHAIR,
+        writes=True,
+        ok=303,
+        prepare=_meeting_started,
+        body=lambda _w: {"data": {"line": "chair"}},
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/minutes/corrections"): Entry(
+        Access.CHAIR,
+        writes=True,
+        ok=303,
+        prepare=_minutes_signed,
+        body=lambda _w: {"data": {"text": "更正"}},
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/minutes"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/minutes.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("PUT", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes"): Entry(
+        Access.CHAIR, writes=True, prepare=_meeting_now, body=_minutes_json
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes/sign"): Entry(
+        Access.CHAIR,
+        writes=True,
+        prepare=_meeting_started,
+        body=lambda _w: {"json": {"line": "chair"}},
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes/corrections"): Entry(
+        Access.CHAIR,
+        writes=True,
+        ok=201,
+        prepare=_minutes_signed,
+        body=lambda _w: {"json": {"text": "更正"}},
     ),
     ("GET", "/api/v1/halls/{hall_id}/meetings"): Entry(Access.MEMBER),
     ("POST", "/api/v1/halls/{hall_id}/meetings"): Entry(
