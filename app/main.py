@@ -24,6 +24,7 @@ from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
 from app.meetings import api as meetings_api
+from app.meetings import live_routes as meeting_live_routes
 from app.meetings import print_routes as meeting_print_routes
 from app.meetings import routes as meetings_routes
 from app.voting import api as voting_api
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         publicity_routes.router,
         meetings_routes.router,
         meeting_print_routes.router,
+        meeting_live_routes.router,
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)

@@ -3,11 +3,27 @@
 One module per part of a meeting's life, named after what the user does:
 
 - scheduling: schedule, cancel, and sign in (the QR on one's own phone, or the chair's ticks)
+- live: the meeting as it is held (open and close it, the current item, the speaker queue,
+  the recorder's speeches)
 
 `from app.meetings import service; service.schedule_meeting(...)` is the way in; the modules
 are where each use case lives.
 """
 
+from app.meetings.service.live import (
+    Hand,
+    add_speaker,
+    edit_speech,
+    end_meeting,
+    give_floor,
+    lower_hand,
+    move_speaker,
+    raise_hand,
+    record_speech,
+    set_current_item,
+    start_meeting,
+    withdraw,
+)
 from app.meetings.service.scheduling import (
     SignIn,
     cancel_meeting,
@@ -17,9 +33,21 @@ from app.meetings.service.scheduling import (
 )
 
 __all__ = [
+    "Hand",
     "SignIn",
+    "add_speaker",
     "cancel_meeting",
+    "edit_speech",
+    "end_meeting",
+    "give_floor",
+    "lower_hand",
+    "move_speaker",
+    "raise_hand",
+    "record_speech",
     "schedule_meeting",
+    "set_current_item",
     "sign_in_by_chair",
     "sign_in_self",
+    "start_meeting",
+    "withdraw",
 ]
