@@ -8,7 +8,8 @@ datetime-local input sends) or as ISO 8601 with an offset (the API)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -210,12 +211,17 @@ class SpeakerForm(BaseModel):
         return _form_id(value)
 
 
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
 class MoveForm(BaseModel):
     """Reorder the queue: one place up or down, or to a position (1 = next to speak)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    direction: Literal["up", "down"] | None = None
+    direction: Direction | None = None
     position: Id | None = None
 
     @field_validator("direction", mode="before")

@@ -433,7 +433,7 @@ def move_speaker(
     queue = _waiting(session, meeting.id or 0)
     before = next(i for i, s in enumerate(queue) if s.id == speaker.id)
     if form.direction is not None:
-        after = before + (-1 if form.direction == "up" else 1)
+        after = before + (-1 if form.direction == schemas.Direction.UP else 1)
     elif form.position is not None:
         after = form.position - 1
     else:
