@@ -176,7 +176,7 @@ def current_item(
     act: ActionDep,
     refused: Refused,
     meeting: MeetingDep,
-    form: Annotated[schemas.CurrentItemForm, Form()],
+    form: Annotated[schemas.CurrentItemPageForm, Form()],
 ) -> Response:
     run = partial(service.set_current_item, **act.who, meeting_id=meeting.id or 0, form=form)
     return _on_live(act, meeting, run, done=_("已切换当前议程"), refused=refused)
@@ -187,7 +187,7 @@ def add_speaker(
     act: ActionDep,
     refused: Refused,
     meeting: MeetingDep,
-    form: Annotated[schemas.SpeakerForm, Form()],
+    form: Annotated[schemas.SpeakerPageForm, Form()],
 ) -> Response:
     run = partial(service.add_speaker, **act.who, meeting_id=meeting.id or 0, form=form)
     typed = form.model_dump(mode="json")
@@ -212,7 +212,7 @@ def move_speaker(
     refused: Refused,
     meeting: MeetingDep,
     speaker_id: SpeakerId,
-    form: Annotated[schemas.MoveForm, Form()],
+    form: Annotated[schemas.MovePageForm, Form()],
 ) -> Response:
     run = partial(
         service.move_speaker,
@@ -238,7 +238,7 @@ def record_speech(
     act: ActionDep,
     refused: Refused,
     meeting: MeetingDep,
-    form: Annotated[schemas.SpeechForm, Form()],
+    form: Annotated[schemas.SpeechPageForm, Form()],
 ) -> Response:
     run = partial(service.record_speech, **act.who, meeting_id=meeting.id or 0, form=form)
     typed = form.model_dump(mode="json")

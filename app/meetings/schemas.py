@@ -191,8 +191,14 @@ SUMMARY_MAX = 500
 
 
 def _form_id(value: Any) -> Any:
-    """An id typed into (or chosen in) a form: '' and anything else no id column holds → None."""
+    """An id typed into (or chosen in) a page's form: '' and anything else no id column holds →
+    None (the API takes ids as they are: a bad one is refused at the edge)."""
     return parse_id(value) if isinstance(value, str) else value
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
 
 
 class SpeakerForm(BaseModel):
@@ -205,15 +211,12 @@ class SpeakerForm(BaseModel):
     name: Text = ""
     identity: Text = ""
 
+
+class SpeakerPageForm(SpeakerForm):
     @field_validator("membership_id", mode="before")
     @classmethod
     def _id_or_none(cls, value: Any) -> Any:
         return _form_id(value)
-
-
-class Direction(StrEnum):
-    UP = "up"
-    DOWN = "down"
 
 
 class MoveForm(BaseModel):
@@ -224,6 +227,8 @@ class MoveForm(BaseModel):
     direction: Direction | None = None
     position: Id | None = None
 
+
+class MovePageForm(MoveForm):
     @field_validator("direction", mode="before")
     @classmethod
     def _known_direction(cls, value: Any) -> Any:
@@ -240,6 +245,8 @@ class CurrentItemForm(BaseModel):
 
     item_id: Id | None = None
 
+
+class CurrentItemPageForm(CurrentItemForm):
     @field_validator("item_id", mode="before")
     @classmethod
     def _id_or_none(cls, value: Any) -> Any:
@@ -259,6 +266,8 @@ class SpeechForm(BaseModel):
     summary: Text = ""
     item_id: Id | None = None
 
+
+class SpeechPageForm(SpeechForm):
     @field_validator("speaker_id", "item_id", mode="before")
     @classmethod
     def _id_or_none(cls, value: Any) -> Any:
