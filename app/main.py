@@ -24,6 +24,7 @@ from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
 from app.meetings import api as meetings_api
+from app.meetings import live_routes as meeting_live_routes
 from app.meetings import minutes_routes as meeting_minutes_routes
 from app.meetings import print_routes as meeting_print_routes
 from app.meetings import routes as meetings_routes
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         meetings_routes.router,
         meeting_print_routes.router,
         meeting_minutes_routes.router,
+        meeting_live_routes.router,
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)

@@ -4,6 +4,7 @@ attendance, and sign in. The same services as the pages."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -16,9 +17,18 @@ from app.db import Database
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, Role
 from app.halls.policies import HallAccess
-from app.meetings import minutes_queries, policies, queries, rules, schemas, service
+from app.meetings import live_queries, minutes_queries, policies, queries, rules, schemas, service
 from app.meetings.deps import MeetingDep
-from app.meetings.models import GuestKind, Meeting, MeetingStatus, MinutesStatus, SignInHow
+from app.meetings.models import (
+    GuestKind,
+    Meeting,
+    MeetingStatus,
+    MinutesStatus,
+    SignInHow,
+    Speaker,
+    SpeakerStatus,
+    Speech,
+)
 from app.meetings.rules import MeetingKind
 from app.voting.rules import RuleKind
 from app.web.deps import DbDep, SessionDep
@@ -273,6 +283,242 @@ def _attendance_now(db: Database, access: HallAccess, meeting_id: int) -> Attend
         meeting = queries.get_meeting(reading, hall_id=access.hall_id, meeting_id=meeting_id)
         assert meeting is not None
         return attendance_public(queries.attendance(reading, meeting))
+
+
+# --- the meeting as it is held: the speaker queue, speeches, the current item -----------------
+
+
+class SpeakerPublic(BaseModel):
+    """One speaker of the queue: a member (`membership_id`) or a guest by name. `position` is
+    the place in the queue while waiting (1 = next)."""
+
+    id: int
+    membership_id: int | None
+    name: str
+    identity: str  # 身份
+    position: int
+    status: SpeakerStatus
+    item_id: int | None
+    raised_at: datetime
+
+    @classmethod
+    def of(cls, row: Speaker) -> SpeakerPublic:
+        return cls(
+            id=row.id or 0,
+            membership_id=row.membership_id,
+            name=row.name,
+            identity=row.identity,
+            position=row.position,
+            status=row.status,
+            item_id=row.item_id,
+            raised_at=row.raised_at,
+        )
+
+
+class QueuePublic(BaseModel):
+    speaking: SpeakerPublic | None  # who has the floor
+    waiting: list[SpeakerPublic]  # in order, the next to speak first
+
+
+class SpeechPublic(BaseModel):
+    id: int
+    position: int  # speaking order in the meeting
+    item_id: int | None
+    membership_id: int | None
+    speaker_name: str
+    identity: str
+    summary: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, row: Speech) -> SpeechPublic:
+        return cls(
+            id=row.id or 0,
+            position=row.position,
+            item_id=row.item_id,
+            membership_id=row.membership_id,
+            speaker_name=row.speaker_name,
+            identity=row.identity,
+            summary=row.summary,
+            recorded_at=row.recorded_at,
+        )
+
+
+class SpeechListPublic(BaseModel):
+    speeches: list[SpeechPublic]
+
+
+class CurrentItemPublic(BaseModel):
+    current_item_id: int | None
+    started_at: datetime | None
+
+
+def _queue_now(db: Database, access: HallAccess, meeting_id: int) -> QueuePublic:
+    with db.session(read_only=True) as reading:  # the write session's transaction is over
+        meeting = queries.get_meeting(reading, hall_id=access.hall_id, meeting_id=meeting_id)
+        assert meeting is not None
+        now = live_queries.queue(reading, meeting)
+    return QueuePublic(
+        speaking=SpeakerPublic.of(now.speaking) if now.speaking else None,
+        waiting=[SpeakerPublic.of(s) for s in now.waiting],
+    )
+
+
+@router.get(
+    "/meetings/{meeting_id}/speakers", name="api.meeting_speakers", response_model=QueuePublic
+)
+def list_speakers(db: DbDep, access: AccessDep, meeting: MeetingDep) -> QueuePublic:
+    """The speaker queue: who has the floor and who waits, in order."""
+    policies.require(policies.can_watch(access))
+    return _queue_now(db, access, meeting.id or 0)
+
+
+@router.post(
+    "/meetings/{meeting_id}/speakers",
+    name="api.add_speaker",
+    response_model=SpeakerPublic,
+    status_code=201,
+    responses={200: {"description": "Already in the queue: that place stands"}, **errors(409)},
+)
+def add_speaker(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.SpeakerForm,
+    response: Response,
+) -> SpeakerPublic:
+    """举手发言. An empty body: yourself (a verified member signed in to the meeting; 409
+    `not_signed_in`), at the end of the queue. With `membership_id` (a member of the hall) or
+    `name` and `identity` (a guest): the chair or the meeting's 主持人 adds them. 201 when
+    added, 200 when that member was in the queue already. The meeting must be open (409
+    `meeting_not_started`, `meeting_held`)."""
+    start = partial(service.raise_hand, session=session, access=access, actor=user)
+    if body.membership_id is not None or body.name.strip():  # the chair adds someone
+        start = partial(service.add_speaker, session=session, access=access, actor=user, form=body)
+    hand = start(meeting_id=meeting_id)
+    response.status_code = 201 if hand.created else 200
+    return SpeakerPublic.of(hand.speaker)
+
+
+@router.post(
+    "/meetings/{meeting_id}/speakers/{speaker_id}/floor",
+    name="api.give_floor",
+    response_model=SpeakerPublic,
+    responses=errors(409),
+)
+def give_floor(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    speaker_id: IdPath,
+) -> SpeakerPublic:
+    """The chair (or 主持人) gives the floor to a waiting speaker; whoever had it is done."""
+    speaker = service.give_floor(
+        session=session, access=access, actor=user, meeting_id=meeting_id, speaker_id=speaker_id
+    )
+    return SpeakerPublic.of(speaker)
+
+
+@router.post(
+    "/meetings/{meeting_id}/speakers/{speaker_id}/move",
+    name="api.move_speaker",
+    response_model=QueuePublic,
+    responses=errors(409),
+)
+def move_speaker(
+    db: DbDep,
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    speaker_id: IdPath,
+    body: schemas.MoveForm,
+) -> QueuePublic:
+    """Reorder the queue (the chair or 主持人): `direction` "up" / "down", or `position` (1 =
+    next; beyond the end: last). Answered with the queue after it."""
+    service.move_speaker(
+        session=session,
+        access=access,
+        actor=user,
+        meeting_id=meeting_id,
+        speaker_id=speaker_id,
+        form=body,
+    )
+    return _queue_now(db, access, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/speakers/{speaker_id}/withdraw",
+    name="api.withdraw_speaker",
+    response_model=SpeakerPublic,
+    responses=errors(409),
+)
+def withdraw_speaker(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    speaker_id: IdPath,
+) -> SpeakerPublic:
+    """Take a speaker off the queue: the chair or 主持人 anyone, a member their own hand."""
+    speaker = service.withdraw(
+        session=session, access=access, actor=user, meeting_id=meeting_id, speaker_id=speaker_id
+    )
+    return SpeakerPublic.of(speaker)
+
+
+@router.get("/meetings/{meeting_id}/speeches", name="api.speeches", response_model=SpeechListPublic)
+def list_speeches(session: SessionDep, access: AccessDep, meeting: MeetingDep) -> SpeechListPublic:
+    """The speeches noted (发言摘要), in speaking order."""
+    policies.require(policies.can_watch(access))
+    rows = live_queries.speeches(session, meeting)
+    return SpeechListPublic(speeches=[SpeechPublic.of(s) for s in rows])
+
+
+@router.post(
+    "/meetings/{meeting_id}/speeches",
+    name="api.record_speech",
+    response_model=SpeechPublic,
+    status_code=201,
+    responses=errors(409),
+)
+def record_speech(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.SpeechForm,
+) -> SpeechPublic:
+    """Note a speech (the chair, 主持人 or 记录人): `speaker_id` from the queue or
+    `speaker_name`, `identity`, `summary` (required, ≤ 500 characters), under the current item
+    (or `item_id`); it takes the next place in speaking order. 409 `speeches_locked` once the
+    minutes are signed."""
+    speech = service.record_speech(
+        session=session, access=access, actor=user, meeting_id=meeting_id, form=body
+    )
+    return SpeechPublic.of(speech)
+
+
+@router.post(
+    "/meetings/{meeting_id}/current-item",
+    name="api.current_item",
+    response_model=CurrentItemPublic,
+    responses=errors(409),
+)
+def set_current_item(
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.CurrentItemForm,
+) -> CurrentItemPublic:
+    """Make an item of the agenda the current one (the chair or 主持人; the meeting open)."""
+    meeting = service.set_current_item(
+        session=session, access=access, actor=user, meeting_id=meeting_id, form=body
+    )
+    return CurrentItemPublic(current_item_id=meeting.current_item_id, started_at=meeting.started_at)
 
 
 # --- the minutes (会议纪要) ---------------------------------------------------------------------

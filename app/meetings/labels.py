@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.meetings import rules
-from app.meetings.models import GuestKind, MeetingStatus, SignInHow
+from app.meetings.models import GuestKind, MeetingStatus, SignInHow, SpeakerStatus
 from app.meetings.rules import MeetingKind
 from app.voting import labels as voting_labels
 from app.voting.labels import CheckLine
@@ -57,3 +57,13 @@ def quorum_lines(answer: rules.Attendance) -> list[CheckLine]:
         return []
     data: dict[str, Any] = {"checks": [check_data(answer.check)]}
     return voting_labels.check_lines(data)
+
+
+# --- the meeting as it is held (live mode) ------------------------------------------------------
+
+SPEAKER_STATUS_LABELS = {
+    SpeakerStatus.WAITING: N_("排队中"),
+    SpeakerStatus.SPEAKING: N_("正在发言"),
+    SpeakerStatus.DONE: N_("已发言"),
+    SpeakerStatus.WITHDRAWN: N_("已撤回"),
+}

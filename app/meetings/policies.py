@@ -68,3 +68,34 @@ def minutes_lines(access: HallAccess, *, chair_id: int, recorder_id: int | None)
     if access.user_id == recorder_id:
         lines.add("recorder")
     return frozenset(lines)
+
+
+# --- the meeting as it is held (live mode) ------------------------------------------------------
+
+
+def is_officer(access: HallAccess, *, chair_id: int, recorder_id: int | None) -> bool:
+    """This meeting's 主持人 or 记录人, as a verified member of the hall."""
+    return access.is_verified and access.user_id in {chair_id, recorder_id}
+
+
+def can_preside(access: HallAccess, *, chair_id: int) -> bool:
+    """Run the floor: the current item and the speaker queue (add, reorder, give the floor,
+    take off). The hall's chair (or a platform admin), or this meeting's 主持人."""
+    return can_schedule(access) or (access.is_verified and access.user_id == chair_id)
+
+
+def can_run(access: HallAccess, *, chair_id: int, recorder_id: int | None) -> bool:
+    """Open and close the meeting and keep its record (speeches): who may preside, and this
+    meeting's 记录人."""
+    return can_schedule(access) or is_officer(access, chair_id=chair_id, recorder_id=recorder_id)
+
+
+def can_raise_hand(access: HallAccess) -> bool:
+    """举手发言 from one's own phone: verified members (street officials look, and a guest
+    without an account is added by the chair)."""
+    return access.is_verified
+
+
+def can_watch(access: HallAccess) -> bool:
+    """The projector view and the queue: whoever sees the hall's meetings."""
+    return can_see(access)

@@ -18,7 +18,16 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, Role
 from app.halls.policies import HallAccess
 from app.issues import queries as issue_queries
-from app.meetings import labels, minutes_queries, policies, queries, rules, schemas, service
+from app.meetings import (
+    labels,
+    live_queries,
+    minutes_queries,
+    policies,
+    queries,
+    rules,
+    schemas,
+    service,
+)
 from app.meetings.deps import MeetingDep
 from app.meetings.models import GuestKind, Meeting
 from app.meetings.rules import MeetingKind
@@ -164,7 +173,11 @@ def _detail_context(
         "sign_ins": queries.sign_ins(session, meeting),
         "attendance": answer,
         "quorum_lines": labels.quorum_lines(answer),
-        "mine": queries.my_sign_in(session, meeting, access.membership_id),
+        "mine": (mine := queries.my_sign_in(session, meeting, access.membership_id)),
+        "hand": live_queries.my_hand(session, access, meeting, signed_in=mine is not None),
+        "runs": policies.can_run(
+            access, chair_id=meeting.chair_id, recorder_id=meeting.recorder_id
+        ),
         "officer": officer and queries.is_open(meeting),
         "can_cancel": policies.can_schedule(access) and queries.is_open(meeting),
         "proxies": rules.allows_proxy(meeting.kind),

@@ -184,6 +184,107 @@ class SelfSignInPageForm(BaseModel):
     t: Text = ""
 
 
+# --- the meeting as it is held (live mode) ------------------------------------------------------
+
+SPEAKER_NAME_MAX = 40
+IDENTITY_MAX = 40
+SUMMARY_MAX = 500
+
+
+def _form_id(value: Any) -> Any:
+    """An id typed into (or chosen in) a page's form: '' and anything else no id column holds →
+    None (the API takes ids as they are: a bad one is refused at the edge)."""
+    return parse_id(value) if isinstance(value, str) else value
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class SpeakerForm(BaseModel):
+    """举手 (no fields: yourself), or — the chair — a member of the hall or a guest by name,
+    with their 身份 (居民代表 / 物业 / 街道城管科 …)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    membership_id: Id | None = None
+    name: Text = ""
+    identity: Text = ""
+
+
+class SpeakerPageForm(SpeakerForm):
+    @field_validator("membership_id", mode="before")
+    @classmethod
+    def _id_or_none(cls, value: Any) -> Any:
+        return _form_id(value)
+
+
+class MoveForm(BaseModel):
+    """Reorder the queue: one place up or down, or to a position (1 = next to speak)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    direction: Direction | None = None
+    position: Id | None = None
+
+
+class MovePageForm(MoveForm):
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _known_direction(cls, value: Any) -> Any:
+        return value if value in ("up", "down") else None
+
+    @field_validator("position", mode="before")
+    @classmethod
+    def _id_or_none(cls, value: Any) -> Any:
+        return _form_id(value)
+
+
+class CurrentItemForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    item_id: Id | None = None
+
+
+class CurrentItemPageForm(CurrentItemForm):
+    @field_validator("item_id", mode="before")
+    @classmethod
+    def _id_or_none(cls, value: Any) -> Any:
+        return _form_id(value)
+
+
+class SpeechForm(BaseModel):
+    """发言摘要 as the recorder notes it: the speaker from the queue (`speaker_id`) or typed
+    (`speaker_name`), their 身份, the summary (at most 500 characters). The item is the
+    meeting's current one unless `item_id` says another of its agenda."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    speaker_id: Id | None = None
+    speaker_name: Text = ""
+    identity: Text = ""
+    summary: Text = ""
+    item_id: Id | None = None
+
+
+class SpeechPageForm(SpeechForm):
+    @field_validator("speaker_id", "item_id", mode="before")
+    @classmethod
+    def _id_or_none(cls, value: Any) -> Any:
+        return _form_id(value)
+
+
+class SpeechEditForm(BaseModel):
+    """Correct a noted speech (before the minutes are signed)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    speaker_name: Text = ""
+    identity: Text = ""
+    summary: Text = ""
+
+
 # --- the minutes (会议纪要) ---------------------------------------------------------------------
 
 Version = Annotated[int, Ge(0), Le(2**31 - 1)]

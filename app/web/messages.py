@@ -169,6 +169,17 @@ MESSAGES: dict[str, str] = {
         "至少需要 {needed} 人，还差 {short} 人"
     ),
     "attendance_from_meeting": N_("本次表决在会议上进行，实到人数以会议签到为准"),
+    # 协商会议: the meeting as it is held
+    "meeting_not_started": N_("会议还没有开始"),
+    "meeting_not_open_yet": N_("会前1小时起才能开始会议"),
+    "not_signed_in": N_("请先签到，再举手发言"),
+    "speaker_not_waiting": N_("这位发言人已不在排队中"),
+    "speaker_unknown": N_("没有找到这位发言人"),
+    "item_unknown": N_("请选择本次会议的议程"),
+    "summary_required": N_("请填写发言摘要"),
+    "summary_too_long": N_("发言摘要最多{maximum}字"),
+    "speeches_locked": N_("会议纪要已签署，发言记录不能再修改"),
+    "busy_try_again": N_("同时提交的人较多，请再试一次"),
 }
 
 

@@ -502,6 +502,15 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("put", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes/sign"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/minutes/corrections"),
+        # the meeting as it is held: the speaker queue, speeches, the current item
+        ("get", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/floor"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/move"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/withdraw"),
+        ("get", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/current-item"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

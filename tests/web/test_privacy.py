@@ -29,10 +29,12 @@ from app.core.privacy import mask_phone, mask_room
 from app.db import Database
 from app.halls import queries, schemas, service
 from app.halls.models import Entrance, Household, Membership
+from app.meetings import service as meeting_service
 from app.meetings.rules import MeetingKind
 from app.voting import schemas as vote_schemas
 from app.voting import service as vote_service
 from app.voting.rules import RuleKind
+from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
@@ -46,7 +48,13 @@ from tests.factories import (
 )
 from tests.web import issue_helpers as ih
 from tests.web import voting_helpers as vh
-from tests.web.test_route_inventory import CRAWL_FINISHED, EXTRA_QUERIES, ROUTES, STATIC_SAMPLE
+from tests.web.test_route_inventory import (
+    CRAWL_ENDED,
+    CRAWL_FINISHED,
+    EXTRA_QUERIES,
+    ROUTES,
+    STATIC_SAMPLE,
+)
 
 # A full mainland mobile number, not part of a longer token (hex, base64) around it.
 PHONE_RE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
@@ -239,6 +247,14 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
     # 协商会议: a 居民会议 open for sign-in, the neighbour ticked in by the chair.
     meeting = mh.now_meeting(db, hall, chair, MeetingKind.RESIDENTS)
     mh.tick(db, hall, chair, meeting, neighbour)
+    # The meeting as held: the neighbour's hand is up and a speech of theirs noted; another
+    # meeting closed (its projector stream ends, so the crawl can read it).
+    lh.call(db, hall, chair, meeting_service.start_meeting, meeting_id=meeting.id)
+    queued = lh.call(db, hall, neighbour, meeting_service.raise_hand, meeting_id=meeting.id)
+    noted = lh.speech(db, hall, chair, meeting, speaker_id=queued.speaker.id, speaker_name="")
+    ended = mh.now_meeting(db, hall, chair)
+    lh.call(db, hall, chair, meeting_service.start_meeting, meeting_id=ended.id)
+    lh.call(db, hall, chair, meeting_service.end_meeting, meeting_id=ended.id)
     issue_params = {
         "meeting_id": meeting.id or 0,
         "issue_id": issue.id or 0,
@@ -249,6 +265,9 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
         "vote_id": voted or 0,
         "entry_id": reading.id or 0,
         "objection_id": objected,
+        "speaker_id": queued.speaker.id or 0,
+        "speech_id": noted.id or 0,
+        "closed_meeting_id": ended.id or 0,
     }
     yield World(
         db,
@@ -284,6 +303,8 @@ def crawl(w: World, role: str) -> Iterator[tuple[str, Any]]:
         if method not in {"GET", "MOUNT"}:
             continue
         here = params | ({"ballot_id": params["closed_ballot_id"]} if key in CRAWL_FINISHED else {})
+        if key in CRAWL_ENDED:
+            here["meeting_id"] = params["closed_meeting_id"]
         base = STATIC_SAMPLE if method == "MOUNT" else template.format(**here)
         for url in [base] + [f"{base}?{q.format(**here)}" for q in EXTRA_QUERIES.get(key, [])]:
             for headers in ({}, {"HX-Request": "true"}):

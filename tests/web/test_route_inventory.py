@@ -40,11 +40,14 @@ from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.main import create_app
+from app.meetings import queries as meeting_queries
 from app.meetings import schemas as meeting_schemas
 from app.meetings import service as meeting_service
+from app.meetings.models import Meeting
 from app.meetings.rules import MeetingKind
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
+from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests import minutes_helpers as minh
 from tests.conftest import ORIGIN, Client
@@ -552,6 +555,115 @@ def _minutes_json(w: World) -> dict[str, Any]:
     return {"json": {"version": 0, "notes": "讨论热烈"}}
 
 
+# --- the meeting as it is held (live mode, the projector, the queue) ------------------------------
+
+
+def _meeting_live(w: World) -> dict[str, int]:
+    """A fresh 议事会, opened by the chair; its first agenda item in w.extra["item_id"]."""
+    meeting = mh.now_meeting(w.db, w.a, w.users["chair"])
+    lh.call(w.db, w.a, w.users["chair"], meeting_service.start_meeting, meeting_id=meeting.id)
+    with w.db.session(read_only=True) as session:
+        w.extra["item_id"] = meeting_queries.agenda(session, meeting)[0].item.id
+    return {"meeting_id": meeting.id or 0}
+
+
+def _meeting_open(w: World) -> dict[str, int]:
+    """One opened meeting kept for the routes that leave it open (the current item, adding a
+    speaker, noting a speech): the hostile-input walk prepares a fresh one after every value
+    that goes through, and a meeting is costly to schedule."""
+    if "open_meeting" not in w.extra:
+        w.extra["open_meeting"] = (_meeting_live(w), w.extra["item_id"])
+    params, w.extra["item_id"] = w.extra["open_meeting"]
+    return dict(params)
+
+
+def _meeting_hand(w: World) -> dict[str, int]:
+    """An open meeting where the resident and the chair are signed in (they may raise a hand)."""
+    params = _meeting_live(w)
+    with w.db.session(read_only=True) as session:
+        row = session.get(Meeting, params["meeting_id"])
+    assert row is not None
+    for role in ("resident", "chair"):
+        mh.tick(w.db, w.a, w.users["chair"], row, w.users[role])
+    return params
+
+
+def _meeting_raised(w: World) -> dict[str, int]:
+    """An open meeting where the resident's hand is up (the resident may lower it)."""
+    params = _meeting_hand(w)
+    lh.call(
+        w.db, w.a, w.users["resident"], meeting_service.raise_hand, meeting_id=params["meeting_id"]
+    )
+    return params
+
+
+def _meeting_speaker(w: World) -> dict[str, int]:
+    """An open meeting with two guests in the queue (the second can move up)."""
+    params = _meeting_live(w)
+    ids = []
+    for name in ("张经理", "刘科长"):
+        hand = lh.call(
+            w.db,
+            w.a,
+            w.users["chair"],
+            meeting_service.add_speaker,
+            meeting_id=params["meeting_id"],
+            form=meeting_schemas.SpeakerForm(name=name, identity="物业"),
+        )
+        ids.append(hand.speaker.id or 0)
+    return {**params, "speaker_id": ids[1]}
+
+
+def _meeting_speech(w: World) -> dict[str, int]:
+    params = _meeting_live(w)
+    with w.db.session(read_only=True) as session:
+        row = session.get(Meeting, params["meeting_id"])
+    assert row is not None
+    speech = lh.speech(w.db, w.a, w.users["chair"], row)
+    return {**params, "speech_id": speech.id or 0}
+
+
+def _meeting_ended(w: World) -> dict[str, int]:
+    """Opened and closed: its projector stream sends the state once and ends."""
+    params = _meeting_live(w)
+    lh.call(
+        w.db, w.a, w.users["chair"], meeting_service.end_meeting, meeting_id=params["meeting_id"]
+    )
+    return params
+
+
+def _item_form(w: World) -> dict[str, Any]:
+    return {"data": {"item_id": str(w.extra["item_id"])}}
+
+
+def _item_json(w: World) -> dict[str, Any]:
+    return {"json": {"item_id": w.extra["item_id"]}}
+
+
+def _speaker_form(w: World) -> dict[str, Any]:
+    return {"data": {"name": "王工", "identity": "驻区单位"}}
+
+
+def _move_form(w: World) -> dict[str, Any]:
+    return {"data": {"direction": "up"}}
+
+
+def _raise_json(w: World) -> dict[str, Any]:
+    return {"json": {}}  # an empty body: the caller's own hand
+
+
+def _move_json(w: World) -> dict[str, Any]:
+    return {"json": {"direction": "up"}}
+
+
+def _speech_form(w: World) -> dict[str, Any]:
+    return {"data": {"speaker_name": "王工", "identity": "驻区单位", "summary": "建议错峰施工。"}}
+
+
+def _speech_json(w: World) -> dict[str, Any]:
+    return {"json": _speech_form(w)["data"]}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -937,6 +1049,85 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/attendance"): Entry(
         Access.PARTICIPANT, writes=True, ok=201, prepare=_meeting_now, body=_signin_json
     ),
+    # The meeting as it is held: the chair runs it (the meeting's 主持人 / 记录人 too:
+    # tests/services/test_meeting_live.py); members signed in raise a hand; anyone who sees
+    # the hall may open the projector and read the queue and the speeches.
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/live"): Entry(
+        Access.CHAIR, prepare=_meeting_speaker
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/live/queue"): Entry(
+        Access.CHAIR, prepare=_meeting_speaker
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/start"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_now
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/end"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_live
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/current-item"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_open, body=_item_form
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speakers"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_open, body=_speaker_form
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/floor"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/move"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker, body=_move_form
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/withdraw"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speeches"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_open, body=_speech_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/live/speeches/{speech_id}"): Entry(
+        Access.CHAIR, prepare=_meeting_speech
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speeches/{speech_id}"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speech, body=_speech_form
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/hand"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_meeting_hand
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/hand/lower"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_meeting_raised
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/screen"): Entry(
+        Access.MEMBER, prepare=_meeting_speaker
+    ),
+    # An open meeting's stream goes on until the client leaves: asked of a closed one.
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/screen/live"): Entry(
+        Access.MEMBER, prepare=_meeting_ended
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers"): Entry(
+        Access.MEMBER, prepare=_meeting_speaker
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, prepare=_meeting_hand, body=_raise_json
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/floor"): Entry(
+        Access.CHAIR, writes=True, prepare=_meeting_speaker
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/move"): Entry(
+        Access.CHAIR,
+        writes=True,
+        prepare=_meeting_speaker,
+        body=_move_json,
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/withdraw"): Entry(
+        Access.CHAIR, writes=True, prepare=_meeting_speaker
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"): Entry(
+        Access.MEMBER, prepare=_meeting_speech
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"): Entry(
+        Access.CHAIR, writes=True, ok=201, prepare=_meeting_open, body=_speech_json
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/current-item"): Entry(
+        Access.CHAIR, writes=True, prepare=_meeting_open, body=_item_json
+    ),
 }
 
 # Query strings worth crawling as well (filters, pages, the building → entrance picker).
@@ -1108,8 +1299,27 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     vh.in_person(db, a, chair, papers, vh.roll(db, papers)[0].entry.id or 0, "yes")
     reading = vh.enter_paper(db, a, target_user, papers, vh.free_code(db, papers))
     meeting = mh.now_meeting(db, a, chair)
+    # The meeting as held: one opened with a guest in the queue and a speech noted, and one
+    # closed (its projector stream ends, so the crawl can read it).
+    held = mh.now_meeting(db, a, chair)
+    lh.call(db, a, chair, meeting_service.start_meeting, meeting_id=held.id)
+    queued = lh.call(
+        db,
+        a,
+        chair,
+        meeting_service.add_speaker,
+        meeting_id=held.id,
+        form=meeting_schemas.SpeakerForm(name="张经理", identity="物业"),
+    )
+    noted = lh.speech(db, a, chair, held)
+    ended = mh.now_meeting(db, a, chair)
+    lh.call(db, a, chair, meeting_service.start_meeting, meeting_id=ended.id)
+    lh.call(db, a, chair, meeting_service.end_meeting, meeting_id=ended.id)
     issue_params = {
         "meeting_id": meeting.id or 0,
+        "speaker_id": queued.speaker.id or 0,
+        "speech_id": noted.id or 0,
+        "closed_meeting_id": ended.id or 0,
         "issue_id": with_photo.id or 0,
         "photo_id": ih.photo_id(db, with_photo.id or 0),
         "comment_id": said.id or 0,
@@ -1507,6 +1717,8 @@ def test_public_routes(world: World, app: FastAPI) -> None:
 
 # Crawled with a finished ballot: an open ballot's live stream goes on until the client leaves.
 CRAWL_FINISHED = {("GET", "/halls/{hall_id}/ballots/{ballot_id}/live")}
+# Likewise an open meeting's projector stream: crawled with a closed meeting.
+CRAWL_ENDED = {("GET", "/halls/{hall_id}/meetings/{meeting_id}/screen/live")}
 
 
 def crawl_urls(w: World, template: str, key: tuple[str, str]) -> list[str]:
@@ -1520,6 +1732,8 @@ def crawl_urls(w: World, template: str, key: tuple[str, str]) -> list[str]:
     }
     if key in CRAWL_FINISHED:
         params["ballot_id"] = w.issue_params["closed_ballot_id"]
+    if key in CRAWL_ENDED:
+        params["meeting_id"] = w.issue_params["closed_meeting_id"]
     base = STATIC_SAMPLE if key[0] == "MOUNT" else fill(template, **params)
     return [base] + [f"{base}?{fill(q, **params)}" for q in EXTRA_QUERIES.get(key, [])]
 
@@ -1599,4 +1813,6 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "vote_id",
             "entry_id",
             "objection_id",
+            "speaker_id",
+            "speech_id",
         }, path

@@ -1,0 +1,465 @@
+"""The meeting as it is held: the chair's live mode (agenda and current item, 应到 / 实到 and
+the quorum, the speaker queue, the recorder's speech box, the speeches so far, the current
+item's ballot with its live tally), the resident's 举手发言 button (on the meeting page), and
+the projector view, which follows the meeting over server-sent events.
+
+Every form works without JavaScript (Post/Redirect/Get back to the page it was on); with htmx
+the forms are boosted, the chair's queue refreshes itself, and the projector and each ballot's
+tally are streams (the vendored htmx sse extension).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.core import fields
+from app.core.errors import NotFound
+from app.db import Database
+from app.halls.action import ActionDep, HallAction
+from app.halls.deps import AccessDep, HallDep
+from app.halls.models import Hall
+from app.halls.policies import HallAccess
+from app.meetings import labels, live_queries, policies, queries, schemas, service
+from app.meetings.deps import MeetingDep
+from app.meetings.models import Meeting, MeetingStatus
+from app.web.actions import Outcome, respond
+from app.web.deps import DbDep, SessionDep
+from app.web.forms import FormRoute, Refusals, Refused
+from app.web.htmx import redirect, render
+from app.web.i18n import _
+from app.web.links import url
+from app.web.templating import env
+from app.web.turns import Busy, Turns
+
+router = APIRouter(tags=["meetings"], route_class=FormRoute)
+
+env.globals.update(speaker_status_labels=labels.SPEAKER_STATUS_LABELS)
+
+SCREEN_POLL_SECONDS = 0.5  # the projector is at most this far behind the chair
+SCREEN_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
+KEEP_ALIVE_SECONDS = 15
+QUEUE_REFRESH = "every 5s"  # the chair's queue, for hands raised on phones (htmx only)
+ENDED = frozenset({MeetingStatus.HELD.value, MeetingStatus.CANCELLED.value})
+
+SpeakerId = Annotated[fields.Id, Path()]
+SpeechId = Annotated[fields.Id, Path()]
+Digest = Annotated[fields.Text, Query(max_length=32)]
+
+
+def live_url(meeting: Meeting) -> str:
+    return url("meetings.live", hall_id=meeting.hall_id, meeting_id=meeting.id)
+
+
+def _meeting_url(meeting: Meeting) -> str:
+    return url("meetings.detail", hall_id=meeting.hall_id, meeting_id=meeting.id)
+
+
+def digest(key: tuple[object, ...]) -> str:
+    """A short fingerprint of what a part of the projector shows."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+
+
+# --- the chair's live mode ----------------------------------------------------------------------
+
+
+def _live_context(
+    session: Session, hall: Hall, access: HallAccess, meeting: Meeting
+) -> dict[str, Any]:
+    view = live_queries.live_view(session, meeting)
+    speaking = view.queue.speaking
+    return {
+        "hall": hall,
+        "access": access,
+        "meeting": meeting,
+        "view": view,
+        "tallies": live_queries.tallies(session, access, view),
+        "speeches": live_queries.speeches(session, meeting),
+        "titles": {row.item.id: row.title for row in view.agenda},
+        "members": queries.verified_members(session, hall_id=hall.id or 0),
+        "presides": policies.can_preside(access, chair_id=meeting.chair_id),
+        "queue_refresh": QUEUE_REFRESH,
+        "errors": {},
+        "form": {},
+        "speech_form": {
+            "speaker_id": speaking.id if speaking else "",
+            "speaker_name": speaking.name if speaking else "",
+            "identity": speaking.identity if speaking else "",
+        },
+    }
+
+
+def _require_runs(access: HallAccess, meeting: Meeting) -> None:
+    policies.require(
+        policies.can_run(access, chair_id=meeting.chair_id, recorder_id=meeting.recorder_id)
+    )
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/live", name="meetings.live")
+def live_page(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, meeting: MeetingDep
+) -> Response:
+    _require_runs(access, meeting)
+    context = _live_context(session, hall, access, meeting)
+    return render(request, "meetings/live.html", context)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/live/queue", name="meetings.live_queue")
+def live_queue(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, meeting: MeetingDep
+) -> Response:
+    """The queue card alone (the live page refreshes it with htmx)."""
+    _require_runs(access, meeting)
+    context = _live_context(session, hall, access, meeting)
+    return render(request, "meetings/_live_queue.html", context)
+
+
+def _live_again(
+    act: HallAction, meeting: Meeting, form: dict[str, Any], outcome: Outcome[Any]
+) -> Response:
+    """The live page again, with what was typed and the messages next to the fields."""
+    with act.reading() as session:
+        fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
+        context = _live_context(session, act.hall, act.access, fresh or meeting)
+    context["errors"] = outcome.errors
+    context["form"] = form
+    if "summary" in form:  # the speech box (the add-a-speaker form has no summary)
+        context["speech_form"] = form
+    return render(act.request, "meetings/live.html", context, status_code=outcome.status)
+
+
+def _on_live(
+    act: HallAction,
+    meeting: Meeting,
+    run: Callable[[], object],
+    *,
+    done: str,
+    refused: Refusals | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    """A live-mode form: back to the live page (PRG), or the page again with the messages."""
+    return respond(
+        act.request,
+        act.session,
+        run,
+        refused=refused,
+        to=live_url(meeting),
+        page=partial(_live_again, act, meeting, form or {}),
+        done=done,
+    )
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/live/start", name="meetings.start")
+def start(act: ActionDep, meeting: MeetingDep) -> Response:
+    run = partial(service.start_meeting, **act.who, meeting_id=meeting.id or 0)
+    return _on_live(act, meeting, run, done=_("会议开始"))
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/live/end", name="meetings.end")
+def end(act: ActionDep, meeting: MeetingDep) -> Response:
+    run = partial(service.end_meeting, **act.who, meeting_id=meeting.id or 0)
+    return _on_live(act, meeting, run, done=_("会议结束，可以整理会议纪要"))
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/current-item", name="meetings.current_item"
+)
+def current_item(
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    form: Annotated[schemas.CurrentItemPageForm, Form()],
+) -> Response:
+    run = partial(service.set_current_item, **act.who, meeting_id=meeting.id or 0, form=form)
+    return _on_live(act, meeting, run, done=_("已切换当前议程"), refused=refused)
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/live/speakers", name="meetings.add_speaker")
+def add_speaker(
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    form: Annotated[schemas.SpeakerPageForm, Form()],
+) -> Response:
+    run = partial(service.add_speaker, **act.who, meeting_id=meeting.id or 0, form=form)
+    typed = form.model_dump(mode="json")
+    return _on_live(act, meeting, run, done=_("已加入发言排队"), refused=refused, form=typed)
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/floor",
+    name="meetings.give_floor",
+)
+def give_floor(act: ActionDep, meeting: MeetingDep, speaker_id: SpeakerId) -> Response:
+    run = partial(service.give_floor, **act.who, meeting_id=meeting.id or 0, speaker_id=speaker_id)
+    return _on_live(act, meeting, run, done=_("已请发言"))
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/move",
+    name="meetings.move_speaker",
+)
+def move_speaker(
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    speaker_id: SpeakerId,
+    form: Annotated[schemas.MovePageForm, Form()],
+) -> Response:
+    run = partial(
+        service.move_speaker,
+        **act.who,
+        meeting_id=meeting.id or 0,
+        speaker_id=speaker_id,
+        form=form,
+    )
+    return _on_live(act, meeting, run, done=_("已调整发言顺序"), refused=refused)
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/withdraw",
+    name="meetings.withdraw_speaker",
+)
+def withdraw_speaker(act: ActionDep, meeting: MeetingDep, speaker_id: SpeakerId) -> Response:
+    run = partial(service.withdraw, **act.who, meeting_id=meeting.id or 0, speaker_id=speaker_id)
+    return _on_live(act, meeting, run, done=_("已移出发言排队"))
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/live/speeches", name="meetings.speech")
+def record_speech(
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    form: Annotated[schemas.SpeechPageForm, Form()],
+) -> Response:
+    run = partial(service.record_speech, **act.who, meeting_id=meeting.id or 0, form=form)
+    typed = form.model_dump(mode="json")
+    return _on_live(act, meeting, run, done=_("发言已记录"), refused=refused, form=typed)
+
+
+# --- correcting a speech ------------------------------------------------------------------------
+
+
+def _speech_page(
+    session: Session, hall: Hall, access: HallAccess, meeting: Meeting, speech_id: int
+) -> dict[str, Any]:
+    speech = live_queries.get_speech(session, meeting, speech_id)
+    if speech is None:
+        raise NotFound("not_found")
+    return {"hall": hall, "access": access, "meeting": meeting, "speech": speech, "errors": {}}
+
+
+@router.get(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/speeches/{speech_id}",
+    name="meetings.speech_edit",
+)
+def speech_edit(
+    request: Request,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+    speech_id: SpeechId,
+) -> Response:
+    _require_runs(access, meeting)
+    context = _speech_page(session, hall, access, meeting, speech_id)
+    context["form"] = context["speech"].model_dump()
+    return render(request, "meetings/speech_edit.html", context)
+
+
+def _speech_again(
+    act: HallAction, meeting: Meeting, speech_id: int, form: dict[str, Any], outcome: Outcome[Any]
+) -> Response:
+    with act.reading() as session:
+        context = _speech_page(session, act.hall, act.access, meeting, speech_id)
+    context |= {"errors": outcome.errors, "form": form}
+    return render(act.request, "meetings/speech_edit.html", context, status_code=outcome.status)
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/speeches/{speech_id}",
+    name="meetings.speech_update",
+)
+def speech_update(
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    speech_id: SpeechId,
+    form: Annotated[schemas.SpeechEditForm, Form()],
+) -> Response:
+    return respond(
+        act.request,
+        act.session,
+        partial(
+            service.edit_speech,
+            **act.who,
+            meeting_id=meeting.id or 0,
+            speech_id=speech_id,
+            form=form,
+        ),
+        refused=refused,
+        to=live_url(meeting),
+        page=partial(_speech_again, act, meeting, speech_id, form.model_dump(mode="json")),
+        done=_("发言记录已修改"),
+    )
+
+
+# --- the resident's hand (on the meeting page) --------------------------------------------------
+
+
+def _back_to_meeting(act: HallAction, meeting: Meeting, outcome: Outcome[Any]) -> Response:
+    """Nothing to type: a refusal goes back to the meeting page as a warning."""
+    return redirect(
+        act.request, _meeting_url(meeting), flash_text=outcome.errors.get("_"), kind="warn"
+    )
+
+
+def _hand_notice(hand: service.Hand) -> str:
+    if hand.speaker.status.value == "speaking":
+        return _("您正在发言")
+    return _("已举手，排在第 %(n)s 位") % {"n": hand.speaker.position}
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/hand", name="meetings.raise_hand")
+def raise_hand(act: ActionDep, meeting: MeetingDep) -> Response:
+    return respond(
+        act.request,
+        act.session,
+        partial(service.raise_hand, **act.who, meeting_id=meeting.id or 0),
+        to=_meeting_url(meeting) + "#hand",
+        page=partial(_back_to_meeting, act, meeting),
+        done=_hand_notice,
+        htmx="redirect",
+    )
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/hand/lower", name="meetings.lower_hand")
+def lower_hand(act: ActionDep, meeting: MeetingDep) -> Response:
+    return respond(
+        act.request,
+        act.session,
+        partial(service.lower_hand, **act.who, meeting_id=meeting.id or 0),
+        to=_meeting_url(meeting) + "#hand",
+        page=partial(_back_to_meeting, act, meeting),
+        done=_("已放下，不再排队"),
+        htmx="redirect",
+    )
+
+
+# --- the projector ------------------------------------------------------------------------------
+
+
+def _screen_context(session: Session, access: HallAccess, meeting: Meeting) -> dict[str, Any]:
+    view = live_queries.live_view(session, meeting)
+    return {
+        "meeting": meeting,
+        "view": view,
+        "tallies": live_queries.tallies(session, access, view),
+    }
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/screen", name="meetings.screen")
+def screen(
+    request: Request, session: SessionDep, hall: HallDep, access: AccessDep, meeting: MeetingDep
+) -> Response:
+    """The projector (1280×720 and tablets): readable from 5 m, following the meeting live."""
+    policies.require(policies.can_watch(access))
+    context = {"hall": hall, "access": access, **_screen_context(session, access, meeting)}
+    context["state_digest"] = digest(context["view"].key())
+    context["ballots_digest"] = digest(context["view"].ballots_key())
+    return render(request, "meetings/screen.html", context)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/screen/live", name="meetings.screen_live")
+async def screen_live(
+    request: Request,
+    session: SessionDep,
+    db: DbDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+    s: Digest = "",
+    b: Digest = "",
+) -> Response:
+    """The projector's parts as server-sent events: `state` (the current item, the queue,
+    应到 / 实到 and the quorum) and `ballots` (the current item's ballots, each following its
+    own tally stream), each only when it changed since the page (`s`, `b`: what it shows)."""
+    policies.require(policies.can_watch(access))
+    session.close()  # the stream reads fresh snapshots; hold no transaction open
+    snapshot = partial(_screen_snapshot, db, access, meeting.hall_id, meeting.id or 0)
+    return StreamingResponse(
+        _screen_events(request, request.app.state.turns, snapshot, (s, b)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+Seen = tuple[str, str]  # the digests of the state and of the ballots the screen shows
+Events = list[tuple[str, str]]  # (event name, fragment)
+
+
+def _screen_snapshot(
+    db: Database, access: HallAccess, hall_id: int, meeting_id: int, seen: Seen
+) -> tuple[Seen, Events, bool]:
+    """What changed since `seen`, rendered; and whether the meeting is over (nothing will)."""
+    with db.session(read_only=True) as s:
+        meeting = queries.get_meeting(s, hall_id=hall_id, meeting_id=meeting_id)
+        assert meeting is not None
+        view = live_queries.live_view(s, meeting)
+        now = (digest(view.key()), digest(view.ballots_key()))
+        events: Events = []
+        context: dict[str, Any] = {"meeting": meeting, "view": view}
+        if now[0] != seen[0]:
+            events.append(("state", _fragment("meetings/_screen_state.html", context)))
+        if now[1] != seen[1]:
+            context["tallies"] = live_queries.tallies(s, access, view)
+            events.append(("ballots", _fragment("meetings/_screen_ballots.html", context)))
+        return now, events, meeting.status.value in ENDED
+
+
+def _fragment(template: str, context: dict[str, Any]) -> str:
+    return env.get_template(template).render(context)
+
+
+def _event(name: str, fragment: str) -> str:
+    data = "\n".join(f"data: {line}" for line in fragment.splitlines())
+    return f"event: {name}\n{data}\n\n"
+
+
+async def _screen_events(
+    request: Request,
+    turns: Turns,
+    snapshot: Callable[[Seen], tuple[Seen, Events, bool]],
+    seen: Seen,
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    quiet = 0.0
+    yield "retry: 2000\n\n"
+    while loop.time() - started < SCREEN_MAX_SECONDS:
+        if await request.is_disconnected():
+            return
+        try:
+            async with turns.turn():  # like a request: never block a thread on the pool
+                seen, events, ended = await run_in_threadpool(snapshot, seen)
+        except Busy:
+            await asyncio.sleep(SCREEN_POLL_SECONDS)
+            continue
+        for name, fragment in events:
+            yield _event(name, fragment)
+        if ended:
+            # The meeting is over: the page's sse-close="closed" stops the browser reconnecting.
+            yield "event: closed\ndata: closed\n\n"
+            return
+        quiet = 0.0 if events else quiet + SCREEN_POLL_SECONDS
+        if quiet >= KEEP_ALIVE_SECONDS:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(SCREEN_POLL_SECONDS)
