@@ -332,7 +332,7 @@ class SignMinutesForm(BaseModel):
     @field_validator("line", mode="before")
     @classmethod
     def _known_line(cls, value: Any) -> Any:
-        return value if value in MinutesLine._value2member_map_ else None
+        return value if isinstance(value, str) and value in MinutesLine._value2member_map_ else None
 
 
 class CorrectionForm(BaseModel):
