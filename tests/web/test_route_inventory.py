@@ -577,6 +577,23 @@ def _meeting_open(w: World) -> dict[str, int]:
     return dict(params)
 
 
+def _kept(w: World, prepare: Prepare) -> dict[str, int]:
+    """`prepare`'s objects made once and kept, for routes that may be called again on them
+    (moving a speaker, correcting a speech)."""
+    name = f"kept:{prepare.__name__}"
+    if name not in w.extra:
+        w.extra[name] = prepare(w)
+    return dict(w.extra[name])
+
+
+def _meeting_speaker_kept(w: World) -> dict[str, int]:
+    return _kept(w, _meeting_speaker)
+
+
+def _meeting_speech_kept(w: World) -> dict[str, int]:
+    return _kept(w, _meeting_speech)
+
+
 def _meeting_hand(w: World) -> dict[str, int]:
     """An open meeting where the resident and the chair are signed in (they may raise a hand)."""
     params = _meeting_live(w)
@@ -1074,7 +1091,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/move"): Entry(
-        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker, body=_move_form
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker_kept, body=_move_form
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speakers/{speaker_id}/withdraw"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_meeting_speaker
@@ -1086,7 +1103,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, prepare=_meeting_speech
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/speeches/{speech_id}"): Entry(
-        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speech, body=_speech_form
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_speech_kept, body=_speech_form
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/hand"): Entry(
         Access.PARTICIPANT, writes=True, ok=303, prepare=_meeting_hand
@@ -1113,7 +1130,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/move"): Entry(
         Access.CHAIR,
         writes=True,
-        prepare=_meeting_speaker,
+        prepare=_meeting_speaker_kept,
         body=_move_json,
     ),
     ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speakers/{speaker_id}/withdraw"): Entry(
