@@ -234,6 +234,7 @@ def seed(session: Session) -> None:
     _seed_issues(session, halls[0], chairs[halls[0].id or 0][0])
     _seed_votes(session, halls[0], chairs[halls[0].id or 0][0], register)
     _seed_outcomes(session, halls[0], chairs[halls[0].id or 0][0])
+    _seed_meetings(session, halls[0], chairs[halls[0].id or 0][0])
 
 
 def _chair_access(session: Session, chair: User, hall: Hall) -> HallAccess:
@@ -659,10 +660,9 @@ def _seed_votes(
 
 
 def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
-    """The ends of 民决: a 协商一致 whose 公示 ended last week, now in 民办; and a 议事会 vote
-    that failed, closed as 未通过. The first is seeded on a clock set back in time, so its
-    timeline reads as it happened."""
-    import uuid
+    """The end of 民决: a 协商一致 whose 公示 ended last week, now in 民办, seeded on a clock
+    set back in time, so its timeline reads as it happened. (The 议事会 votes are held at the
+    meeting: _seed_meetings.)"""
     from datetime import timedelta
 
     from app.core import clock
@@ -718,46 +718,254 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
         clock.freeze(None)
     voting.end_publicity(session=session, access=chair_access, actor=chair, issue_id=park)
 
-    fee = deciding(
-        "外来车辆停车收费标准上调",
-        "物业提出外来车辆临时停车费由每小时2元调至5元。",
-        Category.PARKING,
-        "外来车辆每小时5元，业主访客凭登记首2小时免费",
-    )
-    council = voting.create_ballot(
-        session=session,
-        access=chair_access,
-        actor=chair,
-        issue_id=fee,
-        form=vote_schemas.BallotForm(
-            title="是否同意外来车辆停车费调至每小时5元",
-            rule=RuleKind.COUNCIL_MAJORITY,
-            secret=False,
-            meeting_note="议事会 · 社区议事厅",
-        ),
-    )
-    voting.open_ballot(session=session, access=chair_access, actor=chair, ballot_id=council.id or 0)
+
+def _seed_meetings(session: Session, hall: Hall, chair: User) -> None:
+    """协商会议 in the demo: the 议事会 held last week — 6 agenda items, the council members
+    signed in on their phones, a guest from the street's 城管科, speeches noted by the
+    recorder, two ballots held at it (停车收费 failed, 充电桩 passed) and minutes signed by
+    the 主持人 and the 记录人; and a 居民代表会议 next week, its invitations sent. Seeded on a
+    clock set back to the days it happened, so every timeline reads as it did."""
+    import uuid
+    from datetime import datetime, time, timedelta
+
+    from app.core import clock
+    from app.issues import schemas as issue_schemas
+    from app.issues.models import Category, Issue, Source
+    from app.meetings import queries as meeting_queries
+    from app.meetings import schemas as meeting_schemas
+    from app.meetings import service as meetings
+    from app.meetings.models import GuestKind
+    from app.meetings.rules import MeetingKind
+    from app.voting import schemas as vote_schemas
+    from app.voting import service as voting
+
     by_phone = {u.phone: u for u in session.exec(select(User)).all()}
-    for phone, choice in (("13800000002", "no"), ("13800000003", "no"), ("13800000006", "yes")):
-        voter = by_phone[phone]
-        voting.cast_vote(
-            session=session,
-            access=_access(session, voter, hall),
-            actor=voter,
-            ballot_id=council.id or 0,
-            form=vote_schemas.VoteForm(
-                option=choice, submission_id=str(uuid.uuid4()), consent=True
+    recorder = by_phone["13800000002"]  # 李明, 记录员 and 议事会成员
+    council = [by_phone[p] for p in ("13800000002", "13800000003", "13800000006")]
+    chair_access = _access(session, chair, hall)
+    beijing = meeting_schemas.BEIJING
+    today = clock.now().astimezone(beijing).date()
+    held = datetime.combine(today - timedelta(days=7), time(19, 0), tzinfo=beijing)
+
+    def deciding(title: str, description: str, category: Category, plan: str) -> int:
+        issue_id, _ = _to_decision(
+            session,
+            chair_access,
+            chair,
+            issue_schemas.OnBehalfIssueForm(
+                title=title, description=description, category=category, source=Source.PHONE
+            ),
+            issue_schemas.SolutionForm(title=plan, description=plan),
+            issue_schemas.CloseForm(
+                agreements="议事会成员同意提交表决。", disagreements="收费标准有不同意见。"
             ),
         )
-    voting.close_ballot(
-        session=session, access=chair_access, actor=chair, ballot_id=council.id or 0
-    )
-    voting.settle_failed(
+        return issue_id
+
+    def speak(name: str, identity: str, summary: str) -> None:
+        meetings.record_speech(
+            session=session,
+            access=_access(session, recorder, hall),
+            actor=recorder,
+            meeting_id=meeting_id,
+            form=meeting_schemas.SpeechForm(speaker_name=name, identity=identity, summary=summary),
+        )
+
+    def item(position: int) -> None:
+        meetings.set_current_item(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            meeting_id=meeting_id,
+            form=meeting_schemas.CurrentItemForm(item_id=items[position]),
+        )
+
+    def vote(ballot_id: int, choices: tuple[str, ...]) -> None:
+        voting.open_ballot(session=session, access=chair_access, actor=chair, ballot_id=ballot_id)
+        for member, choice in zip(council, choices, strict=True):
+            voting.cast_vote(
+                session=session,
+                access=_access(session, member, hall),
+                actor=member,
+                ballot_id=ballot_id,
+                form=vote_schemas.VoteForm(
+                    option=choice, submission_id=str(uuid.uuid4()), consent=True
+                ),
+            )
+        voting.close_ballot(session=session, access=chair_access, actor=chair, ballot_id=ballot_id)
+
+    park = session.exec(
+        select(Issue.id).where(
+            Issue.hall_id == hall.id, Issue.title == "东门空地改口袋公园，增设座椅"
+        )
+    ).one()
+    clock.freeze(held - timedelta(days=10))
+    try:
+        fee = deciding(
+            "外来车辆停车收费标准上调",
+            "物业提出外来车辆临时停车费由每小时2元调至5元。",
+            Category.PARKING,
+            "外来车辆每小时5元，业主访客凭登记首2小时免费",
+        )
+        charger = deciding(
+            "南门增设电动自行车充电桩",
+            "楼道里给电动自行车充电有火灾隐患，居民希望在南门车棚增设充电桩。",
+            Category.EBIKE,
+            "南门车棚增设20个充电口，按度计费，物业负责维护",
+        )
+        meeting = meetings.schedule_meeting(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            form=meeting_schemas.MeetingForm(
+                kind=MeetingKind.COUNCIL,
+                title="青年湖社区议事会（十二月）",
+                starts_at=held.isoformat(),
+                ends_at=(held + timedelta(hours=2, minutes=30)).isoformat(),
+                place="社区议事厅（青年湖北街3号院社区服务站二楼）",
+                chair_id=chair.id,
+                recorder_id=recorder.id,
+                issue_ids=[fee, charger, park],
+                free_items=["上次议定事项办理情况通报", "物业服务季度报告", "其他事项"],
+                invite_roles=[Role.PROPERTY_REP, Role.OBSERVER],
+                guests=[
+                    meeting_schemas.GuestIn(
+                        name="刘建军", kind=GuestKind.DEPARTMENT, organisation="和平里街道城管科"
+                    )
+                ],
+            ),
+        )
+        meeting_id = meeting.id or 0
+        ballots = [
+            voting.create_ballot(
+                session=session,
+                access=chair_access,
+                actor=chair,
+                issue_id=issue_id,
+                form=vote_schemas.BallotForm(title=title, meeting_id=meeting_id, secret=False),
+            ).id
+            or 0
+            for issue_id, title in (
+                (fee, "是否同意外来车辆停车费调至每小时5元"),
+                (charger, "是否同意在南门车棚增设20个电动自行车充电口"),
+            )
+        ]
+        clock.freeze(held - timedelta(minutes=20))
+        for member in council:
+            meetings.sign_in_self(
+                session=session,
+                access=_access(session, member, hall),
+                actor=member,
+                meeting_id=meeting_id,
+                token=meeting.signin_token,
+            )
+        meetings.sign_in_by_chair(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            meeting_id=meeting_id,
+            form=meeting_schemas.SignInForm(
+                guest=meeting_schemas.GuestIn(
+                    name="刘建军", kind=GuestKind.DEPARTMENT, organisation="和平里街道城管科"
+                )
+            ),
+        )
+        clock.freeze(held)
+        meetings.start_meeting(
+            session=session, access=chair_access, actor=chair, meeting_id=meeting_id
+        )
+        items = [row.item.id or 0 for row in meeting_queries.agenda(session, meeting)]
+        item(0)
+        speak("王秀英", "居委会主任", "通报上月议定的楼道堆物清理已完成，3号楼加装电梯进入公示。")
+        clock.freeze(held + timedelta(minutes=20))
+        item(1)
+        speak("赵振华", "物业代表", "报告三季度保洁、绿化、维修工单情况，及时率92%。")
+        speak("孙建国", "业委会代表", "建议物业按月公示维修资金使用明细。")
+        clock.freeze(held + timedelta(minutes=45))
+        item(2)
+        speak("赵振华", "物业代表", "外来车辆占用业主车位，建议临时停车费调至每小时5元。")
+        speak("刘德明", "居民代表", "老人子女探望多，上调过多影响访客，不同意。")
+        speak("李明", "议事会成员", "可先对长时间停放车辆加价，短时停放维持原价。")
+        vote(ballots[0], ("no", "no", "yes"))
+        voting.settle_failed(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            ballot_id=ballots[0],
+            form=vote_schemas.FailedOutcomeForm(outcome="not_passed"),
+        )
+        clock.freeze(held + timedelta(minutes=80))
+        item(3)
+        speak("刘建军", "街道城管科", "楼道充电属消防隐患，街道支持增设集中充电设施。")
+        speak("孙建国", "业委会代表", "同意，建议按度计费、物业负责日常巡查。")
+        vote(ballots[1], ("yes", "yes", "yes"))
+        clock.freeze(held + timedelta(minutes=110))
+        item(4)
+        speak("刘德明", "居民代表", "口袋公园已开工，希望座椅选用带靠背的。")
+        item(5)
+        speak("郑淑珍", "区人大代表", "建议下次议事会邀请周边商户参加停车问题协商。")
+        clock.freeze(held + timedelta(hours=2, minutes=20))
+        meetings.end_meeting(
+            session=session, access=chair_access, actor=chair, meeting_id=meeting_id
+        )
+        clock.freeze(held + timedelta(days=1, hours=-9))
+        recorder_access = _access(session, recorder, hall)
+        meetings.edit_minutes(
+            session=session,
+            access=recorder_access,
+            actor=recorder,
+            meeting_id=meeting_id,
+            form=meeting_schemas.MinutesForm(
+                version=0,
+                resolutions=(
+                    "一、外来车辆停车费上调方案未获通过，请物业会同居民代表另拟分时段方案。\n"
+                    "二、同意在南门车棚增设20个电动自行车充电口，按度计费，物业负责维护。"
+                ),
+                tasks=(
+                    "南门车棚充电口安装 | 物业 | 2027-01-31\n"
+                    "分时段停车收费方案 | 物业、居民代表 | 2027-01-15"
+                ),
+                publicity="表决结果在社区公告栏和议事厅公示7天。",
+                notes="下次议事会邀请周边商户参加停车问题协商。",
+            ),
+        )
+        for signer, line in ((chair, "chair"), (recorder, "recorder")):
+            meetings.sign_minutes(
+                session=session,
+                access=_access(session, signer, hall),
+                actor=signer,
+                meeting_id=meeting_id,
+                form=meeting_schemas.SignMinutesForm(line=line),
+            )
+    finally:
+        clock.freeze(None)
+
+    # Next week: a 居民代表会议 on the 垃圾桶站, its invitations sent.
+    bins = session.exec(
+        select(Issue.id).where(Issue.hall_id == hall.id, Issue.title == "垃圾桶站挪离2号楼窗下")
+    ).one()
+    upcoming = datetime.combine(today + timedelta(days=6), time(19, 0), tzinfo=beijing)
+    meetings.schedule_meeting(
         session=session,
         access=chair_access,
         actor=chair,
-        ballot_id=council.id or 0,
-        form=vote_schemas.FailedOutcomeForm(outcome="not_passed"),
+        form=meeting_schemas.MeetingForm(
+            kind=MeetingKind.REPRESENTATIVES,
+            title="青年湖社区居民代表会议",
+            starts_at=upcoming.isoformat(),
+            ends_at=(upcoming + timedelta(hours=2)).isoformat(),
+            place="社区议事厅（青年湖北街3号院社区服务站二楼）",
+            chair_id=chair.id,
+            recorder_id=recorder.id,
+            issue_ids=[bins],
+            free_items=["2027年社区为民办事项目征集", "其他事项"],
+            invite_roles=[Role.PROPERTY_REP, Role.OWNERS_COMMITTEE_REP, Role.OBSERVER],
+            guests=[
+                meeting_schemas.GuestIn(
+                    name="何立新", kind=GuestKind.UNIT, organisation="和平里第一小学"
+                )
+            ],
+        ),
     )
 
 
