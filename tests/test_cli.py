@@ -14,6 +14,7 @@ import httpx
 from sqlmodel import col, func, select
 
 from app.accounts.models import User
+from app.core import clock
 from app.db import Database
 from app.halls.models import (
     Building,
@@ -26,7 +27,18 @@ from app.halls.models import (
     StreetAdmin,
 )
 from app.issues.lifecycle import Stage
-from app.issues.models import Comment, Issue
+from app.issues.models import Comment, Issue, Notification
+from app.meetings.models import (
+    Meeting,
+    MeetingInvitee,
+    MeetingItem,
+    MeetingStatus,
+    Minutes,
+    MinutesStatus,
+    Speech,
+)
+from app.meetings.rules import MeetingKind
+from app.voting.models import Ballot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,6 +110,44 @@ def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: s
                 select(func.count()).select_from(User).where(col(User.password_hash).is_not(None))
             ).one()
             assert logins >= 15
+            # 协商会议: a held 议事会 with signed minutes, 6 items, speeches and 2 ballots at it;
+            # an upcoming 居民代表会议 with its invitations sent.
+            held = s.exec(select(Meeting).where(Meeting.status == MeetingStatus.HELD)).one()
+            assert held.kind == MeetingKind.COUNCIL
+            minutes = s.exec(select(Minutes).where(Minutes.meeting_id == held.id)).one()
+            assert minutes.status == MinutesStatus.SIGNED
+            assert minutes.content_hash is not None
+            items = select(func.count()).select_from(MeetingItem)
+            assert s.exec(items.where(MeetingItem.meeting_id == held.id)).one() == 6
+            speeches = select(func.count()).select_from(Speech)
+            assert s.exec(speeches.where(Speech.meeting_id == held.id)).one() >= 6
+            at_meeting = s.exec(select(Ballot).where(Ballot.meeting_id == held.id)).all()
+            assert sorted(b.passed for b in at_meeting) == [False, True]
+            upcoming = s.exec(
+                select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED)
+            ).one()
+            assert upcoming.kind == MeetingKind.REPRESENTATIVES
+            assert upcoming.starts_at > clock.now()
+            invited = s.exec(
+                select(func.count())
+                .select_from(MeetingInvitee)
+                .where(MeetingInvitee.meeting_id == upcoming.id)
+            ).one()
+            assert invited >= 3
+            told = s.exec(
+                select(func.count())
+                .select_from(Notification)
+                .where(col(Notification.text).contains(upcoming.title))
+            ).one()
+            members_invited = s.exec(
+                select(func.count())
+                .select_from(MeetingInvitee)
+                .where(
+                    MeetingInvitee.meeting_id == upcoming.id,
+                    col(MeetingInvitee.membership_id).is_not(None),
+                )
+            ).one()
+            assert told == members_invited > 0  # every invited member (guests have no account)
     finally:
         db.dispose()
     assert run_cli(fresh_database_url, "audit", "verify").returncode == 0

@@ -15,6 +15,10 @@ def now() -> datetime:
 
 
 def freeze(at: datetime | None) -> None:
-    """Pin the clock (None releases it): tests, and the demo seed dating its history back."""
+    """Pin the clock (None releases it): tests, and the demo seed dating its history back.
+    Held in UTC whatever zone `at` is given in, as `now()` promises: a time hashed into the
+    audit chain must read back the same from the database."""
     global _frozen
-    _frozen = at
+    if at is not None and at.tzinfo is None:
+        raise ValueError("the clock is timezone-aware")
+    _frozen = at.astimezone(UTC) if at is not None else None
