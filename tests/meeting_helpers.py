@@ -103,3 +103,20 @@ def tick(db: Database, world: HallWorld, chair: User, meeting: Meeting, member: 
             meeting_id=meeting.id or 0,
             form=schemas.SignInForm(membership_id=membership(db, world, member).id),
         )
+
+
+def reschedule(
+    db: Database, world: HallWorld, chair: User, meeting: Meeting, **values: Any
+) -> Meeting:
+    """The chair moves a meeting (values as schemas.RescheduleForm takes them; a datetime is
+    sent as ISO 8601)."""
+    typed = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+    with db.session() as session:
+        access = queries.hall_access(session, user=chair, hall=world.hall)
+        return service.reschedule_meeting(
+            session=session,
+            access=access,
+            actor=chair,
+            meeting_id=meeting.id or 0,
+            form=schemas.RescheduleForm(**{"reason": "场地冲突", **typed}),
+        )
