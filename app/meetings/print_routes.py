@@ -8,6 +8,8 @@ origin.
   short notice when there is one, a QR to the meeting's page (not the sign-in QR: that one is
   shown at the door only), the issuer, the date it went out and a seal box. Any member of the
   hall may print it, as they may see the meeting.
+- The calendar file (meeting.ics, app/meetings/calendar.py): any member of the hall adds the
+  meeting to a phone's calendar; after a reschedule the same file updates that event.
 - The 签到表: every member 应到 by building, entrance and room, with a signature column, the
   invited guests and blank lines for 列席 walk-ins, and the officers' signatures. The chair, the
   主持人 and the 记录人 print it. Rooms are masked (5**, PRIV-02: the sheet lies on a table for
@@ -28,9 +30,9 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.labels import issuer_of
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
-from app.meetings import labels, policies, queries, rules
+from app.meetings import calendar, labels, policies, queries, rules
 from app.meetings.deps import MeetingDep
-from app.meetings.models import Meeting
+from app.meetings.models import Meeting, MeetingStatus
 from app.web import pdf, qr
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute
@@ -180,3 +182,54 @@ def signin_sheet_pdf(
     context = _sheet(request, settings, session, hall, meeting, _names(names))
     name = _("签到表-%(title)s.pdf") % {"title": meeting.title}
     return pdf.document(request, "meetings/signin_print.html", context, filename=name)
+
+
+# --- the calendar file (加入手机日历) ------------------------------------------------------------
+
+
+def _event(
+    request: Request, settings: Settings, session: Session, hall: Hall, meeting: Meeting
+) -> calendar.Event:
+    page = public_url(
+        request, settings, url("meetings.detail", hall_id=meeting.hall_id, meeting_id=meeting.id)
+    )
+    lines = [_("%(issuer)s召开：%(title)s") % {"issuer": issuer_of(hall), "title": meeting.title}]
+    if meeting.cancel_reason is not None:
+        lines.append(_("本次会议已取消。原因：%(reason)s") % {"reason": meeting.cancel_reason})
+    agenda = queries.agenda(session, meeting)
+    if agenda:
+        lines.append(_("议程："))
+        lines += [f"{n}. {row.title}" for n, row in enumerate(agenda, start=1)]
+    lines.append(_("会议详情：%(url)s") % {"url": page})
+    return calendar.Event(
+        meeting_id=meeting.id or 0,
+        created_at=meeting.created_at,
+        title=meeting.title,
+        place=meeting.place,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        description="\n".join(lines),
+        url=page,
+        notice_count=meeting.notice_count,
+        cancelled=meeting.status == MeetingStatus.CANCELLED,
+        alarm_text=_("明天开会：%(title)s（%(place)s）")
+        % {"title": meeting.title, "place": meeting.place},
+        stamp=clock.now(),
+    )
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/meeting.ics", name="meetings.ics")
+def meeting_ics(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    """加入手机日历: the meeting as an .ics file (any member of the hall, as the page)."""
+    policies.require(policies.can_see(access))
+    body = calendar.ics(_event(request, settings, session, hall, meeting))
+    disposition = f'attachment; filename="meeting-{meeting.id}.ics"'
+    headers = {"content-disposition": disposition}
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)

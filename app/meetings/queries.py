@@ -173,6 +173,11 @@ def is_open(meeting: Meeting) -> bool:
     return meeting.status == MeetingStatus.SCHEDULED
 
 
+def can_move(meeting: Meeting) -> bool:
+    """A meeting may be rescheduled while it is scheduled and has not started."""
+    return meeting.status == MeetingStatus.SCHEDULED and meeting.started_at is None
+
+
 @dataclass(frozen=True)
 class SheetRow:
     """One line of the printed 签到表: a member 应到, where they live."""

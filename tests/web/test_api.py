@@ -498,6 +498,7 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/meetings"),
         ("get", "/api/v1/halls/{hall_id}/meetings/{meeting_id}"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/attendance"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/reschedule"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

@@ -501,6 +501,14 @@ def _guest_form(w: World) -> dict[str, Any]:
     return {"data": {"guest_name": "刘代表", "guest_org": "区人大", "guest_kind": "deputy"}}
 
 
+def _reschedule_form(w: World) -> dict[str, Any]:
+    return {"data": {"place": "3号楼活动室", "reason": "议事厅维修", "short_notice_reason": "急"}}
+
+
+def _reschedule_json(w: World) -> dict[str, Any]:
+    return {"json": _reschedule_form(w)["data"]}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -825,6 +833,16 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/signin.pdf"): Entry(
         Access.CHAIR, prepare=_meeting_now
+    ),
+    # 改期 (the chair) and the calendar file (any member: 加入手机日历)
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/reschedule"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_now, body=_reschedule_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/meeting.ics"): Entry(
+        Access.MEMBER, prepare=_meeting_now
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/reschedule"): Entry(
+        Access.CHAIR, writes=True, ok=200, prepare=_meeting_now, body=_reschedule_json
     ),
     ("GET", "/api/v1/halls/{hall_id}/meetings"): Entry(Access.MEMBER),
     ("POST", "/api/v1/halls/{hall_id}/meetings"): Entry(
