@@ -18,14 +18,18 @@ origin.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from sqlmodel import Session
 
 from app.config import Settings
 from app.core import clock, fields
 from app.core.privacy import mask_name, mask_room
+from app.halls.action import ActionDep
 from app.halls.deps import AccessDep, HallDep
 from app.halls.labels import issuer_of
 from app.halls.models import Hall
@@ -33,10 +37,17 @@ from app.halls.policies import HallAccess
 from app.meetings import calendar, labels, policies, queries, rules
 from app.meetings.deps import MeetingDep
 from app.meetings.models import Meeting, MeetingStatus
+from app.voting import policies as voting_policies
+from app.voting import queries as voting_queries
+from app.voting import service as voting
+from app.voting.models import Ballot, RollEntry
+from app.voting.pages import paper_url
+from app.voting.rules import MEETING_RULES, Rule, RuleKind, Share, VoterUnit
 from app.web import pdf, qr
+from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute
-from app.web.htmx import render
+from app.web.htmx import redirect, render
 from app.web.i18n import _
 from app.web.links import print_context, public_url, url
 
@@ -233,3 +244,285 @@ def meeting_ics(
     disposition = f'attachment; filename="meeting-{meeting.id}.ics"'
     headers = {"content-disposition": disposition}
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+# --- the ballots held at the meeting: 表决票, 领票登记, 计票表 ---------------------------------
+
+
+@dataclass(frozen=True)
+class Slip:
+    """One paper ballot as printed: its code, the QR the paper desk scans (the entry form
+    with the code filled in, on the public origin) and, on a 记名 ballot only, its voter's
+    masked label."""
+
+    code: str
+    voter: str | None
+    qr: qr.QrPath
+
+
+def _slips(request: Request, settings: Settings, session: Session, ballot: Ballot) -> list[Slip]:
+    """The ballot's issued paper ballots, in the order of its 领票登记 sheet, as the voting
+    desk prints them (app/voting/paper_routes.print_papers): the QR is the entry form's URL
+    with `?code=`."""
+    entry = public_url(request, settings, paper_url(ballot))
+    return [
+        Slip(
+            paper.code,
+            None if ballot.secret else roll.masked_label,
+            qr.path(f"{entry}?code={paper.code}"),
+        )
+        for paper, roll in voting_queries.paper_ballots(session, ballot.id or 0)
+    ]
+
+
+def _ballots(
+    request: Request,
+    settings: Settings,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    meeting: Meeting,
+) -> dict[str, Any]:
+    groups = []
+    for ballot in queries.meeting_ballots(session, meeting, open_only=True):
+        slips = _slips(request, settings, session, ballot)
+        groups.append(
+            {
+                "ballot": ballot,
+                "options": voting_queries.option_codes(session, ballot.id or 0),
+                "slips": slips,
+                "missing": ballot.roll_count - len(slips),
+            }
+        )
+    return _common(request, settings, session, hall, meeting) | {
+        "groups": groups,
+        "can_issue": voting_policies.can_manage(access),
+        "pdf_url": url("meetings.ballots_pdf", hall_id=meeting.hall_id, meeting_id=meeting.id),
+    }
+
+
+@dataclass(frozen=True)
+class TakerRow:
+    """A line of the 领票登记: the voter as the roll names them, rooms masked. No code."""
+
+    home: str
+    name: str
+
+
+def _taker(roll: RollEntry) -> TakerRow:
+    """The roll's masked label split into where they live and who: "张三 · 3号楼2单元5**"
+    (by person), "3号楼2单元5**" (by household or owner: the name is written by whoever takes
+    the ballot), "张三" (a role's members)."""
+    name, sep, home = roll.masked_label.partition(" · ")
+    if sep:
+        return TakerRow(home, name)
+    if roll.voter_key.startswith("u:"):
+        return TakerRow("", roll.masked_label)
+    return TakerRow(roll.masked_label, "")
+
+
+def _issued(
+    request: Request, settings: Settings, session: Session, hall: Hall, meeting: Meeting
+) -> dict[str, Any]:
+    sheets = [
+        {
+            "ballot": ballot,
+            "rows": [_taker(r) for r in voting_queries.roll_labels(session, ballot.id or 0)],
+        }
+        for ballot in queries.meeting_ballots(session, meeting, open_only=True)
+        if ballot.secret
+    ]
+    return _common(request, settings, session, hall, meeting) | {
+        "sheets": sheets,
+        "today": clock.now(),
+        "pdf_url": url("meetings.issued_pdf", hall_id=meeting.hall_id, meeting_id=meeting.id),
+    }
+
+
+def _share(share: Share) -> dict[str, str]:
+    f = share.fraction
+    return {"cmp": share.symbol(), "share": f"{f.numerator}/{f.denominator}"}
+
+
+def threshold_lines(ballot: Ballot, *, present: int) -> list[str]:
+    """What the counters check against, from the ballot's rule (app.voting.rules.Rule.of with
+    the ballot's quorum): the share, its comparison, and the smallest count that meets it on
+    this roll (and at this 实到). No threshold is written down here."""
+    rule = Rule.of(ballot.rule, quorum=Fraction(ballot.quorum_num, ballot.quorum_den))
+    roll = ballot.roll_count
+    if rule.kind == RuleKind.CONSENSUS:
+        return [_("协商一致：不计票，由主持人记录结果。")]
+    if rule.kind in MEETING_RULES:
+        return [
+            _(
+                "法定人数：实到须%(cmp)s投票人名单的 %(share)s；名单 %(n)s 人，至少实到 %(need)s 人。"
+            )
+            % (_share(rule.quorum) | {"n": roll, "need": rule.quorum.needed(roll)}),
+            _("通过：同意票须%(cmp)s实到人数的 %(share)s。") % _share(rule.passing)
+            + (
+                _("按现在签到实到 %(m)s 人，至少 %(need)s 票同意。")
+                % {"m": present, "need": rule.passing.needed(present)}
+                if present
+                else ""
+            ),
+        ]
+    lines = [
+        _("参与表决：须%(cmp)s投票人名单的 %(share)s；名单 %(n)s，至少 %(need)s 参与。")
+        % (_share(rule.quorum) | {"n": roll, "need": rule.quorum.needed(roll)})
+    ]
+    if rule.kind == RuleKind.PLURALITY:
+        return [*lines, _("得票最多的方案胜出；票数相同则不产生结果。")]
+    lines.append(_("通过：同意须%(cmp)s参与表决的 %(share)s。") % _share(rule.passing))
+    if ballot.voter_unit == VoterUnit.OWNER:
+        lines.append(_("按业主人数和专有部分面积分别计算，两者都须达到。"))
+    return lines
+
+
+def _tally(
+    request: Request, settings: Settings, session: Session, hall: Hall, meeting: Meeting
+) -> dict[str, Any]:
+    context = _common(request, settings, session, hall, meeting)
+    present = context["attendance"].present
+    sheets = [
+        {
+            "ballot": ballot,
+            "options": voting_queries.option_codes(session, ballot.id or 0),
+            "issued": voting_queries.reconciliation(session, ballot.id or 0).issued,
+            "officers": voting_queries.officers(session, ballot.id or 0),
+            "thresholds": threshold_lines(ballot, present=present),
+        }
+        for ballot in queries.meeting_ballots(session, meeting)
+    ]
+    return context | {
+        "sheets": sheets,
+        "pdf_url": url("meetings.tally_pdf", hall_id=meeting.hall_id, meeting_id=meeting.id),
+    }
+
+
+def _tally_allowed(session: Session, access: HallAccess, meeting: Meeting) -> None:
+    """The chair, the 主持人 and the 记录人, and the meeting's ballots' 计票人 / 监票人."""
+    officer = policies.can_sign_in_others(
+        access, chair_id=meeting.chair_id, recorder_id=meeting.recorder_id
+    )
+    counter = access.is_verified and queries.is_ballot_officer(session, meeting, access.user_id)
+    policies.require(officer or counter)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/print/ballots", name="meetings.ballots")
+def ballots(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    """表决票: one per voter of each open ballot held at the meeting, several to an A4 sheet
+    with cut lines (the chair, the 主持人 and the 记录人)."""
+    _sheet_allowed(access, meeting)
+    context = _ballots(request, settings, session, hall, access, meeting)
+    return render(request, "meetings/ballots_print.html", context)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/print/ballots.pdf", name="meetings.ballots_pdf")
+def ballots_pdf(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    _sheet_allowed(access, meeting)
+    context = _ballots(request, settings, session, hall, access, meeting)
+    name = _("表决票-%(title)s.pdf") % {"title": meeting.title}
+    return pdf.document(request, "meetings/ballots_print.html", context, filename=name)
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/print/ballots/issue", name="meetings.issue_ballots"
+)
+def issue_ballots(
+    act: ActionDep, meeting: MeetingDep, ballot_id: Annotated[fields.Text, Form()] = ""
+) -> Response:
+    """生成纸质票: the voting desk's own use case (idempotent: only voters without one get a
+    code) for one ballot held at this meeting; back to the 表决票."""
+    _sheet_allowed(act.access, meeting)
+    with act.reading() as read:
+        ballot = queries.meeting_ballot(read, meeting, fields.parse_id(ballot_id))
+    policies.require(ballot is not None and ballot.id is not None)
+    back = url("meetings.ballots", hall_id=meeting.hall_id, meeting_id=meeting.id)
+    return respond(
+        act.request,
+        act.session,
+        lambda: voting.issue_paper_ballots(**act.who, ballot_id=getattr(ballot, "id", 0)),
+        to=back,
+        page=partial(_issue_refused, act.request, back),
+        done=lambda n: _("已生成 %(n)s 张纸质票") % {"n": n},
+    )
+
+
+def _issue_refused(request: Request, back: str, outcome: Outcome[Any]) -> Response:
+    """Back to the 表决票 with why not (the ballot closed meanwhile, not the chair …)."""
+    text = next(iter(outcome.errors.values()), None) or _("未能生成纸质票")
+    return redirect(request, back, flash_text=text, kind="warn")
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/print/issued", name="meetings.issued")
+def issued(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    """领票登记: who took a 无记名 paper ballot (rooms masked, a signature column, no code)."""
+    _sheet_allowed(access, meeting)
+    context = _issued(request, settings, session, hall, meeting)
+    return render(request, "meetings/issued_print.html", context)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/print/issued.pdf", name="meetings.issued_pdf")
+def issued_pdf(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    _sheet_allowed(access, meeting)
+    context = _issued(request, settings, session, hall, meeting)
+    name = _("领票登记-%(title)s.pdf") % {"title": meeting.title}
+    return pdf.document(request, "meetings/issued_print.html", context, filename=name)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/print/tally", name="meetings.tally")
+def tally(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    """计票表: one sheet per ballot held at the meeting (the officers and the counters)."""
+    _tally_allowed(session, access, meeting)
+    context = _tally(request, settings, session, hall, meeting)
+    return render(request, "meetings/tally_print.html", context)
+
+
+@router.get("/halls/{hall_id}/meetings/{meeting_id}/print/tally.pdf", name="meetings.tally_pdf")
+def tally_pdf(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    meeting: MeetingDep,
+) -> Response:
+    _tally_allowed(session, access, meeting)
+    context = _tally(request, settings, session, hall, meeting)
+    name = _("计票表-%(title)s.pdf") % {"title": meeting.title}
+    return pdf.document(request, "meetings/tally_print.html", context, filename=name)

@@ -40,6 +40,7 @@ from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
 from app.main import create_app
+from app.voting.models import Ballot
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
 from tests import meeting_helpers as mh
@@ -501,6 +502,26 @@ def _guest_form(w: World) -> dict[str, Any]:
     return {"data": {"guest_name": "刘代表", "guest_org": "区人大", "guest_kind": "deputy"}}
 
 
+def _meeting_ballot(w: World) -> dict[str, int]:
+    """A meeting open now with a 无记名 ballot by 户 held at it (its paper ballots not issued)."""
+    params = _meeting_now(w)
+    ballot = vh.open_ballot(
+        w.db, w.a, w.users["chair"], rule=RuleKind.RESIDENTS_MEETING, voter_unit="household"
+    )
+    with w.db.session() as session:
+        row = session.get(Ballot, ballot.id)
+        assert row is not None
+        row.meeting_id = params["meeting_id"]
+        session.add(row)
+        session.commit()
+    w.extra["meeting_ballot_id"] = ballot.id
+    return params
+
+
+def _issue_form(w: World) -> dict[str, Any]:
+    return {"data": {"ballot_id": str(w.extra["meeting_ballot_id"])}}
+
+
 def _reschedule_form(w: World) -> dict[str, Any]:
     return {"data": {"place": "3号楼活动室", "reason": "议事厅维修", "short_notice_reason": "急"}}
 
@@ -832,6 +853,30 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, prepare=_meeting_now
     ),
     ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/signin.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    # The ballots held at a meeting on paper: 表决票 and 领票登记 for the chair (and the
+    # meeting's 主持人 / 记录人), 计票表 for them and the ballots' 计票人 / 监票人
+    # (tests/web/test_meeting_ballots_print.py); codes are issued by the voting desk's use case
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots"): Entry(
+        Access.CHAIR, prepare=_meeting_ballot
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots/issue"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot, body=_issue_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/issued"): Entry(
+        Access.CHAIR, prepare=_meeting_ballot
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/issued.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/tally"): Entry(
+        Access.CHAIR, prepare=_meeting_ballot
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/tally.pdf"): Entry(
         Access.CHAIR, prepare=_meeting_now
     ),
     # 改期 (the chair) and the calendar file (any member: 加入手机日历)
