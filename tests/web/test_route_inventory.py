@@ -918,6 +918,7 @@ EXTRA_QUERIES: dict[tuple[str, str], list[str]] = {
         "building_id={building_id}&entrance_id={entrance_id}",
     ],
     ("GET", "/halls/{hall_id}/audit"): ["before=2147483647"],
+    ("GET", "/halls/{hall_id}/print/poster"): ["building={building_id}"],
     ("GET", "/api/v1/halls/{hall_id}/members"): ["status=verified", "limit=500"],
     ("GET", "/halls/{hall_id}/issues"): [
         "q=停车",
