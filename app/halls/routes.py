@@ -642,7 +642,8 @@ def _poster_context(
         ]
         _require(bool(found))
         building = found[0]
-        link, pdf_url = f"{link}?building_id={building_id}", f"{pdf_url}?building={building_id}"
+        link = f"{link}?building_id={building_id}"
+        pdf_url = url("halls.building_poster_pdf", hall_id=hall.id, building_id=building_id)
     return {
         "hall": hall,
         "access": access,
@@ -658,34 +659,53 @@ def _poster_context(
 
 @router.get("/halls/{hall_id}/print/poster", name="halls.poster")
 def poster(
-    request: Request,
-    settings: SettingsDep,
-    session: SessionDep,
-    hall: HallDep,
-    access: AccessDep,
-    building: Annotated[fields.Id | None, Query()] = None,
+    request: Request, settings: SettingsDep, session: SessionDep, hall: HallDep, access: AccessDep
 ) -> Response:
-    """The join poster, an A4 sheet for the notice boards (chairs only, as the invite); with
-    `?building=`, one building's (its name, the join form with the building chosen)."""
+    """The join poster, an A4 sheet for the notice boards (chairs only, as the invite)."""
     _require(policies.can_manage_members(access))
-    context = _poster_context(request, settings, session, hall, access, building)
+    context = _poster_context(request, settings, session, hall, access)
     return render(request, "halls/poster_print.html", context)
 
 
 @router.get("/halls/{hall_id}/print/poster.pdf", name="halls.poster_pdf")
 def poster_pdf(
+    request: Request, settings: SettingsDep, session: SessionDep, hall: HallDep, access: AccessDep
+) -> Response:
+    """The same poster as a PDF."""
+    _require(policies.can_manage_members(access))
+    context = _poster_context(request, settings, session, hall, access)
+    name = _("%(hall)s-加入海报.pdf") % {"hall": hall.name}
+    return pdf.document(request, "halls/poster_print.html", context, filename=name)
+
+
+@router.get("/halls/{hall_id}/buildings/{building_id}/poster", name="halls.building_poster")
+def building_poster(
     request: Request,
     settings: SettingsDep,
     session: SessionDep,
     hall: HallDep,
     access: AccessDep,
-    building: Annotated[fields.Id | None, Query()] = None,
+    building_id: Annotated[fields.Id, Path()],
 ) -> Response:
-    """The same poster as a PDF."""
+    """One building's join poster (for its entrances): its name, and a QR to the join form
+    with the building chosen."""
     _require(policies.can_manage_members(access))
-    context = _poster_context(request, settings, session, hall, access, building)
-    where = f"{hall.name}{context['building'].name}" if context["building"] else hall.name
-    name = _("%(hall)s-加入海报.pdf") % {"hall": where}
+    context = _poster_context(request, settings, session, hall, access, building_id)
+    return render(request, "halls/poster_print.html", context)
+
+
+@router.get("/halls/{hall_id}/buildings/{building_id}/poster.pdf", name="halls.building_poster_pdf")
+def building_poster_pdf(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    building_id: Annotated[fields.Id, Path()],
+) -> Response:
+    _require(policies.can_manage_members(access))
+    context = _poster_context(request, settings, session, hall, access, building_id)
+    name = _("%(hall)s-加入海报.pdf") % {"hall": f"{hall.name}{context['building'].name}"}
     return pdf.document(request, "halls/poster_print.html", context, filename=name)
 
 

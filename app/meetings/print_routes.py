@@ -8,6 +8,25 @@ origin.
   short notice when there is one, a QR to the meeting's page (not the sign-in QR: that one is
   shown at the door only), the issuer, the date it went out and a seal box. Any member of the
   hall may print it, as they may see the meeting.
+- The ballots held at the meeting (Ballot.meeting_id), for the chair, the 主持人 and the 记录人:
+  - 表决票 (`print/ballots`): one slip per voter of each *open* ballot (paper ballots exist only
+    for an open ballot's frozen roll), the codes the voting desk issued
+    (app.voting.service.issue_paper_ballots, called for one ballot by `print/ballots/issue`:
+    idempotent, the chair only, as on the desk), several slips to an A4 sheet between dashed
+    cut lines, a slip never across two pages. A slip carries the ballot's title, the options
+    with tick boxes, the instructions, its code and a QR of the paper desk's entry link with
+    the code (`…/ballots/{id}/paper?code=`, on the public origin: what the voting desk's own
+    print page encodes and its entry form reads). A 无记名 slip carries nothing of its voter;
+    a 记名 one the roll's masked label and a signature line. In the order of the roll, as
+    the voting desk prints them (the 领票登记's order).
+  - 领票登记 (`print/issued`, a document of its own, one sheet per 无记名 open ballot): who
+    took a ballot — building and room masked, name, a signature column; never a code.
+  - 计票表 (`print/tally`, also for the ballots' 计票人 / 监票人): one sheet per ballot held
+    at the meeting: the options with a box for the 正字 count and one for the number, valid
+    total, 空白票, 无效票, returned total, the reconciliation with the ballots issued, the
+    meeting's 应到 / 实到, the rule's thresholds (`threshold_lines`: the shares of
+    app.voting.rules.Rule.of with the ballot's quorum and the smallest counts that meet them
+    on this roll), the signatures of the 计票人, 监票人 and 主持人.
 - The calendar file (meeting.ics, app/meetings/calendar.py): any member of the hall adds the
   meeting to a phone's calendar; after a reschedule the same file updates that event.
 - The 签到表: every member 应到 by building, entrance and room, with a signature column, the
@@ -29,7 +48,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.core import clock, fields
 from app.core.privacy import mask_name, mask_room
-from app.halls.action import ActionDep
+from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.labels import issuer_of
 from app.halls.models import Hall
@@ -46,8 +65,8 @@ from app.voting.rules import MEETING_RULES, Rule, RuleKind, Share, VoterUnit
 from app.web import pdf, qr
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep, SettingsDep
-from app.web.forms import FormRoute
-from app.web.htmx import redirect, render
+from app.web.forms import FormRoute, Refused
+from app.web.htmx import render
 from app.web.i18n import _
 from app.web.links import print_context, public_url, url
 
@@ -443,7 +462,10 @@ def ballots_pdf(
     "/halls/{hall_id}/meetings/{meeting_id}/print/ballots/issue", name="meetings.issue_ballots"
 )
 def issue_ballots(
-    act: ActionDep, meeting: MeetingDep, ballot_id: Annotated[fields.Text, Form()] = ""
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    ballot_id: Annotated[fields.Text, Form()] = "",
 ) -> Response:
     """生成纸质票: the voting desk's own use case (idempotent: only voters without one get a
     code) for one ballot held at this meeting; back to the 表决票."""
@@ -456,16 +478,21 @@ def issue_ballots(
         act.request,
         act.session,
         lambda: voting.issue_paper_ballots(**act.who, ballot_id=getattr(ballot, "id", 0)),
+        refused=refused,
         to=back,
-        page=partial(_issue_refused, act.request, back),
+        page=partial(_issue_refused, act, meeting),
         done=lambda n: _("已生成 %(n)s 张纸质票") % {"n": n},
     )
 
 
-def _issue_refused(request: Request, back: str, outcome: Outcome[Any]) -> Response:
-    """Back to the 表决票 with why not (the ballot closed meanwhile, not the chair …)."""
-    text = next(iter(outcome.errors.values()), None) or _("未能生成纸质票")
-    return redirect(request, back, flash_text=text, kind="warn")
+def _issue_refused(act: HallAction, meeting: Meeting, outcome: Outcome[Any]) -> Response:
+    """The 表决票 again with why not (a value no field can hold, not the chair …)."""
+    settings: Settings = act.request.app.state.settings
+    with act.reading() as session:
+        context = _ballots(act.request, settings, session, act.hall, act.access, meeting)
+    context["errors"] = outcome.errors
+    status = outcome.status if outcome.status != 200 else 422
+    return render(act.request, "meetings/ballots_print.html", context, status_code=status)
 
 
 @router.get("/halls/{hall_id}/meetings/{meeting_id}/print/issued", name="meetings.issued")

@@ -84,7 +84,10 @@ def test_a_reschedule_tells_every_invitee_again_and_counts_the_notice(
             )
         ).all()
         event = session.exec(
-            select(AuditEvent).where(AuditEvent.action == "meetings.reschedule_meeting")
+            select(AuditEvent).where(
+                AuditEvent.action == "meetings.reschedule_meeting",
+                AuditEvent.subject_id == meeting.id,
+            )
         ).one()
     assert sorted(n.user_id for n in told) == sorted(u.id for u in members)  # each once
     assert all("3号楼活动室" in n.text for n in told)

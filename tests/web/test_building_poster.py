@@ -1,5 +1,5 @@
 """The join poster of one building (issue #12, the print pack), on SQLite and PostgreSQL:
-`/halls/{id}/print/poster.pdf?building={id}` carries the building's name and a QR that opens
+`/halls/{id}/buildings/{id}/poster.pdf` carries the building's name and a QR that opens
 the join form with that building chosen, on the public origin; read back with pypdf and
 decoded module by module from pdftoppm's drawing. Offered on the invite page; the building
 is kept through registering."""
@@ -29,12 +29,12 @@ def test_a_buildings_poster_opens_the_join_form_at_that_building(
     client = laptop(chair)
     invite = client.get(f"/halls/{hall.id}/invite").text
     for b in (first, second):
-        assert f'href="/halls/{hall.id}/print/poster?building={b.id}"' in invite
+        assert f'href="/halls/{hall.id}/buildings/{b.id}/poster"' in invite
 
     join_url = f"{PUBLIC}/join/{hall.invite_token}?building_id={second.id}"
     content = download(
         client,
-        f"/halls/{hall.id}/print/poster.pdf?building={second.id}",
+        f"/halls/{hall.id}/buildings/{second.id}/poster.pdf",
         f"{hall.name}{second.name}-加入海报.pdf",
     )
     (text,) = ph.page_texts(content)
@@ -47,9 +47,9 @@ def test_a_buildings_poster_opens_the_join_form_at_that_building(
     assert ph.qr_mismatches(page, join_url) == 0
     assert ph.qr_mismatches(page, f"{PUBLIC}/join/{hall.invite_token}") > 100
     assert ph.qr_mismatches(page, join_url.replace(PUBLIC, LAPTOP)) > 100
-    view = client.get(f"/halls/{hall.id}/print/poster?building={second.id}")
+    view = client.get(f"/halls/{hall.id}/buildings/{second.id}/poster")
     assert qr.path(join_url).d in view.text
-    assert f'href="/halls/{hall.id}/print/poster.pdf?building={second.id}"' in view.text
+    assert f'href="/halls/{hall.id}/buildings/{second.id}/poster.pdf"' in view.text
     # The whole hall's poster is as it was.
     (whole,) = ph.page_texts(
         download(client, f"/halls/{hall.id}/print/poster.pdf", f"{hall.name}-加入海报.pdf")
@@ -59,12 +59,9 @@ def test_a_buildings_poster_opens_the_join_form_at_that_building(
     other = f.make_hall(db)
     with db.session(read_only=True) as session:
         foreign = queries.list_buildings(session, hall_id=other.hall.id or 0)[0]
-    assert client.get(f"/halls/{hall.id}/print/poster.pdf?building={foreign.id}").status_code == 404
+    assert client.get(f"/halls/{hall.id}/buildings/{foreign.id}/poster.pdf").status_code == 404
     resident, _ = f.make_member(db, world, chair=chair)
-    assert (
-        laptop(resident).get(f"/halls/{hall.id}/print/poster?building={first.id}").status_code
-        == 404
-    )
+    assert laptop(resident).get(f"/halls/{hall.id}/buildings/{first.id}/poster").status_code == 404
 
     # Scanned: someone without an account keeps the building through registering …
     path = join_url.removeprefix(PUBLIC)

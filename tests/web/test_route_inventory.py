@@ -518,8 +518,12 @@ def _meeting_ballot(w: World) -> dict[str, int]:
     return params
 
 
-def _issue_form(w: World) -> dict[str, Any]:
-    return {"data": {"ballot_id": str(w.extra["meeting_ballot_id"])}}
+def _building(w: World) -> dict[str, int]:
+    return {"building_id": w.building_id}
+
+
+def _issue_papers_form(w: World) -> dict[str, Any]:
+    return {"data": {"ballot_id": str(w.extra.get("meeting_ballot_id", 0))}}
 
 
 def _reschedule_form(w: World) -> dict[str, Any]:
@@ -855,6 +859,13 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/signin.pdf"): Entry(
         Access.CHAIR, prepare=_meeting_now
     ),
+    # One building's join poster (the chair, as the hall's poster)
+    ("GET", "/halls/{hall_id}/buildings/{building_id}/poster"): Entry(
+        Access.CHAIR, prepare=_building
+    ),
+    ("GET", "/halls/{hall_id}/buildings/{building_id}/poster.pdf"): Entry(
+        Access.CHAIR, prepare=_building
+    ),
     # The ballots held at a meeting on paper: 表决票 and 领票登记 for the chair (and the
     # meeting's 主持人 / 记录人), 计票表 for them and the ballots' 计票人 / 监票人
     # (tests/web/test_meeting_ballots_print.py); codes are issued by the voting desk's use case
@@ -865,7 +876,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, prepare=_meeting_now
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots/issue"): Entry(
-        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot, body=_issue_form
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot, body=_issue_papers_form
     ),
     ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/issued"): Entry(
         Access.CHAIR, prepare=_meeting_ballot
@@ -918,7 +929,6 @@ EXTRA_QUERIES: dict[tuple[str, str], list[str]] = {
         "building_id={building_id}&entrance_id={entrance_id}",
     ],
     ("GET", "/halls/{hall_id}/audit"): ["before=2147483647"],
-    ("GET", "/halls/{hall_id}/print/poster"): ["building={building_id}"],
     ("GET", "/api/v1/halls/{hall_id}/members"): ["status=verified", "limit=500"],
     ("GET", "/halls/{hall_id}/issues"): [
         "q=停车",
