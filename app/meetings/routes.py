@@ -234,6 +234,7 @@ def reschedule_meeting(
         to=_meeting_url(meeting),
         page=partial(_reschedule_again, act, meeting, form.model_dump(mode="json")),
         done=_("会议已改期，新的通知已发给受邀成员"),
+        htmx="redirect",
     )
 
 

@@ -41,12 +41,12 @@ def _held_at(db: Database, ballot: Ballot, meeting: Meeting) -> Ballot:
         return row
 
 
-def _world(db: Database) -> tuple[f.HallWorld, Any, list[Any], Any]:
+def _world(db: Database, names: tuple[str, ...] = NAMES) -> tuple[f.HallWorld, Any, list[Any], Any]:
     """A hall of four residents (two on the 议事会) and its chair; a 居民会议."""
     world = f.make_hall(db)
     chair = f.make_chair(db, world, name="王秀英")
     members = []
-    for i, name in enumerate(NAMES):
+    for i, name in enumerate(names):
         user, _ = f.make_member(db, world, household_index=i, chair=chair, name=name)
         members.append(user)
     for user in members[:2]:
@@ -259,3 +259,27 @@ def test_who_may_print_which(db: Database, laptop: ClientAs) -> None:
     detail = laptop(chair).get(f"/halls/{world.hall.id}/meetings/{meeting.id}").text
     for doc in ("ballots", "issued", "tally"):
         assert f'href="{base}/{doc}"' in detail
+
+
+def test_the_print_pages_run_a_fixed_number_of_queries(db: Database, laptop: ClientAs) -> None:
+    """However many voters: the statements per page do not grow with the roll (one query for
+    the slips, one for the 领票登记's rows, a few per ballot)."""
+    from tests.web.test_hall_pages import count_statements
+
+    counts: dict[str, list[int]] = {"ballots": [], "issued": [], "tally": []}
+    for names in (NAMES[:2], NAMES):
+        world, chair, _, meeting = _world(db, names)
+        ballot = _open_at(db, world, chair, meeting, secret=True)
+        vh.issue_papers(db, world, chair, ballot)
+        boss = laptop(chair)
+        base = f"/halls/{world.hall.id}/meetings/{meeting.id}/print"
+        for doc, shown in counts.items():
+            assert boss.get(f"{base}/{doc}").status_code == 200  # warm-up
+            with count_statements(db) as statements:
+                page = boss.get(f"{base}/{doc}")
+            assert page.status_code == 200
+            shown.append(len(statements))
+        assert boss.get(f"{base}/ballots").text.count('class="ballot-slip"') == len(names)
+    for doc, (small, large) in counts.items():
+        assert small == large, (doc, counts)
+        assert small < 30, (doc, counts)
