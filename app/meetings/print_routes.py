@@ -472,7 +472,7 @@ def issue_ballots(
     _sheet_allowed(act.access, meeting)
     with act.reading() as read:
         ballot = queries.meeting_ballot(read, meeting, fields.parse_id(ballot_id))
-    policies.require(ballot is not None and ballot.id is not None)
+    policies.require(bool(refused) or ballot is not None)  # a refused value: 422 below
     back = url("meetings.ballots", hall_id=meeting.hall_id, meeting_id=meeting.id)
     return respond(
         act.request,

@@ -1572,4 +1572,5 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "vote_id",
             "entry_id",
             "objection_id",
+            "building_id",
         }, path
