@@ -115,3 +115,20 @@ def cancel(db: Database, world: HallWorld, chair: User, meeting: Meeting) -> Mee
             meeting_id=meeting.id or 0,
             form=schemas.CancelForm(reason="场地临时不能使用"),
         )
+
+
+def reschedule(
+    db: Database, world: HallWorld, chair: User, meeting: Meeting, **values: Any
+) -> Meeting:
+    """The chair moves a meeting (values as schemas.RescheduleForm takes them; a datetime is
+    sent as ISO 8601)."""
+    typed = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+    with db.session() as session:
+        access = queries.hall_access(session, user=chair, hall=world.hall)
+        return service.reschedule_meeting(
+            session=session,
+            access=access,
+            actor=chair,
+            meeting_id=meeting.id or 0,
+            form=schemas.RescheduleForm(**{"reason": "场地冲突", **typed}),
+        )

@@ -83,6 +83,7 @@ def join_page(
     hall = service.hall_for_invite(session, token)
     assert hall.id is not None
     context: dict[str, Any] = {"hall": hall, "token": token, "errors": {}, "form": {}}
+    context["building_id"] = building_id  # a building's poster: kept through registering
     if user is not None:
         access = queries.hall_access(session, user=user, hall=hall)
         context["access"] = access
@@ -605,7 +606,7 @@ def _invite_url(request: Request, settings: Settings, hall: Hall) -> str:
 
 @router.get("/halls/{hall_id}/invite", name="halls.invite")
 def invite_page(
-    request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
+    request: Request, settings: SettingsDep, session: SessionDep, hall: HallDep, access: AccessDep
 ) -> Response:
     _require(policies.can_manage_members(access))
     return render(
@@ -615,44 +616,96 @@ def invite_page(
             "hall": hall,
             "access": access,
             "invite_url": _invite_url(request, settings, hall),
+            "buildings": queries.list_buildings(session, hall_id=hall.id or 0),
             **print_context(request, settings),
         },
     )
 
 
 def _poster_context(
-    request: Request, settings: Settings, hall: Hall, access: HallAccess
+    request: Request,
+    settings: Settings,
+    session: Session,
+    hall: Hall,
+    access: HallAccess,
+    building_id: int | None = None,
 ) -> dict[str, Any]:
-    """The join poster's: the invite link on the public origin, as text and as a QR code."""
+    """The join poster's: the invite link on the public origin, as text and as a QR code.
+    With `building_id`, the poster of one building (for its entrances): its name, and the
+    link opens the join form with that building chosen (the picker's `building_id`)."""
     link = _invite_url(request, settings, hall)
+    pdf_url = url("halls.poster_pdf", hall_id=hall.id)
+    building = None
+    if building_id is not None:
+        found = [
+            b for b in queries.list_buildings(session, hall_id=hall.id or 0) if b.id == building_id
+        ]
+        _require(bool(found))
+        building = found[0]
+        link = f"{link}?building_id={building_id}"
+        pdf_url = url("halls.building_poster_pdf", hall_id=hall.id, building_id=building_id)
     return {
         "hall": hall,
         "access": access,
+        "building": building,
         "join_url": link,
         "qr": qr.path(link),
         "issuer": labels.issuer_of(hall),
         "today": clock.now(),
-        "pdf_url": url("halls.poster_pdf", hall_id=hall.id),
+        "pdf_url": pdf_url,
         **print_context(request, settings),
     }
 
 
 @router.get("/halls/{hall_id}/print/poster", name="halls.poster")
-def poster(request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep) -> Response:
+def poster(
+    request: Request, settings: SettingsDep, session: SessionDep, hall: HallDep, access: AccessDep
+) -> Response:
     """The join poster, an A4 sheet for the notice boards (chairs only, as the invite)."""
     _require(policies.can_manage_members(access))
-    context = _poster_context(request, settings, hall, access)
+    context = _poster_context(request, settings, session, hall, access)
     return render(request, "halls/poster_print.html", context)
 
 
 @router.get("/halls/{hall_id}/print/poster.pdf", name="halls.poster_pdf")
 def poster_pdf(
-    request: Request, settings: SettingsDep, hall: HallDep, access: AccessDep
+    request: Request, settings: SettingsDep, session: SessionDep, hall: HallDep, access: AccessDep
 ) -> Response:
     """The same poster as a PDF."""
     _require(policies.can_manage_members(access))
-    context = _poster_context(request, settings, hall, access)
+    context = _poster_context(request, settings, session, hall, access)
     name = _("%(hall)s-加入海报.pdf") % {"hall": hall.name}
+    return pdf.document(request, "halls/poster_print.html", context, filename=name)
+
+
+@router.get("/halls/{hall_id}/buildings/{building_id}/poster", name="halls.building_poster")
+def building_poster(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    building_id: Annotated[fields.Id, Path()],
+) -> Response:
+    """One building's join poster (for its entrances): its name, and a QR to the join form
+    with the building chosen."""
+    _require(policies.can_manage_members(access))
+    context = _poster_context(request, settings, session, hall, access, building_id)
+    return render(request, "halls/poster_print.html", context)
+
+
+@router.get("/halls/{hall_id}/buildings/{building_id}/poster.pdf", name="halls.building_poster_pdf")
+def building_poster_pdf(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    hall: HallDep,
+    access: AccessDep,
+    building_id: Annotated[fields.Id, Path()],
+) -> Response:
+    _require(policies.can_manage_members(access))
+    context = _poster_context(request, settings, session, hall, access, building_id)
+    name = _("%(hall)s-加入海报.pdf") % {"hall": f"{hall.name}{context['building'].name}"}
     return pdf.document(request, "halls/poster_print.html", context, filename=name)
 
 

@@ -73,6 +73,7 @@ NOTIFICATION_LABELS = {
     "merged": N_("议题已合并"),
     "meeting_scheduled": N_("会议通知"),
     "meeting_cancelled": N_("会议取消"),
+    "meeting_rescheduled": N_("会议改期"),
 }
 
 

@@ -61,6 +61,8 @@ class MeetingSummaryPublic(BaseModel):
     recorder_id: int | None
     notice_sent_at: datetime | None
     short_notice_reason: str | None  # set when the notice was shorter than the hall's
+    notice_count: int = 1  # notices sent: 1, and one more for each reschedule
+    rescheduled_at: datetime | None = None  # the latest reschedule
 
     @classmethod
     def of(cls, meeting: Meeting) -> MeetingSummaryPublic:
@@ -78,6 +80,8 @@ class MeetingSummaryPublic(BaseModel):
             recorder_id=meeting.recorder_id,
             notice_sent_at=meeting.notice_sent_at,
             short_notice_reason=meeting.short_notice_reason,
+            notice_count=meeting.notice_count,
+            rescheduled_at=meeting.rescheduled_at,
         )
 
 
@@ -241,6 +245,32 @@ def meeting_detail(session: SessionDep, access: AccessDep, meeting: MeetingDep) 
     `{expected, present, quorum_needed, quorum_met}` (and the quorum as a check)."""
     policies.require(policies.can_see(access))
     return _meeting_public(session, access, meeting)
+
+
+@router.post(
+    "/meetings/{meeting_id}/reschedule",
+    name="api.reschedule_meeting",
+    response_model=MeetingPublic,
+    responses=errors(409),
+)
+def reschedule_meeting(
+    db: DbDep,
+    session: SessionDep,
+    access: AccessDep,
+    user: CurrentUser,
+    meeting_id: IdPath,
+    body: schemas.RescheduleForm,
+) -> MeetingPublic:
+    """Move a scheduled meeting (the chair): a new `starts_at` / `ends_at` (ISO 8601; a new
+    start alone keeps the length) and/or `place`, with a `reason` told to the invitees, who
+    are all notified again; `notice_count` goes up by one. The new notice is held to the
+    hall's `meeting_notice_days` as when scheduling (422 `short_notice_reason_required`
+    without `short_notice_reason`); 409 `meeting_cancelled` / `meeting_held`."""
+    meeting = service.reschedule_meeting(
+        session=session, access=access, actor=user, meeting_id=meeting_id, form=body
+    )
+    with db.session(read_only=True) as reading:  # the write session's transaction is over
+        return _meeting_public(reading, access, meeting)
 
 
 @router.post(

@@ -30,7 +30,7 @@ from app.halls.models import (
 from app.issues.models import Issue
 from app.meetings import rules
 from app.meetings.models import Attendance, Meeting, MeetingInvitee, MeetingItem, MeetingStatus
-from app.voting.models import Ballot
+from app.voting.models import Ballot, BallotOfficer, BallotStatus
 
 PAGE = 50
 
@@ -175,6 +175,11 @@ def is_open(meeting: Meeting) -> bool:
     return meeting.status == MeetingStatus.SCHEDULED
 
 
+def can_move(meeting: Meeting) -> bool:
+    """A meeting may be rescheduled while it is scheduled and has not started."""
+    return meeting.status == MeetingStatus.SCHEDULED and meeting.started_at is None
+
+
 @dataclass(frozen=True)
 class SheetRow:
     """One line of the printed 签到表: a member 应到, where they live."""
@@ -264,12 +269,54 @@ def present(session: Session, meeting: Meeting, *, membership_id: int | None = N
     )
 
 
-def ballots(session: Session, meeting: Meeting) -> list[Ballot]:
-    """The ballots held at the meeting, in the order they were drafted."""
+# --- the ballots held at a meeting (the print pack: 表决票, 领票登记, 计票表) -------------------
+
+
+def meeting_ballots(
+    session: Session, meeting: Meeting, *, open_only: bool = False, drafts: bool = False
+) -> list[Ballot]:
+    """The ballots held at the meeting (Ballot.meeting_id), oldest first; drafts only when
+    asked (they have no frozen roll: the chair's view of the meeting); `open_only`: only those
+    open for votes (paper ballots exist only for an open ballot's roll)."""
+    statuses = (
+        [BallotStatus.OPEN]
+        if open_only
+        else [s for s in BallotStatus if drafts or s != BallotStatus.DRAFT]
+    )
     return list(
         session.exec(
             select(Ballot)
-            .where(Ballot.hall_id == meeting.hall_id, Ballot.meeting_id == meeting.id)
+            .where(
+                Ballot.hall_id == meeting.hall_id,
+                Ballot.meeting_id == meeting.id,
+                col(Ballot.status).in_(statuses),
+            )
             .order_by(col(Ballot.id))
         ).all()
     )
+
+
+def meeting_ballot(session: Session, meeting: Meeting, ballot_id: int | None) -> Ballot | None:
+    """One ballot held at the meeting, or None (another meeting's, another hall's)."""
+    if ballot_id is None:
+        return None
+    return session.exec(
+        select(Ballot).where(
+            Ballot.id == ballot_id,
+            Ballot.hall_id == meeting.hall_id,
+            Ballot.meeting_id == meeting.id,
+        )
+    ).first()
+
+
+def is_ballot_officer(session: Session, meeting: Meeting, user_id: int | None) -> bool:
+    """Whether the user is a 计票人 or 监票人 of a ballot held at the meeting."""
+    if user_id is None:
+        return False
+    found = session.exec(
+        select(BallotOfficer.id)
+        .join(Ballot, col(Ballot.id) == BallotOfficer.ballot_id)
+        .where(Ballot.meeting_id == meeting.id, BallotOfficer.user_id == user_id)
+        .limit(1)
+    ).first()
+    return found is not None

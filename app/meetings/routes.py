@@ -164,11 +164,7 @@ def _detail_context(
         "meeting": meeting,
         "rule": rules.DECISION_RULES[meeting.kind],
         "agenda": queries.agenda(session, meeting),
-        "ballots": [
-            b
-            for b in queries.ballots(session, meeting)
-            if b.status != "draft" or policies.can_schedule(access)
-        ],
+        "ballots": queries.meeting_ballots(session, meeting, drafts=policies.can_schedule(access)),
         "invitees": queries.invitees(session, meeting),
         "sign_ins": queries.sign_ins(session, meeting),
         "attendance": answer,
@@ -194,6 +190,17 @@ def _detail_context(
         "errors": {},
         "form": {},
         **print_context(request, settings),
+        **_reschedule_context(access, meeting),
+    }
+
+
+def _reschedule_context(access: HallAccess, meeting: Meeting) -> dict[str, Any]:
+    """The chair's 改期 form and the calendar file's link (改期 and 加入手机日历)."""
+    return {
+        "can_reschedule": policies.can_schedule(access) and queries.can_move(meeting),
+        "reschedule_form": {},
+        "reschedule_errors": {},
+        "ics_url": url("meetings.ics", hall_id=meeting.hall_id, meeting_id=meeting.id),
     }
 
 
@@ -228,6 +235,42 @@ def cancel_meeting(
         page=partial(_meeting_again, act, meeting, form.model_dump(mode="json")),
         done=_("会议已取消，已通知受邀成员"),
     )
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/reschedule", name="meetings.reschedule")
+def reschedule_meeting(
+    act: ActionDep,
+    refused: Refused,
+    meeting: MeetingDep,
+    form: Annotated[schemas.RescheduleForm, Form()],
+) -> Response:
+    """改期: the chair moves the meeting (time, place) and the notice goes out again."""
+    policies.require(policies.can_schedule(act.access))
+    return respond(
+        act.request,
+        act.session,
+        lambda: service.reschedule_meeting(**act.who, meeting_id=meeting.id or 0, form=form),
+        refused=refused,
+        to=_meeting_url(meeting),
+        page=partial(_reschedule_again, act, meeting, form.model_dump(mode="json")),
+        done=_("会议已改期，新的通知已发给受邀成员"),
+        htmx="redirect",
+    )
+
+
+def _reschedule_again(
+    act: HallAction, meeting: Meeting, form: dict[str, Any], outcome: Outcome[Any]
+) -> Response:
+    """The meeting page again, the 改期 form with what was typed and its messages."""
+    settings: Settings = act.request.app.state.settings
+    with act.reading() as session:
+        fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
+        context = _detail_context(
+            act.request, settings, session, act.hall, act.access, fresh or meeting
+        )
+    context["reschedule_errors"] = outcome.errors
+    context["reschedule_form"] = form
+    return render(act.request, "meetings/detail.html", context, status_code=outcome.status)
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/attendance", name="meetings.sign_in_other")

@@ -184,6 +184,21 @@ class SelfSignInPageForm(BaseModel):
     t: Text = ""
 
 
+class RescheduleForm(BaseModel):
+    """The chair moves a meeting (改期 / 改地点): the new start and end (as typed, Beijing time
+    or ISO 8601), the new place; an empty field keeps what the meeting has (a new start alone
+    keeps the meeting's length). `reason` is told to the invitees; a notice shorter than the
+    hall's needs `short_notice_reason` too, as when scheduling."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    starts_at: Text = ""
+    ends_at: Text = ""
+    place: Text = ""
+    reason: Text = ""
+    short_notice_reason: Text = ""
+
+
 # --- the meeting as it is held (live mode) ------------------------------------------------------
 
 SPEAKER_NAME_MAX = 40

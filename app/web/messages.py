@@ -144,6 +144,7 @@ MESSAGES: dict[str, str] = {
     "too_many_guests": N_("列席人员最多40位"),
     "meeting_cancelled": N_("会议已取消"),
     "meeting_held": N_("会议已召开"),
+    "reschedule_unchanged": N_("改期须改变时间或地点"),
     "signin_token_invalid": N_("签到二维码无效，请扫描会场张贴的本次会议二维码"),
     "signin_closed": N_("现在不在签到时间内（会前1小时至会议结束）"),
     "minutes_signed": N_("会议纪要已签署，不能再修改；如有错误请添加更正"),

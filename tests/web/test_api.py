@@ -511,6 +511,7 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("get", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/current-item"),
+        ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/reschedule"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

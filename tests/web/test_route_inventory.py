@@ -45,6 +45,7 @@ from app.meetings import schemas as meeting_schemas
 from app.meetings import service as meeting_service
 from app.meetings.models import Meeting
 from app.meetings.rules import MeetingKind
+from app.voting.models import Ballot
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
 from tests import live_helpers as lh
@@ -681,6 +682,38 @@ def _speech_json(w: World) -> dict[str, Any]:
     return {"json": _speech_form(w)["data"]}
 
 
+def _meeting_ballot(w: World) -> dict[str, int]:
+    """A meeting open now with a 无记名 ballot by 户 held at it (its paper ballots not issued)."""
+    params = _meeting_now(w)
+    ballot = vh.open_ballot(
+        w.db, w.a, w.users["chair"], rule=RuleKind.RESIDENTS_MEETING, voter_unit="household"
+    )
+    with w.db.session() as session:
+        row = session.get(Ballot, ballot.id)
+        assert row is not None
+        row.meeting_id = params["meeting_id"]
+        session.add(row)
+        session.commit()
+    w.extra["meeting_ballot_id"] = ballot.id
+    return params
+
+
+def _building(w: World) -> dict[str, int]:
+    return {"building_id": w.building_id}
+
+
+def _issue_papers_form(w: World) -> dict[str, Any]:
+    return {"data": {"ballot_id": str(w.extra.get("meeting_ballot_id", 0))}}
+
+
+def _reschedule_form(w: World) -> dict[str, Any]:
+    return {"data": {"place": "3号楼活动室", "reason": "议事厅维修", "short_notice_reason": "急"}}
+
+
+def _reschedule_json(w: World) -> dict[str, Any]:
+    return {"json": _reschedule_form(w)["data"]}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -1055,6 +1088,47 @@ ROUTES: dict[tuple[str, str], Entry] = {
         ok=201,
         prepare=_minutes_signed,
         body=lambda _w: {"json": {"text": "更正"}},
+    ),
+    # One building's join poster (the chair, as the hall's poster)
+    ("GET", "/halls/{hall_id}/buildings/{building_id}/poster"): Entry(
+        Access.CHAIR, prepare=_building
+    ),
+    ("GET", "/halls/{hall_id}/buildings/{building_id}/poster.pdf"): Entry(
+        Access.CHAIR, prepare=_building
+    ),
+    # The ballots held at a meeting on paper: 表决票 and 领票登记 for the chair (and the
+    # meeting's 主持人 / 记录人), 计票表 for them and the ballots' 计票人 / 监票人
+    # (tests/web/test_meeting_ballots_print.py); codes are issued by the voting desk's use case
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots"): Entry(
+        Access.CHAIR, prepare=_meeting_ballot
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/print/ballots/issue"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot, body=_issue_papers_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/issued"): Entry(
+        Access.CHAIR, prepare=_meeting_ballot
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/issued.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/tally"): Entry(
+        Access.CHAIR, prepare=_meeting_ballot
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/print/tally.pdf"): Entry(
+        Access.CHAIR, prepare=_meeting_now
+    ),
+    # 改期 (the chair) and the calendar file (any member: 加入手机日历)
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/reschedule"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_now, body=_reschedule_form
+    ),
+    ("GET", "/halls/{hall_id}/meetings/{meeting_id}/meeting.ics"): Entry(
+        Access.MEMBER, prepare=_meeting_now
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/reschedule"): Entry(
+        Access.CHAIR, writes=True, ok=200, prepare=_meeting_now, body=_reschedule_json
     ),
     ("GET", "/api/v1/halls/{hall_id}/meetings"): Entry(Access.MEMBER),
     ("POST", "/api/v1/halls/{hall_id}/meetings"): Entry(
@@ -1832,4 +1906,5 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "objection_id",
             "speaker_id",
             "speech_id",
+            "building_id",
         }, path

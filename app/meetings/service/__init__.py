@@ -7,6 +7,7 @@ One module per part of a meeting's life, named after what the user does:
   freeze it, and the 更正 after
 - live: the meeting as it is held (open and close it, the current item, the speaker queue,
   the recorder's speeches)
+- rescheduling: move a meeting (time, place) and send the notice again
 
 `from app.meetings import service; service.schedule_meeting(...)` is the way in; the modules
 are where each use case lives.
@@ -32,6 +33,7 @@ from app.meetings.service.minutes import (
     record_absence,
     sign_minutes,
 )
+from app.meetings.service.rescheduling import reschedule_meeting
 from app.meetings.service.scheduling import (
     SignIn,
     cancel_meeting,
@@ -55,6 +57,7 @@ __all__ = [
     "raise_hand",
     "record_absence",
     "record_speech",
+    "reschedule_meeting",
     "schedule_meeting",
     "set_current_item",
     "sign_in_by_chair",

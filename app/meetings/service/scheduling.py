@@ -146,8 +146,16 @@ class _Plan:
 def _check_times(
     form: schemas.MeetingForm, now: datetime, errors: dict[str, str]
 ) -> tuple[datetime, datetime]:
-    starts = schemas.parse_time(form.starts_at)
-    ends = schemas.parse_time(form.ends_at)
+    return _check_span(form.starts_at, form.ends_at, now, errors)
+
+
+def _check_span(
+    starts_raw: str, ends_raw: str, now: datetime, errors: dict[str, str]
+) -> tuple[datetime, datetime]:
+    """The start in the future, the end after it and at most LONGEST_MEETING later (also the
+    rule a reschedule is held to)."""
+    starts = schemas.parse_time(starts_raw)
+    ends = schemas.parse_time(ends_raw)
     if starts is None:
         errors["starts_at"] = "time_invalid"
     elif starts <= now:
@@ -232,6 +240,20 @@ def _check_invitees(
     return invitees, guests
 
 
+def _check_notice(
+    hall: Hall, starts: datetime, now: datetime, reason_raw: str, errors: dict[str, str]
+) -> rules.Notice:
+    """The notice given now against the hall's `meeting_notice_days`: shorter needs a reason
+    (also the rule a reschedule is held to, whose notice goes out again)."""
+    notice = rules.notice(starts_at=starts, sent_at=now, notice_days=hall.meeting_notice_days)
+    reason = reason_raw.strip()
+    if len(reason) > schemas.REASON_MAX:
+        errors["short_notice_reason"] = "too_long"
+    elif "starts_at" not in errors and not notice.met and not reason:
+        errors["short_notice_reason"] = "short_notice_reason_required"
+    return notice
+
+
 def _check_form(
     session: Session, hall: Hall, form: schemas.MeetingForm, now: datetime
 ) -> tuple[dict[str, str], _Plan]:
@@ -243,12 +265,7 @@ def _check_form(
     if problem := _text_problem(form.place, schemas.PLACE_MAX):
         errors["place"] = problem
     starts, ends = _check_times(form, now, errors)
-    notice = rules.notice(starts_at=starts, sent_at=now, notice_days=hall.meeting_notice_days)
-    reason = form.short_notice_reason.strip()
-    if len(reason) > schemas.REASON_MAX:
-        errors["short_notice_reason"] = "too_long"
-    elif "starts_at" not in errors and not notice.met and not reason:
-        errors["short_notice_reason"] = "short_notice_reason_required"
+    notice = _check_notice(hall, starts, now, form.short_notice_reason, errors)
     hall_id = hall.id or 0
     officers = {"chair_id": form.chair_id, "recorder_id": form.recorder_id}
     members = _member_user_ids(session, hall_id, officers.values())
