@@ -31,6 +31,7 @@ from app.halls.policies import HallAccess
 from app.meetings import labels, live_queries, policies, queries, schemas, service
 from app.meetings.deps import MeetingDep
 from app.meetings.models import Meeting, MeetingStatus
+from app.voting import policies as voting_policies
 from app.web.actions import Outcome, respond
 from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -86,6 +87,7 @@ def _live_context(
         "titles": {row.item.id: row.title for row in view.agenda},
         "members": queries.verified_members(session, hall_id=hall.id or 0),
         "presides": policies.can_preside(access, chair_id=meeting.chair_id),
+        "can_manage_ballots": voting_policies.can_manage(access),
         "queue_refresh": QUEUE_REFRESH,
         "errors": {},
         "form": {},

@@ -127,7 +127,7 @@ def test_an_owners_vote_from_the_issue_page_to_implementation(
     expect(page.locator("label.choice", has_text="一栋楼").locator("input")).to_be_checked()
     expect(page.locator("#f-building")).to_have_value(str(building_id))
     expect(page.locator("input[name=secret]")).to_be_checked()  # secret unless the chair says
-    page.fill("#f-meeting", "12月5日晚7点 1号楼业主会 居委会活动室")
+    page.fill("#f-meeting-note", "12月5日晚7点 1号楼业主会 居委会活动室")
     page.locator("#f-counters").select_option(label="赵计票")
     page.locator("#f-scrutineers").select_option(label="钱监票")
     assert_fits_the_phone(page)
