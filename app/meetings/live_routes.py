@@ -32,6 +32,7 @@ from app.meetings import labels, live_queries, policies, queries, schemas, servi
 from app.meetings.deps import MeetingDep
 from app.meetings.models import Meeting, MeetingStatus
 from app.voting import policies as voting_policies
+from app.voting import service as voting
 from app.web.actions import Outcome, respond
 from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -53,6 +54,7 @@ ENDED = frozenset({MeetingStatus.HELD.value, MeetingStatus.CANCELLED.value})
 
 SpeakerId = Annotated[fields.Id, Path()]
 SpeechId = Annotated[fields.Id, Path()]
+BallotId = Annotated[fields.Id, Path()]
 Digest = Annotated[fields.Text, Query(max_length=32)]
 
 
@@ -233,6 +235,34 @@ def move_speaker(
 def withdraw_speaker(act: ActionDep, meeting: MeetingDep, speaker_id: SpeakerId) -> Response:
     run = partial(service.withdraw, **act.who, meeting_id=meeting.id or 0, speaker_id=speaker_id)
     return _on_live(act, meeting, run, done=_("已移出发言排队"))
+
+
+def _held_here(act: HallAction, meeting: Meeting, ballot_id: int) -> int:
+    """A ballot held at this meeting (404 for any other), that the caller may open or close."""
+    voting_policies.require(voting_policies.can_manage(act.access))
+    if queries.meeting_ballot(act.session, meeting, ballot_id) is None:
+        raise NotFound("not_found")
+    return ballot_id
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/open",
+    name="meetings.open_ballot",
+)
+def open_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Response:
+    """The current item's ballot opens from live mode (only with the meeting's quorum)."""
+    run = partial(voting.open_ballot, **act.who, ballot_id=_held_here(act, meeting, ballot_id))
+    return _on_live(act, meeting, run, done=_("投票已开始，投票人名单已冻结"))
+
+
+@router.post(
+    "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/close",
+    name="meetings.close_ballot",
+)
+def close_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Response:
+    """The ballot closes from live mode; its result is frozen as on the ballot's page."""
+    run = partial(voting.close_ballot, **act.who, ballot_id=_held_here(act, meeting, ballot_id))
+    return _on_live(act, meeting, run, done=_("投票已截止，结果已冻结"))
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/live/speeches", name="meetings.speech")

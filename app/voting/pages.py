@@ -11,14 +11,6 @@ def ballot_url(ballot: Ballot) -> str:
     return url("ballots.detail", hall_id=ballot.hall_id, ballot_id=ballot.id)
 
 
-def back_url(ballot: Ballot, back: str) -> str:
-    """Where a chair's action on the ballot returns: the meeting's live mode when it was taken
-    there (`back=live`, a ballot held at a meeting), else the ballot's page."""
-    if back == "live" and ballot.meeting_id is not None:
-        return url("meetings.live", hall_id=ballot.hall_id, meeting_id=ballot.meeting_id)
-    return ballot_url(ballot)
-
-
 def roll_url(ballot: Ballot) -> str:
     return url("ballots.roll", hall_id=ballot.hall_id, ballot_id=ballot.id)
 

@@ -31,7 +31,7 @@ from app.voting import labels, policies, queries, schemas, service
 from app.voting.ballot_box import BallotBox
 from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, VoterUnit
-from app.voting.pages import back_url, ballot_url
+from app.voting.pages import ballot_url
 from app.voting.rules import RuleKind
 from app.voting.service import PhoneVote
 from app.web.actions import Outcome, respond
@@ -322,11 +322,9 @@ def _act(
     done: str,
     refused: Refusals | None = None,
     form: dict[str, Any] | None = None,
-    back: str = "",
 ) -> Response:
-    """Run one service call (app/web/actions.py); PRG to the ballot page (or the meeting's
-    live mode: `back`), or the page again with the message (422 for a field, 409 for a state
-    conflict) and what was typed (`form`)."""
+    """Run one service call (app/web/actions.py); PRG to the ballot page, or the page again
+    with the message (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
 
     def page(outcome: Outcome[object]) -> Response:
         fresh = queries.get_ballot(act.session, hall_id=act.hall_id, ballot_id=ballot.id or 0)
@@ -335,37 +333,31 @@ def _act(
         context |= {"manage_errors": outcome.errors, "manage_form": form or {}}
         return render(act.request, "voting/detail.html", context, status_code=outcome.status)
 
-    to = back_url(ballot, back)
+    to = ballot_url(ballot)
     return respond(
         act.request, act.session, run, to=to, page=page, done=done, refused=refused, htmx="redirect"
     )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/open", name="ballots.open")
-def open_ballot(
-    act: ActionDep, ballot: BallotDep, back: Annotated[fields.Text, Form()] = ""
-) -> Response:
+def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
     policies.require(policies.can_manage(act.access))
     return _act(
         act,
         ballot,
         lambda: service.open_ballot(**act.who, ballot_id=ballot.id or 0),
         done=_("投票已开始，投票人名单已冻结"),
-        back=back,
     )
 
 
 @router.post("/halls/{hall_id}/ballots/{ballot_id}/close", name="ballots.close")
-def close_ballot(
-    act: ActionDep, ballot: BallotDep, back: Annotated[fields.Text, Form()] = ""
-) -> Response:
+def close_ballot(act: ActionDep, ballot: BallotDep) -> Response:
     policies.require(policies.can_manage(act.access))
     return _act(
         act,
         ballot,
         lambda: service.close_ballot(**act.who, ballot_id=ballot.id or 0),
         done=_("投票已截止，结果已冻结"),
-        back=back,
     )
 
 

@@ -698,6 +698,12 @@ def _meeting_ballot(w: World) -> dict[str, int]:
     return params
 
 
+def _meeting_ballot_path(w: World) -> dict[str, int]:
+    """The same, the ballot in the path (live mode's open and close)."""
+    params = _meeting_ballot(w)
+    return params | {"ballot_id": w.extra["meeting_ballot_id"]}
+
+
 def _building(w: World) -> dict[str, int]:
     return {"building_id": w.building_id}
 
@@ -1151,6 +1157,14 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/start"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_meeting_now
+    ),
+    # The current item's ballot from live mode: the chair (an open one: opening it again is
+    # a conflict told on the live page, closing it freezes the result)
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/open"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot_path
+    ),
+    ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/close"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot_path
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/end"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_meeting_live
