@@ -1,4 +1,4 @@
-"""Command line: python -m app serve | migrate | demo | create-admin | create-hall | add-chair | backup | audit verify | ballot verify."""
+"""Command line: python -m app serve | migrate | demo | create-admin | create-hall | add-chair | backup | audit verify | ballot verify | jobs run-once | jobs list."""
 
 from __future__ import annotations
 
@@ -254,6 +254,50 @@ def cmd_ballot_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_jobs_run_once(args: argparse.Namespace) -> int:
+    from app.db import Database
+    from app.jobs import runner
+
+    db = Database.connect(get_settings().database_url)
+    try:
+        outcomes = runner.run_once(db, force=args.force)
+    finally:
+        db.dispose()
+    words = {"ran": "已运行", "not_due": "未到期或正由其他进程运行", "lost": "租约已被接管"}
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"{outcome.job}: 失败（{outcome.error}）", file=sys.stderr)
+        elif outcome.status == "ran":
+            print(f"{outcome.job}: {words['ran']}，处理 {outcome.count} 项")
+        else:
+            print(f"{outcome.job}: {words[outcome.status]}")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_jobs_list(_: argparse.Namespace) -> int:
+    from app.db import Database
+    from app.jobs import runner
+    from app.jobs.registry import JOBS
+
+    db = Database.connect(get_settings().database_url)
+    try:
+        leases = runner.leases(db)
+    finally:
+        db.dispose()
+    for name, job in JOBS.items():
+        row = leases.get(name)
+        minutes = int(job.every.total_seconds() // 60)
+        print(f"{name}  每 {minutes} 分钟  {job.description}")
+        if row is None:
+            print("  尚未运行")
+            continue
+        last = row.last_started_at.isoformat() if row.last_started_at else "—"
+        result = f"错误：{row.last_error}" if row.last_error else f"处理 {row.last_count or 0} 项"
+        held = f"；正由 {row.holder[:8]} 运行至 {row.leased_until}" if row.holder else ""
+        print(f"  已运行 {row.runs} 次，上次开始 {last}，{result}{held}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description="议事厅")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -301,6 +345,18 @@ def main(argv: list[str] | None = None) -> int:
         help="a head published earlier: it must still be in the chain",
     )
     ballot_verify.set_defaults(func=cmd_ballot_verify)
+    jobs = sub.add_parser("jobs", help="periodic jobs (the app runs them every few minutes)")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    run_once = jobs_sub.add_parser(
+        "run-once", help="run every due job once (one process of several runs each)"
+    )
+    run_once.add_argument(
+        "--force", action="store_true", help="run even if already run in the current period"
+    )
+    run_once.set_defaults(func=cmd_jobs_run_once)
+    jobs_sub.add_parser("list", help="the jobs and their last runs").set_defaults(
+        func=cmd_jobs_list
+    )
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -66,12 +66,24 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
 
+    # Periodic jobs (app/jobs): each app process ticks this often in a background thread, and
+    # the database's leases let one of them run each due job. 0 turns the thread off (then
+    # `python -m app jobs run-once`, e.g. from cron, runs them). Unset: 300, but off in tests.
+    jobs_interval_seconds: int | None = Field(default=None, ge=0, le=86400)
+
     invite_days: int = 30
     upload_max_bytes: int = 5 * 1024 * 1024
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def jobs_interval(self) -> int:
+        """Seconds between the scheduler's ticks; 0: no scheduler in this process."""
+        if self.jobs_interval_seconds is not None:
+            return self.jobs_interval_seconds
+        return 0 if self.environment == "test" else 300
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,7 @@ from app.halls import routes as halls_routes
 from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
+from app.jobs.scheduler import Scheduler
 from app.meetings import api as meetings_api
 from app.meetings import live_routes as meeting_live_routes
 from app.meetings import minutes_routes as meeting_minutes_routes
@@ -63,7 +64,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.turns.size_thread_limiter()
         if settings.environment != "test":  # tests make many apps; their PDFs are few
             pdf.prewarm_in_background()
+        scheduler = None
+        if settings.jobs_interval > 0:
+            scheduler = Scheduler(app.state.db.url, interval=settings.jobs_interval)
+            scheduler.start()
+        app.state.jobs = scheduler
         yield
+        if scheduler is not None:
+            scheduler.stop()
         app.state.ballot_box.close()
         if database is None:
             app.state.db.dispose()

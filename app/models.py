@@ -24,6 +24,7 @@ from app.issues.models import (
     Solution,
     StageEvent,
 )
+from app.jobs.models import JobLease
 from app.meetings.models import (
     Absence,
     Attendance,
@@ -66,6 +67,7 @@ __all__ = [
     "Household",
     "Issue",
     "IssuePhoto",
+    "JobLease",
     "LedgerEvent",
     "LoginFailure",
     "Meeting",

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -297,3 +298,65 @@ def test_one_time_password_forces_a_change_before_anything_else(db: Database, ma
     )
     assert changed.status_code == 303
     assert client.get("/").status_code == 200
+
+
+def _cli_process(url: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": url, "YST_SECRET_KEY": "cli-test-secret-0123456789"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_jobs_run_once_from_two_processes_at_once_runs_the_job_once(
+    fresh_database_url: str,
+) -> None:
+    from app.jobs.models import JobLease
+    from app.jobs.registry import JOBS
+    from app.voting.models import Resolution
+    from tests import factories as f
+    from tests.jobs_helpers import publicizing_issue
+
+    job = JOBS["publicity.end_due"]
+    db = Database.connect(fresh_database_url)
+    try:
+        world = f.make_hall(db, buildings=1, entrances=1, rooms=2)
+        chair = f.make_chair(db, world)
+        issue, resolution = publicizing_issue(db, world, chair)
+        with db.session() as s:  # its 公示 ended a minute ago
+            row = s.get(Resolution, resolution.id)
+            assert row is not None
+            row.publicity_ends_at = clock.now() - timedelta(minutes=1)
+            s.add(row)
+            s.commit()
+        # Both inside one period of the job (a run per period): not astride its boundary.
+        every = job.every.total_seconds()
+        if every - time.time() % every < 30:
+            time.sleep(every - time.time() % every + 1)
+        procs = [_cli_process(fresh_database_url, "jobs", "run-once") for _ in range(2)]
+        outputs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outputs
+        printed = sorted(out for out, _ in outputs)
+        assert printed == [
+            f"{job.name}: 已运行，处理 1 项\n",
+            f"{job.name}: 未到期或正由其他进程运行\n",
+        ]
+        with db.session(read_only=True) as s:
+            assert (s.get(Issue, issue.id) or issue).stage == Stage.IMPLEMENTING
+            lease = s.get(JobLease, job.name)
+            assert lease is not None
+            assert (lease.runs, lease.last_count, lease.holder) == (1, 1, None)
+        # by hand again, forced: nothing left to do
+        forced = run_cli(fresh_database_url, "jobs", "run-once", "--force")
+        assert forced.stdout == f"{job.name}: 已运行，处理 0 项\n", forced.stderr
+        listed = run_cli(fresh_database_url, "jobs", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert f"{job.name}  每 5 分钟" in listed.stdout
+        assert "已运行 2 次" in listed.stdout
+        assert "处理 0 项" in listed.stdout
+    finally:
+        db.dispose()

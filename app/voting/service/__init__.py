@@ -15,7 +15,8 @@ One module per use case, named after what the user does on the page they see:
 - meeting: the chair on the roll page: in-person votes, attendance (实到), voids
 - paper: 纸质票 — print, enter (计票人), confirm (监票人)
 - closing: close and 决议, 协商一致, after a failed vote
-- publicity: 公示 — 异议 and their answers, the end of the 公示
+- publicity: 公示 — 异议 and their answers, the end of the 公示 (by the chair, or by the
+  periodic job once the period is over with no 异议 open or upheld: end_due_publicities)
 - _common: the helpers they share (loading under lock, refusals, the ledger append)
 
 `from app.voting import service; service.cast_vote(...)` is the way in; the modules are where
@@ -35,7 +36,12 @@ from app.voting.service.paper import (
     normalise_code,
 )
 from app.voting.service.phone_votes import PhoneVote, cast_votes
-from app.voting.service.publicity import answer_objection, end_publicity, file_objection
+from app.voting.service.publicity import (
+    answer_objection,
+    end_due_publicities,
+    end_publicity,
+    file_objection,
+)
 
 __all__ = [
     "MEETING_RULES",
@@ -47,6 +53,7 @@ __all__ = [
     "close_ballot",
     "confirm_paper",
     "create_ballot",
+    "end_due_publicities",
     "end_publicity",
     "enter_paper",
     "file_objection",

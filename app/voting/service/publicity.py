@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -122,13 +124,7 @@ def end_publicity(*, session: Session, access: HallAccess, actor: User, issue_id
     _require(policies.can_manage(access))
     issue = _issue(session, access.hall_id, issue_id, lock=True)
     resolution = _resolution(session, access.hall_id, issue_id)
-    counts = session.exec(
-        select(
-            sa.func.count().filter(col(Objection.answered_at).is_(None)),
-            sa.func.count().filter(col(Objection.upheld).is_(True)),
-        ).where(Objection.resolution_id == resolution.id)
-    ).one()
-    open_objections, upheld = int(counts[0]), int(counts[1])
+    open_objections, upheld = _objection_counts(session, resolution)
     target = Stage.DELIBERATING if upheld else Stage.IMPLEMENTING
     _advance(
         session,
@@ -143,3 +139,65 @@ def end_publicity(*, session: Session, access: HallAccess, actor: User, issue_id
     )
     session.commit()
     return issue
+
+
+def _objection_counts(session: Session, resolution: Resolution) -> tuple[int, int]:
+    """(异议 not answered yet, 异议 upheld) of a 决议's 公示."""
+    counts = session.exec(
+        select(
+            sa.func.count().filter(col(Objection.answered_at).is_(None)),
+            sa.func.count().filter(col(Objection.upheld).is_(True)),
+        ).where(Objection.resolution_id == resolution.id)
+    ).one()
+    return int(counts[0]), int(counts[1])
+
+
+def end_due_publicities(*, session: Session, now: datetime) -> list[int]:
+    """The periodic job's half of end_publicity (app/jobs): every 公示 whose period is over
+    with no 异议 open and none upheld moves its issue to 民办, as the chair's button would;
+    the ids of the issues moved. No commit: the job runner commits it with its lease.
+
+    Only the outcome nobody has to weigh is automatic: an 异议 still unanswered waits for the
+    chair's answer, and one upheld sends the issue back to 民议 only when the chair ends the
+    公示 (they tell the hall why). Each issue is locked and read again first, in the order
+    end_publicity locks (issue, then its objections), so the chair pressing 结束公示 at the
+    same moment moves it once: the second finds it no longer 公示中 and it is skipped.
+    Idempotent: an issue moved is no longer 公示中.
+    """
+    candidates = session.exec(
+        select(Issue.id, Issue.hall_id)
+        .join(Resolution, col(Resolution.issue_id) == col(Issue.id))
+        .where(
+            Issue.stage == Stage.PUBLICIZING,
+            col(Resolution.publicity_ends_at).is_not(None),
+            col(Resolution.publicity_ends_at) <= now,
+        )
+        .distinct()
+        .order_by(col(Issue.id))
+    ).all()
+    moved: list[int] = []
+    for issue_id, hall_id in candidates:
+        issue = _issue(session, hall_id, issue_id or 0, lock=True)
+        resolution = queries.get_publicized_resolution(
+            session, hall_id=hall_id, issue_id=issue_id or 0
+        )
+        if issue.stage != Stage.PUBLICIZING or resolution is None:
+            continue
+        ends_at = resolution.publicity_ends_at
+        open_objections, upheld = _objection_counts(session, resolution)
+        if ends_at is None or now < ends_at or open_objections or upheld:
+            continue
+        _advance(
+            session,
+            issue,
+            Stage.IMPLEMENTING,
+            None,
+            now=now,
+            decision_closed=True,
+            decision_passed=True,
+            publicity_ends_at=ends_at,
+            open_objections=0,
+            upheld_objections=0,
+        )
+        moved.append(issue_id or 0)
+    return moved

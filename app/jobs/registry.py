@@ -1,0 +1,44 @@
+"""The periodic jobs, by name: each a domain service called with a session and the time.
+
+A job returns how many things it did (0: nothing was due). It writes in the session it is
+given and does not commit: the runner commits its work together with the lease's bookkeeping
+and the audit event of the run (app/jobs/runner.py), so a run happens entirely or not at all.
+It must be idempotent: a run after a crash, or by hand, finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from app.voting import service as voting
+
+JobFunction = Callable[[Session, datetime], int]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobFunction
+    description: str
+    every: timedelta = timedelta(minutes=5)  # at most one run per period, whoever ticks
+    ttl: timedelta = timedelta(minutes=10)  # a holder silent this long is taken to have crashed
+
+
+def end_due_publicities(session: Session, now: datetime) -> int:
+    return len(voting.end_due_publicities(session=session, now=now))
+
+
+JOBS: Mapping[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            name="publicity.end_due",
+            run=end_due_publicities,
+            description="公示期满、无未答复或成立的异议的议题转入民办",
+        ),
+    )
+}
