@@ -225,3 +225,65 @@ def test_a_household_cannot_point_at_a_missing_hall(db: Database) -> None:
         with pytest.raises(IntegrityError):
             session.flush()
         session.rollback()
+
+
+# ---------------------------------------------------------------------------------------------
+# Data carried across a migration
+
+
+BEFORE_FRACTIONS, FRACTIONS = "b333a6834082", "c56e955869ab"
+
+
+def test_evaluation_settings_become_exact_fractions_and_back(empty_url: str) -> None:
+    """The 基本满意 weight p % becomes p/100 reduced; the old threshold (satisfaction below
+    p %) meant the opposite of the new one (不满意 more than num/den), so it is reset to 1/3."""
+    config = alembic_config(empty_url)
+    command.upgrade(config, BEFORE_FRACTIONS)
+    engine = make_engine(empty_url)
+    weights = {1: 90, 2: 80, 3: 0, 4: 100, 5: 33}
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO street (id, district, name) VALUES (1, '东城区', '街道')")
+            )
+            for hall_id, pct in weights.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO hall (id, street_id, name, address, invite_token,"
+                        " invite_expires_at, created_at, cosign_threshold, review_sla_days,"
+                        " meeting_notice_days, council_quorum_num, council_quorum_den,"
+                        " publicity_days, evaluation_window_days, basic_satisfied_weight_pct,"
+                        " reopen_threshold_pct) VALUES (:id, 1, :name, '', :token, :at, :at,"
+                        " 10, 5, 3, 2, 3, 7, 14, :pct, 60)"
+                    ),
+                    {
+                        "id": hall_id,
+                        "name": f"厅{hall_id}",
+                        "token": f"t{hall_id}",
+                        "pct": pct,
+                        "at": "2026-12-01 00:00:00",
+                    },
+                )
+        command.upgrade(config, FRACTIONS)
+        sql = (
+            "SELECT id, basic_satisfied_weight_num, basic_satisfied_weight_den,"
+            " reopen_threshold_num, reopen_threshold_den FROM hall ORDER BY id"
+        )
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(text(sql))]
+        assert rows == [
+            (1, 9, 10, 1, 3),
+            (2, 4, 5, 1, 3),
+            (3, 0, 1, 1, 3),
+            (4, 1, 1, 1, 3),
+            (5, 33, 100, 1, 3),
+        ]
+        command.downgrade(config, BEFORE_FRACTIONS)
+        sql = "SELECT id, basic_satisfied_weight_pct, reopen_threshold_pct FROM hall ORDER BY id"
+        with engine.connect() as conn:
+            back = [tuple(r) for r in conn.execute(text(sql))]
+        assert back == [(i, pct, 50) for i, pct in weights.items()]
+        migrate(empty_url)
+        assert schema_diff(engine) == []
+    finally:
+        engine.dispose()

@@ -67,8 +67,13 @@ class Hall(SQLModel, table=True):
     council_quorum_den: int = 3
     publicity_days: int = 7  # 公示 period
     evaluation_window_days: int = 14  # 民评 stays open this long
-    basic_satisfied_weight_pct: int = 90  # 基本满意 counts 0.90 of 满意
-    reopen_threshold_pct: int = 50  # 民评 reopens the issue when satisfaction is below this
+    # 民评 (app.evaluations.rules): 基本满意 counts num/den of a 满意 (in [0, 1]; default 9/10,
+    # the 12345 convention of DOMAIN.md §5.4), and the issue reopens when 不满意 is more than
+    # num/den of the valid answers (in [0, 1); default 1/3).
+    basic_satisfied_weight_num: int = 9
+    basic_satisfied_weight_den: int = 10
+    reopen_threshold_num: int = 1
+    reopen_threshold_den: int = 3
 
 
 class Building(SQLModel, table=True):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict
 
 from app.core.fields import Id, Text
+from app.evaluations.rules import threshold_ok, weight_ok
 from app.halls.models import Relation, Role
 
 
@@ -47,9 +50,23 @@ SETTING_BOUNDS: dict[str, tuple[int, int]] = {
     "council_quorum_den": (1, 100),
     "publicity_days": (1, 60),
     "evaluation_window_days": (1, 120),
-    "basic_satisfied_weight_pct": (0, 100),
-    "reopen_threshold_pct": (0, 100),
+    "basic_satisfied_weight_num": (0, 100),
+    "basic_satisfied_weight_den": (1, 100),
+    "reopen_threshold_num": (0, 100),
+    "reopen_threshold_den": (1, 100),
 }
+
+
+def _at_most_one(num: int, den: int) -> bool:
+    return num <= den
+
+
+# (numerator field, denominator field, whether the pair is allowed, the error code if not).
+FRACTION_SETTINGS: tuple[tuple[str, str, Callable[[int, int], bool], str], ...] = (
+    ("council_quorum_num", "council_quorum_den", _at_most_one, "fraction_above_one"),
+    ("basic_satisfied_weight_num", "basic_satisfied_weight_den", weight_ok, "fraction_above_one"),
+    ("reopen_threshold_num", "reopen_threshold_den", threshold_ok, "threshold_not_below_one"),
+)
 
 
 class SettingsForm(BaseModel):
@@ -64,8 +81,10 @@ class SettingsForm(BaseModel):
     council_quorum_den: Text = ""
     publicity_days: Text = ""
     evaluation_window_days: Text = ""
-    basic_satisfied_weight_pct: Text = ""
-    reopen_threshold_pct: Text = ""
+    basic_satisfied_weight_num: Text = ""
+    basic_satisfied_weight_den: Text = ""
+    reopen_threshold_num: Text = ""
+    reopen_threshold_den: Text = ""
 
 
 def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:
@@ -85,8 +104,12 @@ def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:
             errors[field] = "out_of_range"
             continue
         values[field] = number
-    if not errors and values["council_quorum_num"] > values["council_quorum_den"]:
-        errors["council_quorum_num"] = "fraction_above_one"
+    # A fraction across its two fields, checked once both parse: the quorum and the 基本满意
+    # weight at most 1, the reopen threshold below 1 (不满意 can never be more than all the
+    # valid answers; app.evaluations.rules).
+    for num, den, fits, code in FRACTION_SETTINGS:
+        if num in values and den in values and not fits(values[num], values[den]):
+            errors[num] = code
     return values, errors
 
 

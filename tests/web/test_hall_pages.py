@@ -51,8 +51,10 @@ DEFAULTS = {
     "council_quorum_den": "3",
     "publicity_days": "7",
     "evaluation_window_days": "14",
-    "basic_satisfied_weight_pct": "90",
-    "reopen_threshold_pct": "50",
+    "basic_satisfied_weight_num": "9",
+    "basic_satisfied_weight_den": "10",
+    "reopen_threshold_num": "1",
+    "reopen_threshold_den": "3",
 }
 
 
@@ -112,8 +114,16 @@ def test_settings_form_shows_the_domain_defaults(db: Database, make_client: Any)
         ("review_sla_days", "-1", "数值超出允许范围"),
         ("publicity_days", "0", "数值超出允许范围"),
         ("evaluation_window_days", "3.5", "请输入整数"),
-        ("basic_satisfied_weight_pct", "101", "数值超出允许范围"),
-        ("reopen_threshold_pct", "", "请输入整数"),
+        ("basic_satisfied_weight_num", "101", "数值超出允许范围"),
+        ("basic_satisfied_weight_num", "11", "分子不能大于分母"),  # weight 11/10 > 1
+        ("basic_satisfied_weight_num", "0.9", "请输入整数"),
+        ("basic_satisfied_weight_den", "0", "数值超出允许范围"),
+        ("reopen_threshold_num", "", "请输入整数"),
+        ("reopen_threshold_num", "-1", "数值超出允许范围"),
+        ("reopen_threshold_num", "4", "分子必须小于分母（不满意不可能超过全部有效评价）"),
+        ("reopen_threshold_num", "3", "分子必须小于分母（不满意不可能超过全部有效评价）"),
+        ("reopen_threshold_den", "1/3", "请输入整数"),
+        ("reopen_threshold_den", "0", "数值超出允许范围"),
         ("meeting_notice_days", "²", "请输入整数"),  # a "digit" that int() refuses
         ("council_quorum_num", "4", "分子不能大于分母"),
     ],
@@ -149,14 +159,18 @@ def test_a_valid_change_is_saved_and_audited_with_old_and_new_values(
         "council_quorum_num": "1",
         "council_quorum_den": "2",
         "publicity_days": " 10 ",
-        "basic_satisfied_weight_pct": "８０",  # full-width digits from a Chinese IME
+        "basic_satisfied_weight_num": "８",  # full-width digits from a Chinese IME
+        "reopen_threshold_num": "0",  # any 不满意 reopens
+        "reopen_threshold_den": "1",
     }
     response = client.post_form(url, form, token_from=url, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == url
     hall = _hall(db, world.hall.id)
     assert (hall.cosign_threshold, hall.council_quorum_num, hall.council_quorum_den) == (15, 1, 2)
-    assert (hall.publicity_days, hall.basic_satisfied_weight_pct) == (10, 80)
+    assert hall.publicity_days == 10
+    assert (hall.basic_satisfied_weight_num, hall.basic_satisfied_weight_den) == (8, 10)
+    assert (hall.reopen_threshold_num, hall.reopen_threshold_den) == (0, 1)
     assert hall.review_sla_days == 5
 
     events = _events(db, world.hall.id, "halls.update_hall_settings")
@@ -168,13 +182,61 @@ def test_a_valid_change_is_saved_and_audited_with_old_and_new_values(
             "council_quorum_num": [2, 1],
             "council_quorum_den": [3, 2],
             "publicity_days": [7, 10],
-            "basic_satisfied_weight_pct": [90, 80],
+            "basic_satisfied_weight_num": [9, 8],
+            "reopen_threshold_num": [1, 0],
+            "reopen_threshold_den": [3, 1],
         }
     }
     page = client.get(url)
     assert "议事规则已保存" in page.text
     assert _value(page.text, "cosign_threshold") == "15"
     assert _value(page.text, "publicity_days") == "10"
+
+
+def test_the_evaluation_rules_are_saved_as_fractions_and_shown_on_the_hall_page(
+    db: Database, make_client: Any
+) -> None:
+    world, _, client = _chair(db, make_client)
+    url = f"/halls/{world.hall.id}/settings"
+    detail = client.get(f"/halls/{world.hall.id}")
+    assert "满意率中“基本满意”按 9/10 个“满意”计算" in detail.text
+    assert "“不满意”超过有效评价的 1/3 时，议题重新办理" in detail.text
+    form = {
+        **DEFAULTS,
+        "basic_satisfied_weight_num": "1",  # 基本满意 counts fully: the bounds are inclusive
+        "basic_satisfied_weight_den": "1",
+        "reopen_threshold_num": "1",
+        "reopen_threshold_den": "2",
+    }
+    response = client.post_form(url, form, token_from=url, follow_redirects=False)
+    assert response.status_code == 303
+    hall = _hall(db, world.hall.id)
+    assert (hall.basic_satisfied_weight_num, hall.basic_satisfied_weight_den) == (1, 1)
+    assert (hall.reopen_threshold_num, hall.reopen_threshold_den) == (1, 2)
+    page = client.get(url)
+    assert [_value(page.text, n) for n in ("reopen_threshold_num", "reopen_threshold_den")] == [
+        "1",
+        "2",
+    ]
+    detail = client.get(f"/halls/{world.hall.id}")
+    assert "满意率中“基本满意”按 1/1 个“满意”计算" in detail.text
+    assert "“不满意”超过有效评价的 1/2 时，议题重新办理" in detail.text
+
+
+def test_both_halves_of_a_bad_fraction_are_named_at_once(db: Database, make_client: Any) -> None:
+    world, _, client = _chair(db, make_client)
+    url = f"/halls/{world.hall.id}/settings"
+    form = {**DEFAULTS, "basic_satisfied_weight_num": "x", "reopen_threshold_den": "0"}
+    response = client.post_form(url, form, token_from=url)
+    assert response.status_code == 422
+    assert {
+        n: _field_error(response.text, n) for n in DEFAULTS if _field_error(response.text, n)
+    } == {
+        "basic_satisfied_weight_num": "请输入整数",
+        "reopen_threshold_den": "数值超出允许范围",
+    }
+    hall = _hall(db, world.hall.id)
+    assert (hall.basic_satisfied_weight_num, hall.reopen_threshold_den) == (9, 3)
 
 
 def test_only_the_chair_sees_the_settings(db: Database, make_client: Any) -> None:
