@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,7 +64,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.turns.size_thread_limiter()
         if settings.environment != "test":  # tests make many apps; their PDFs are few
-            pdf.prewarm_in_background()
+            # Then the start-up heap (modules, templates, the PDF fonts and stylesheets, some
+            # 100,000s of objects) leaves the collector's scans: a full collection walked it
+            # every ~15 pages, 250–330 ms each (bench/signin.py), now it walks a request's.
+            pdf.prewarm_in_background(then=gc.freeze)
         scheduler = None
         if settings.jobs_interval > 0:
             scheduler = Scheduler(app.state.db.url, interval=settings.jobs_interval)

@@ -42,6 +42,7 @@ import logging
 import mimetypes
 import threading
 import time
+from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,10 +236,17 @@ def prewarm() -> float:
     return took
 
 
-def prewarm_in_background() -> threading.Thread:
+def prewarm_in_background(then: Callable[[], None] | None = None) -> threading.Thread:
     """prewarm() in a daemon thread, at start-up (app/main.py): a worker's first PDF then lays
-    out in about the time of any other (docs/benchmarks.md, the 会议纪要)."""
-    thread = threading.Thread(target=prewarm, name="pdf-prewarm", daemon=True)
+    out in about the time of any other (docs/benchmarks.md, the 会议纪要); `then` runs after it,
+    in the same thread."""
+
+    def work() -> None:
+        prewarm()
+        if then is not None:
+            then()
+
+    thread = threading.Thread(target=work, name="pdf-prewarm", daemon=True)
     thread.start()
     return thread
 
