@@ -32,7 +32,6 @@ from app.meetings import labels, live_queries, policies, queries, schemas, servi
 from app.meetings.deps import MeetingDep
 from app.meetings.models import Meeting, MeetingStatus
 from app.voting import policies as voting_policies
-from app.voting import service as voting
 from app.web.actions import Outcome, respond
 from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -237,21 +236,14 @@ def withdraw_speaker(act: ActionDep, meeting: MeetingDep, speaker_id: SpeakerId)
     return _on_live(act, meeting, run, done=_("已移出发言排队"))
 
 
-def _held_here(act: HallAction, meeting: Meeting, ballot_id: int) -> int:
-    """A ballot held at this meeting (404 for any other), that the caller may open or close."""
-    voting_policies.require(voting_policies.can_manage(act.access))
-    if queries.meeting_ballot(act.session, meeting, ballot_id) is None:
-        raise NotFound("not_found")
-    return ballot_id
-
-
 @router.post(
     "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/open",
     name="meetings.open_ballot",
 )
 def open_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Response:
     """The current item's ballot opens from live mode (only with the meeting's quorum)."""
-    run = partial(voting.open_ballot, **act.who, ballot_id=_held_here(act, meeting, ballot_id))
+    voting_policies.require(voting_policies.can_manage(act.access))
+    run = partial(service.open_ballot, **act.who, meeting_id=meeting.id or 0, ballot_id=ballot_id)
     return _on_live(act, meeting, run, done=_("投票已开始，投票人名单已冻结"))
 
 
@@ -261,7 +253,8 @@ def open_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Res
 )
 def close_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Response:
     """The ballot closes from live mode; its result is frozen as on the ballot's page."""
-    run = partial(voting.close_ballot, **act.who, ballot_id=_held_here(act, meeting, ballot_id))
+    voting_policies.require(voting_policies.can_manage(act.access))
+    run = partial(service.close_ballot, **act.who, meeting_id=meeting.id or 0, ballot_id=ballot_id)
     return _on_live(act, meeting, run, done=_("投票已截止，结果已冻结"))
 
 

@@ -291,9 +291,14 @@ def test_without_the_unique_index_and_the_ballot_lock_the_race_goes_wrong(
 
             with scratch.write_engine.begin() as conn:
                 conn.execute(text("DROP INDEX uq_vote_current"))
-            naive_ballot = new_ballot(scratch, o)
-            _, naive_errors = race(naive_ballot)
-            naive = _state(scratch, naive_ballot)
+            # A control: the race needs the processes to overlap, which a loaded machine may
+            # not give on one try; it must show within three (each a fresh ballot).
+            for _attempt in range(3):
+                naive_ballot = new_ballot(scratch, o)
+                _, naive_errors = race(naive_ballot)
+                naive = _state(scratch, naive_ballot)
+                if naive["duplicated"] if backend == "postgresql" else naive_errors:
+                    break
         finally:
             scratch.dispose()
 

@@ -55,6 +55,8 @@ from app.meetings.models import (
     SpeakerStatus,
     Speech,
 )
+from app.voting import service as voting
+from app.voting.models import Ballot, Resolution
 
 # The 身份 a member's roles give when none is typed, the first that applies.
 IDENTITY_ROLES = (
@@ -716,3 +718,37 @@ def edit_speech(
     _audit(session, actor, meeting, "edit_speech", speech=speech.id, changed=changed)
     session.commit()
     return speech
+
+
+# --- the current item's ballot, from live mode ---------------------------------------------------
+
+
+def _held_here(session: Session, access: HallAccess, meeting_id: int, ballot_id: int) -> None:
+    """A ballot held at this meeting of the caller's hall (NotFound for any other)."""
+    found = session.exec(
+        select(Ballot.id).where(
+            Ballot.id == ballot_id,
+            Ballot.hall_id == access.hall_id,
+            Ballot.meeting_id == meeting_id,
+        )
+    ).first()
+    if found is None:
+        raise NotFound("not_found")
+
+
+def open_ballot(
+    *, session: Session, access: HallAccess, actor: User, meeting_id: int, ballot_id: int
+) -> Ballot:
+    """Open a ballot held at this meeting from live mode: the voting desk's own use case
+    (app.voting.service.open_ballot: the chair; only with the meeting's quorum), which owns the
+    transaction and its audit event."""
+    _held_here(session, access, meeting_id, ballot_id)
+    return voting.open_ballot(session=session, access=access, actor=actor, ballot_id=ballot_id)
+
+
+def close_ballot(
+    *, session: Session, access: HallAccess, actor: User, meeting_id: int, ballot_id: int
+) -> Resolution:
+    """Close a ballot held at this meeting from live mode (app.voting.service.close_ballot)."""
+    _held_here(session, access, meeting_id, ballot_id)
+    return voting.close_ballot(session=session, access=access, actor=actor, ballot_id=ballot_id)
