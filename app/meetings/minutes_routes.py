@@ -9,6 +9,7 @@ in between) comes back as the page with the warning and the text typed kept (409
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from app.voting import labels as voting_labels
 from app.web import pdf
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep, SettingsDep
-from app.web.forms import FormRoute, Refused
+from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import render
 from app.web.i18n import _
 from app.web.links import print_context, url
@@ -141,6 +142,32 @@ def minutes_page(
     return render(request, "meetings/minutes.html", context)
 
 
+def _on_minutes(
+    act: HallAction,
+    meeting: Meeting,
+    run: Callable[[], Any],
+    *,
+    done: str | Callable[[Any], str],
+    refused: Refusals | None = None,
+    typed: dict[str, Any] | None = None,
+    keep_typed_on_conflict: bool = False,
+) -> Response:
+    """A minutes form: back to the minutes page (PRG), or the page again with the messages and
+    what was typed. `keep_typed_on_conflict`: a conflict (a stale version) gets the page with
+    the text kept too, not a redirect."""
+    target = minutes_url(meeting)
+    return respond(
+        act.request,
+        act.session,
+        run,
+        refused=refused,
+        to=(lambda _row: target) if keep_typed_on_conflict else target,
+        page=partial(_again, act, meeting, typed or {}),
+        done=done,
+        htmx="redirect",
+    )
+
+
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/minutes", name="minutes.edit")
 def edit_minutes(
     act: ActionDep,
@@ -148,15 +175,11 @@ def edit_minutes(
     meeting: MeetingDep,
     form: Annotated[schemas.MinutesForm, Form()],
 ) -> Response:
-    return respond(
-        act.request,
-        act.session,
-        lambda: service.edit_minutes(**act.who, meeting_id=meeting.id or 0, form=form),
-        refused=refused,
-        to=lambda _row: minutes_url(meeting),  # a conflict: the page, the text typed kept
-        page=partial(_again, act, meeting, {"form": form.model_dump(mode="json")}),
-        done=_("会议纪要已保存；签字已清除，请主持人和记录人重新签署"),
-        htmx="redirect",
+    run = partial(service.edit_minutes, **act.who, meeting_id=meeting.id or 0, form=form)
+    typed = {"form": form.model_dump(mode="json")}
+    done = _("会议纪要已保存；签字已清除，请主持人和记录人重新签署")
+    return _on_minutes(
+        act, meeting, run, done=done, refused=refused, typed=typed, keep_typed_on_conflict=True
     )
 
 
@@ -167,30 +190,21 @@ def record_absence(
     meeting: MeetingDep,
     form: Annotated[schemas.AbsenceForm, Form()],
 ) -> Response:
-    return respond(
-        act.request,
-        act.session,
-        lambda: service.record_absence(**act.who, meeting_id=meeting.id or 0, form=form),
-        refused=refused,
-        to=minutes_url(meeting),
-        page=partial(_again, act, meeting, {"absence_form": form.model_dump(mode="json")}),
-        done=_("已记录缺席原因"),
-        htmx="redirect",
-    )
+    run = partial(service.record_absence, **act.who, meeting_id=meeting.id or 0, form=form)
+    typed = {"absence_form": form.model_dump(mode="json")}
+    return _on_minutes(act, meeting, run, done=_("已记录缺席原因"), refused=refused, typed=typed)
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/minutes/sign", name="minutes.sign")
 def sign_minutes(
     act: ActionDep, meeting: MeetingDep, form: Annotated[schemas.SignMinutesForm, Form()]
 ) -> Response:
-    return respond(
-        act.request,
-        act.session,
-        lambda: service.sign_minutes(**act.who, meeting_id=meeting.id or 0, form=form),
-        to=minutes_url(meeting),
-        page=partial(_again, act, meeting, {}),
+    run = partial(service.sign_minutes, **act.who, meeting_id=meeting.id or 0, form=form)
+    return _on_minutes(
+        act,
+        meeting,
+        run,
         done=lambda row: _("会议纪要已签署并锁定") if row.locked_at else _("已签字"),
-        htmx="redirect",
     )
 
 
@@ -201,16 +215,9 @@ def append_correction(
     meeting: MeetingDep,
     form: Annotated[schemas.CorrectionForm, Form()],
 ) -> Response:
-    return respond(
-        act.request,
-        act.session,
-        lambda: service.append_correction(**act.who, meeting_id=meeting.id or 0, form=form),
-        refused=refused,
-        to=minutes_url(meeting),
-        page=partial(_again, act, meeting, {"correction_form": form.model_dump(mode="json")}),
-        done=_("更正已添加"),
-        htmx="redirect",
-    )
+    run = partial(service.append_correction, **act.who, meeting_id=meeting.id or 0, form=form)
+    typed = {"correction_form": form.model_dump(mode="json")}
+    return _on_minutes(act, meeting, run, done=_("更正已添加"), refused=refused, typed=typed)
 
 
 @router.get("/halls/{hall_id}/meetings/{meeting_id}/print/minutes", name="minutes.print")
