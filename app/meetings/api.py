@@ -333,16 +333,7 @@ class SpeakerPublic(BaseModel):
 
     @classmethod
     def of(cls, row: Speaker) -> SpeakerPublic:
-        return cls(
-            id=row.id or 0,
-            membership_id=row.membership_id,
-            name=row.name,
-            identity=row.identity,
-            position=row.position,
-            status=row.status,
-            item_id=row.item_id,
-            raised_at=row.raised_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class QueuePublic(BaseModel):
@@ -362,16 +353,7 @@ class SpeechPublic(BaseModel):
 
     @classmethod
     def of(cls, row: Speech) -> SpeechPublic:
-        return cls(
-            id=row.id or 0,
-            position=row.position,
-            item_id=row.item_id,
-            membership_id=row.membership_id,
-            speaker_name=row.speaker_name,
-            identity=row.identity,
-            summary=row.summary,
-            recorded_at=row.recorded_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class SpeechListPublic(BaseModel):
