@@ -2,6 +2,15 @@
 
 from app.accounts.models import LoginFailure, User, UserSession
 from app.audit.models import AuditEvent
+from app.escalations.models import (
+    Department,
+    DepartmentMember,
+    Escalation,
+    EscalationHelper,
+    EscalationStep,
+    StreetDeadline,
+)
+from app.evaluations.models import EvaluationAnswer, EvaluationRound
 from app.halls.models import (
     Building,
     Entrance,
@@ -9,6 +18,7 @@ from app.halls.models import (
     Household,
     Membership,
     MembershipRole,
+    PropertyCompany,
     Street,
     StreetAdmin,
     UnitOwnership,
@@ -36,6 +46,7 @@ from app.meetings.models import (
     Speaker,
     Speech,
 )
+from app.tasks.models import Task, TaskPhoto, TaskUpdate, TaskVolunteer
 from app.voting.models import (
     Ballot,
     BallotOfficer,
@@ -62,7 +73,14 @@ __all__ = [
     "CommentReport",
     "ConsultationOpinion",
     "Cosign",
+    "Department",
+    "DepartmentMember",
     "Entrance",
+    "Escalation",
+    "EscalationHelper",
+    "EscalationStep",
+    "EvaluationAnswer",
+    "EvaluationRound",
     "Hall",
     "Household",
     "Issue",
@@ -81,6 +99,7 @@ __all__ = [
     "Objection",
     "PaperBallot",
     "PaperEntry",
+    "PropertyCompany",
     "Resolution",
     "RollCaster",
     "RollEntry",
@@ -90,6 +109,11 @@ __all__ = [
     "StageEvent",
     "Street",
     "StreetAdmin",
+    "StreetDeadline",
+    "Task",
+    "TaskPhoto",
+    "TaskUpdate",
+    "TaskVolunteer",
     "UnitOwnership",
     "User",
     "UserSession",

@@ -44,6 +44,25 @@ class Street(SQLModel, table=True):
     id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
     district: str = Field(max_length=40)  # 区
     name: str = Field(max_length=60, unique=True)  # 街道
+    # 三率 (DOMAIN.md §5.4; issue #13): the weights of 响应率 / 解决率 / 满意率 in the combined
+    # score, in whole percent (default 10 / 45 / 45, Beijing's often-quoted weighting), and the
+    # 基本满意 coefficient of the street's 满意率 (default 9/10, the 12345 convention).
+    rate_weight_response: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
+    rate_weight_resolution: int = Field(default=45, sa_column_kwargs={"server_default": "45"})
+    rate_weight_satisfaction: int = Field(default=45, sa_column_kwargs={"server_default": "45"})
+    basic_satisfied_weight_num: int = Field(default=9, sa_column_kwargs={"server_default": "9"})
+    basic_satisfied_weight_den: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
+
+
+class PropertyCompany(SQLModel, table=True):
+    """A 物业公司 serving one or more halls of the street (三率 per company)."""
+
+    __tablename__ = "property_company"
+    __table_args__ = (sa.UniqueConstraint("street_id", "name"),)
+
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    street_id: int = Field(sa_type=Int64, foreign_key="street.id", index=True)
+    name: str = Field(max_length=60)
 
 
 class Hall(SQLModel, table=True):
@@ -58,6 +77,9 @@ class Hall(SQLModel, table=True):
     invite_token: str = Field(max_length=64, unique=True)
     invite_expires_at: datetime
     created_at: datetime = Field(default_factory=clock.now)
+    property_company_id: int | None = Field(
+        sa_type=Int64, default=None, foreign_key="property_company.id", index=True
+    )
 
     # Settings (DOMAIN.md §8). Fractions are kept as integers so no rule rounds.
     cosign_threshold: int = 10  # co-signatures that send a proposal to review

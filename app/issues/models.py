@@ -99,6 +99,9 @@ class Issue(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, index=True)
     stage_changed_at: datetime = Field(default_factory=clock.now)
     review_due_at: datetime | None = None
+    # When the chair answered the proposal (受理 / 不予受理 / 合并): the hall's 响应率 counts
+    # reviewed_at <= review_due_at (三率, issue #13).
+    reviewed_at: datetime | None = None
     deliberation_deadline: datetime | None = None
     merged_into_id: int | None = Field(sa_type=Int64, default=None, foreign_key="issue.id")
     # Character bigrams of title and description: full-text search that works for Chinese

@@ -92,6 +92,10 @@ def _facts(session: Session, issue: Issue, hall: Hall, **extra: object) -> Issue
     return IssueFacts(**values)  # type: ignore[arg-type]
 
 
+_PROPOSING = frozenset({Stage.COLLECTING, Stage.UNDER_REVIEW})
+_ANSWERED = frozenset({Stage.DELIBERATING, Stage.REJECTED, Stage.MERGED})
+
+
 def _advance_stage(
     session: Session,
     *,
@@ -110,6 +114,8 @@ def _advance_stage(
     now = clock.now()
     issue.stage = target
     issue.stage_changed_at = now
+    if before in _PROPOSING and target in _ANSWERED and issue.reviewed_at is None:
+        issue.reviewed_at = now  # the chair answered the proposal: the hall's 响应率
     session.add(issue)
     session.add(
         StageEvent(
@@ -945,7 +951,8 @@ def advance_for_decision(
     note: str = "",
     facts: Mapping[str, object],
 ) -> None:
-    """Move an issue on after a decision, 公示 or 异议 (no commit: the caller's transaction)."""
+    """Move an issue on after a decision, 公示 or 异议, and in 民办 · 民评 when its tasks are
+    done or an evaluation round closes (no commit: the caller's transaction)."""
     _advance_stage(
         session,
         issue=issue,
