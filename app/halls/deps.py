@@ -14,8 +14,8 @@ from app.core import fields
 from app.core.errors import NotFound
 from app.db import Database, Memo
 from app.halls import policies, queries
-from app.halls.models import Hall
-from app.halls.policies import HallAccess
+from app.halls.models import Hall, Street
+from app.halls.policies import HallAccess, StreetAccess
 from app.web.deps import Auth, NotAuthenticated
 
 
@@ -87,3 +87,35 @@ async def hall_access(view: HallViewDep) -> HallAccess:
 
 
 AccessDep = Annotated[HallAccess, Depends(hall_access)]
+
+
+# --- the street in the path (/streets/{street_id}/…: 吹哨 dispatch, departments, 三率) --------
+
+
+@dataclass(frozen=True)
+class StreetView:
+    street: Street
+    access: StreetAccess
+
+
+def _read_street(db: Database, street_id: int, user: User) -> StreetView | None:
+    with db.session(read_only=True) as session:
+        street = queries.get_street(session, street_id)
+        if street is None:
+            return None
+        return StreetView(street, queries.street_access(session, user=user, street_id=street_id))
+
+
+async def load_street(request: Request, street_id: Annotated[fields.Id, Path()]) -> StreetView:
+    """The street and the caller's standing in it: only its officials (and platform admins)
+    may use the street's pages; to anyone else the street does not exist (404)."""
+    auth: Auth = request.state.auth
+    if auth.user is None:
+        raise NotAuthenticated("not_logged_in")
+    view = await run_in_threadpool(_read_street, request.app.state.db, street_id, auth.user)
+    if view is None or not policies.can_manage_street(view.access):
+        raise NotFound("not_found")
+    return view
+
+
+StreetDep = Annotated[StreetView, Depends(load_street)]

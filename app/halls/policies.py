@@ -28,6 +28,23 @@ class HallAccess:
         return self.is_verified and Role.CHAIR in self.roles
 
 
+@dataclass(frozen=True)
+class StreetAccess:
+    """What one person is in one 街道: its official (StreetAdmin) or a platform admin. A
+    department's members are not street officials: they see what was dispatched to their
+    department (app.escalations.policies)."""
+
+    user_id: int
+    street_id: int
+    is_street_admin: bool = False
+    is_platform_admin: bool = False
+
+
+def can_manage_street(access: StreetAccess) -> bool:
+    """Dispatch escalations, manage departments and deadlines, read the street's 三率."""
+    return access.is_street_admin or access.is_platform_admin
+
+
 def can_view_hall(access: HallAccess) -> bool:
     return access.is_verified or access.is_street_admin or access.is_platform_admin
 

@@ -24,7 +24,7 @@ from app.halls.models import (
     StreetAdmin,
     UnitOwnership,
 )
-from app.halls.policies import HallAccess
+from app.halls.policies import HallAccess, StreetAccess
 
 
 def get_hall(session: Session, hall_id: int) -> Hall | None:
@@ -82,6 +82,21 @@ def hall_access(session: Session, *, user: User | None, hall: Hall) -> HallAcces
         status=MembershipStatus(status) if status is not None else None,
         roles=frozenset(Role(role) for _, _, role, _ in rows if role is not None),
         is_street_admin=bool(is_street_admin),
+        is_platform_admin=user.is_platform_admin,
+    )
+
+
+def street_access(session: Session, *, user: User, street_id: int) -> StreetAccess:
+    """One query: whether the person is an official of the street."""
+    admin = session.exec(
+        select(StreetAdmin.id).where(
+            StreetAdmin.street_id == street_id, StreetAdmin.user_id == user.id
+        )
+    ).first()
+    return StreetAccess(
+        user_id=user.id or 0,
+        street_id=street_id,
+        is_street_admin=admin is not None,
         is_platform_admin=user.is_platform_admin,
     )
 
