@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# make run PORT=8080 serves on another port (default 8000, or YST_PORT).
 run: $(STAMP) print-deps
-	$(BIN)/python -m app serve --demo
+	$(BIN)/python -m app serve --demo $(if $(PORT),--port $(PORT))
 
 # The server's PDFs (app/web/pdf.py) need WeasyPrint's Debian libpango-1.0-0,
 # libpangoft2-1.0-0 and libharfbuzz-subset0, and fonts-noto-cjk: installed when root (or with passwordless sudo),

@@ -360,3 +360,16 @@ def test_jobs_run_once_from_two_processes_at_once_runs_the_job_once(
         assert "处理 0 项" in listed.stdout
     finally:
         db.dispose()
+
+
+def test_make_run_takes_a_port() -> None:
+    """`make run PORT=8080` serves on 8080; plain `make run` leaves the port to the settings."""
+    with_port = subprocess.run(
+        ["make", "-n", "run", "PORT=8080"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    plain = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    assert with_port.endswith("-m app serve --demo --port 8080")
+    assert "--port" not in plain
+    assert plain.rstrip().endswith("-m app serve --demo")
