@@ -5,14 +5,25 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from app.core.fields import Text
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 PRIVACY_VERSION = "2026-11"
 
-Phone = Annotated[Text, StringConstraints(strip_whitespace=True)]
+# What people type around the 11 digits: spaces (also full-width), dashes, brackets, a +86.
+_PHONE_NOISE = re.compile(r"[\s\u3000\-－—()（）]")
+_COUNTRY = re.compile(r"^(?:\+86|0086|86)(?=1\d{10}$)")
+
+
+def normalise_phone(value: str) -> str:
+    """ "138 0000 0004", "138-0000-0004" and "+86 13800000004" are 13800000004 (issue #14).
+    Anything else is kept as typed, for phone_problem to name."""
+    return _COUNTRY.sub("", _PHONE_NOISE.sub("", value))
+
+
+Phone = Annotated[Text, StringConstraints(strip_whitespace=True), AfterValidator(normalise_phone)]
 # Passwords are compared exactly as typed: no stripping, no case folding (AUTH-02).
 Password = Annotated[Text, StringConstraints(strip_whitespace=False)]
 

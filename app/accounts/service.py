@@ -157,8 +157,12 @@ def log_in(
     - a new random token is issued at every login (no session fixation), and the session the
       browser had before (`replacing`, a re-login) ends (SESS-02).
 
-    Raises: TooManyAttempts, ValidationFailed({"phone": "login_failed"}).
+    Raises: TooManyAttempts, ValidationFailed({"phone": "login_failed"}), or
+    ValidationFailed({"phone": "phone_invalid"}) for what cannot be a phone number at all (it
+    tells nothing about any account, so it is safe to say which part was wrong).
     """
+    if form.phone and schemas.phone_problem(form.phone):
+        raise ValidationFailed({"phone": "phone_invalid"})
     now = clock.now()
     since = now - timedelta(seconds=settings.login_window_seconds)
     account_key = security.sha256_hex("account:" + form.phone)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
+from app.accounts.schemas import Phone
 from app.core.fields import Id, Text
 from app.evaluations.rules import threshold_ok, weight_ok
 from app.halls.models import Relation, Role
@@ -30,7 +31,7 @@ class OnBehalfForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Text = ""
-    phone: Text = ""
+    phone: Phone = ""
     household_id: Id | None = None
     relation: Relation | None = None
 
