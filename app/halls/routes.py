@@ -24,6 +24,7 @@ from app.halls.policies import HallAccess
 from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
+from app.voting import queries as voting_queries
 from app.web import pdf, qr
 from app.web.actions import Outcome, answer, attempt, respond
 from app.web.deps import SessionDep, SettingsDep
@@ -200,6 +201,11 @@ def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
     chair = issue_policies.can_view_queues(access)
     counts = issue_queries.count_by_stage(session, hall_id=hall_id)
     return {
+        "awaiting_vote": voting_queries.awaiting_vote(
+            session, hall_id=hall_id, user_id=access.user_id
+        )
+        if access.user_id is not None and access.is_verified
+        else [],
         "issue_counts": counts,
         "issue_total": sum(counts.values()),
         "cosignable": cosignable,

@@ -74,6 +74,10 @@ NOTIFICATION_LABELS = {
     "meeting_scheduled": N_("会议通知"),
     "meeting_cancelled": N_("会议取消"),
     "meeting_rescheduled": N_("会议改期"),
+    "ballot_open": N_("您有一项表决可以投票了"),
+    "ballot_reminder": N_("表决快截止了，您还没有投票"),
+    "ballot_passed": N_("您参加的表决已通过"),
+    "ballot_failed": N_("您参加的表决未通过"),
 }
 
 
@@ -109,7 +113,7 @@ STAGE_ANNOUNCE = {
     Stage.MERGED: N_("议题已合并到其他议题"),
     Stage.WITHDRAWN: N_("议题已被撤回"),
     Stage.DELIBERATING: N_("议题已受理，进入协商"),
-    Stage.DECIDING: N_("协商结束，进入表决"),
+    Stage.DECIDING: N_("协商结束，进入民决；有投票权的人会另收到投票通知"),
     Stage.PUBLICIZING: N_("表决通过，正在公示"),
     Stage.NOT_PASSED: N_("表决未通过"),
     Stage.IMPLEMENTING: N_("议题进入办理"),

@@ -170,6 +170,7 @@ def _notify(
     *,
     kind: str,
     exclude: int | None = None,
+    text: str | None = None,
 ) -> None:
     for user_id in sorted(set(user_ids) - {exclude} if exclude is not None else set(user_ids)):
         session.add(
@@ -178,7 +179,7 @@ def _notify(
                 user_id=user_id,
                 issue_id=issue.id,
                 kind=kind,
-                text=issue.title,
+                text=(text or issue.title)[:200],
             )
         )
 
@@ -967,5 +968,9 @@ def notify_chairs(session: Session, issue: Issue, *, kind: str, exclude: int | N
     _notify(session, issue, _chairs(session, issue.hall_id), kind=kind, exclude=exclude)
 
 
-def notify_users(session: Session, issue: Issue, user_ids: Iterable[int], *, kind: str) -> None:
-    _notify(session, issue, user_ids, kind=kind)
+def notify_users(
+    session: Session, issue: Issue, user_ids: Iterable[int], *, kind: str, text: str | None = None
+) -> None:
+    """Notices to these people about the issue; `text` (default: the issue's title) is what
+    the notice names, e.g. a ballot's title."""
+    _notify(session, issue, user_ids, kind=kind, text=text)

@@ -32,6 +32,10 @@ def end_due_publicities(session: Session, now: datetime) -> int:
     return len(voting.end_due_publicities(session=session, now=now))
 
 
+def remind_voters(session: Session, now: datetime) -> int:
+    return len(voting.remind_due_voters(session=session, now=now))
+
+
 JOBS: Mapping[str, Job] = {
     job.name: job
     for job in (
@@ -39,6 +43,11 @@ JOBS: Mapping[str, Job] = {
             name="publicity.end_due",
             run=end_due_publicities,
             description="公示期满、无未答复或成立的异议的议题转入民办",
+        ),
+        Job(
+            name="voting.remind",
+            run=remind_voters,
+            description="表决截止前提醒还没有投票的人",
         ),
     )
 }

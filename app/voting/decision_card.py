@@ -24,7 +24,17 @@ def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -
         session, hall_id=access.hall_id, issue_id=issue.id or 0, include_drafts=can_manage
     )
     ballots, resolution = decision.ballots, decision.resolution
+    waiting = (
+        [
+            a
+            for a in queries.awaiting_vote(session, hall_id=access.hall_id, user_id=access.user_id)
+            if a.issue_id == issue.id
+        ]
+        if access.user_id is not None and any(b.status == BallotStatus.OPEN for b in ballots)
+        else []
+    )
     return {
+        "awaiting_vote": waiting,
         "ballots": ballots,
         "resolution": resolution,
         "can_manage": can_manage,

@@ -99,6 +99,10 @@ class Ballot(SQLModel, table=True):
     created_by_id: int = Field(sa_type=Int64, foreign_key="user.id")
     created_at: datetime = Field(default_factory=clock.now)
     closes_at: datetime | None = None  # planned close, shown to voters
+    # Those on the roll who have not voted are reminded this many hours before closes_at
+    # (0: no reminder; issue #14), once: reminded_at is set by the job that sends it.
+    remind_before_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
+    reminded_at: datetime | None = None
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     published_at: datetime | None = None

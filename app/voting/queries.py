@@ -871,3 +871,54 @@ def _check_result(
     if outcome.passed != ballot.passed:
         problems.append("复算的通过与否与表决记录不一致")
     return True
+
+
+# --- telling voters they have a vote (issue #14) ------------------------------------------------
+
+
+def caster_ids(session: Session, ballot_id: int) -> set[int]:
+    """Everyone who may cast a vote on the ballot's roll."""
+    return set(session.exec(select(RollCaster.user_id).where(RollCaster.ballot_id == ballot_id)))
+
+
+def _not_voted() -> sa.ColumnElement[bool]:
+    """The caster's roll entry has no current vote (cast by them or anyone for their 户)."""
+    return ~(
+        select(Vote.id)
+        .where(col(Vote.roll_id) == RollCaster.roll_id, col(Vote.is_current).is_(True))
+        .exists()
+    )
+
+
+def casters_not_voted(session: Session, ballot_id: int) -> set[int]:
+    """Those on the roll whose vote has not been cast yet: the reminder goes to them."""
+    return set(
+        session.exec(
+            select(RollCaster.user_id).where(RollCaster.ballot_id == ballot_id, _not_voted())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AwaitingVote:
+    ballot_id: int
+    issue_id: int
+    title: str
+    closes_at: datetime | None
+
+
+def awaiting_vote(session: Session, *, hall_id: int, user_id: int) -> list[AwaitingVote]:
+    """The hall's open ballots on whose roll the person is and whose vote is not cast yet:
+    "等您投票" on the hall home (one query)."""
+    rows = session.exec(
+        select(Ballot.id, Ballot.issue_id, Ballot.title, Ballot.closes_at)
+        .join(RollCaster, col(RollCaster.ballot_id) == Ballot.id)
+        .where(
+            Ballot.hall_id == hall_id,
+            Ballot.status == BallotStatus.OPEN,
+            RollCaster.user_id == user_id,
+            _not_voted(),
+        )
+        .order_by(col(Ballot.closes_at).is_(None), col(Ballot.closes_at), col(Ballot.id))
+    ).all()
+    return [AwaitingVote(b or 0, i, t, c) for b, i, t, c in rows]

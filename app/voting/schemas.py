@@ -37,6 +37,7 @@ class BallotForm(BaseModel):
     secret: bool = True
     live_results: bool = False
     closes_in_hours: Text = ""  # optional planned close, in hours from opening
+    remind_before_hours: Text = ""  # remind who has not voted; blank: 24, 0: no reminder
     quorum: Text = ""  # council / representatives: e.g. "2/3"
     counter_ids: list[Id] = []  # 计票人 (user ids)
     scrutineer_ids: list[Id] = []  # 监票人 (user ids)

@@ -120,6 +120,8 @@ MESSAGES: dict[str, str] = {
     "voter_unit_mismatch": N_("这个表决规则不能用这种计票单位"),
     "quorum_invalid": N_("请按“分子/分母”填写，如 2/3"),
     "hours_invalid": N_("请填写 1 到 1440 之间的整数小时"),
+    "remind_hours_invalid": N_("请填写 0 到 720 之间的整数小时（0 表示不提醒）"),
+    "remind_not_before_close": N_("提醒要在截止之前：请填写小于投票时长的小时数"),
     "building_required": N_("请选择楼栋"),
     "entrance_required": N_("请选择单元"),
     "solutions_need_plurality": N_("在多个方案中选择时，请使用“方案意向投票”规则"),

@@ -17,6 +17,7 @@ One module per use case, named after what the user does on the page they see:
 - closing: close and 决议, 协商一致, after a failed vote
 - publicity: 公示 — 异议 and their answers, the end of the 公示 (by the chair, or by the
   periodic job once the period is over with no 异议 open or upheld: end_due_publicities)
+- reminding: the periodic job's reminder to those who have not voted (remind_due_voters)
 - _common: the helpers they share (loading under lock, refusals, the ledger append)
 
 `from app.voting import service; service.cast_vote(...)` is the way in; the modules are where
@@ -42,6 +43,7 @@ from app.voting.service.publicity import (
     end_publicity,
     file_objection,
 )
+from app.voting.service.reminding import remind_due_voters
 
 __all__ = [
     "MEETING_RULES",
@@ -63,6 +65,7 @@ __all__ = [
     "record_attendance",
     "record_consensus",
     "record_in_person",
+    "remind_due_voters",
     "settle_failed",
     "void_vote",
 ]

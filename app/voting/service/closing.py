@@ -15,6 +15,7 @@ from app.halls.models import (
     Hall,
 )
 from app.halls.policies import HallAccess
+from app.issues import service as issues
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
 from app.voting import ledger, policies, queries, rules, schemas
@@ -81,6 +82,14 @@ def close_ballot(
         subject_type="ballot",
         subject_id=ballot.id,
         data={"passed": outcome.passed, "head": ballot.head_hash},
+    )
+    # Those on the roll hear the result of the vote they were asked to cast (issue #14).
+    issues.notify_users(
+        session,
+        issue,
+        queries.caster_ids(session, ballot.id or 0),
+        kind="ballot_passed" if outcome.passed else "ballot_failed",
+        text=ballot.title,
     )
     if outcome.passed:
         _start_publicity(session, ballot, resolution, issue, actor.id)

@@ -39,6 +39,7 @@ from app.voting.service._common import (
 )
 
 YES_NO = (("yes", "同意"), ("no", "反对"), ("abstain", "弃权"))
+DEFAULT_REMIND_HOURS = 24  # Loomio reminds a day before a poll closes
 
 
 def _check_form(
@@ -61,6 +62,8 @@ def _check_form(
             quorum = parsed
     if form.closes_in_hours.strip() and _hours(form.closes_in_hours) is None:
         errors["closes_in_hours"] = "hours_invalid"
+    if problem := _remind_problem(form):
+        errors["remind_before_hours"] = problem
     if len(form.meeting_note) > schemas.NOTE_MAX:
         errors["meeting_note"] = "too_long"
     if form.scope == Scope.BUILDING and form.scope_building_id is None:
@@ -111,6 +114,24 @@ def _at_meeting(
         errors["rule"] = "meeting_rule_mismatch"
     quorum = f"{meeting.quorum_num}/{meeting.quorum_den}"
     return form.model_copy(update={"rule": rule, "quorum": quorum}), meeting
+
+
+def _remind_hours(form: schemas.BallotForm) -> int:
+    raw = form.remind_before_hours.strip()
+    return int(raw) if raw else DEFAULT_REMIND_HOURS
+
+
+def _remind_problem(form: schemas.BallotForm) -> str | None:
+    """A reminder is whole hours in 0–720 (0: none), and must come before the planned close."""
+    raw = form.remind_before_hours.strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or int(raw) > 720:
+        return "remind_hours_invalid"
+    closes = _hours(form.closes_in_hours) if form.closes_in_hours.strip() else None
+    if int(raw) and closes is not None and int(raw) >= closes:
+        return "remind_not_before_close"
+    return None
 
 
 def _hours(raw: str) -> int | None:
@@ -204,6 +225,7 @@ def create_ballot(
         live_results=form.live_results,
         created_by_id=actor.id or 0,
         closes_at=None,
+        remind_before_hours=_remind_hours(form),
         ref_key=secrets.token_hex(32),
         meeting_id=meeting.id if meeting is not None else None,
         meeting_note="" if meeting is not None else form.meeting_note.strip(),

@@ -23,6 +23,7 @@ from app.halls.models import (
     UnitOwnership,
 )
 from app.halls.policies import HallAccess
+from app.issues import service as issues
 from app.issues.lifecycle import Stage
 from app.issues.models import Scope
 from app.meetings import queries as meeting_queries
@@ -242,6 +243,10 @@ def open_ballot(*, session: Session, access: HallAccess, actor: User, ballot_id:
         session.flush()
         for uid in sorted(entry.casters or ()):
             session.add(RollCaster(ballot_id=ballot.id or 0, roll_id=row.id or 0, user_id=uid))
+    # Everyone who may cast a vote on this roll hears that it is open (issue #14), and no one
+    # else: a council ballot is not announced to the residents who follow the issue.
+    casters = {uid for entry in entries for uid in entry.casters or ()} - {actor.id or 0}
+    issues.notify_users(session, issue, casters, kind="ballot_open", text=ballot.title)
     now = clock.now()
     if ballot.closes_at is not None:
         ballot.closes_at = now + (ballot.closes_at - ballot.created_at)
