@@ -820,6 +820,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/halls/{hall_id}/moderation"): Entry(Access.STAFF),
     ("GET", "/halls/{hall_id}/issues/{issue_id}"): Entry(Access.MEMBER),
     ("GET", "/halls/{hall_id}/issues/{issue_id}/photos/{photo_id}"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/share"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/share.pdf"): Entry(Access.MEMBER),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/share.png"): Entry(Access.MEMBER),
     ("POST", "/halls/{hall_id}/issues/{issue_id}/cosign"): Entry(
         Access.PARTICIPANT, writes=True, ok=303, prepare=_collecting
     ),

@@ -12,6 +12,7 @@
 - `solutions`     adding a solution
 - `deliberation`  closing 民议: the 协商意见 and the solutions that go to the vote
 - `notifications` the bell's page
+- `share`         分享: the issue's link and QR on the public origin, the A5 slip
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.issues.routes import (
     proposing,
     queues,
     review,
+    share,
     solutions,
 )
 from app.web.templating import env
@@ -59,5 +61,6 @@ for module in (
     solutions,
     deliberation,
     notifications,
+    share,
 ):
     router.include_router(module.router)

@@ -28,7 +28,7 @@ from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
 from app.web.forms import Refusals
 from app.web.htmx import csrf_token, is_partial, render
-from app.web.links import url
+from app.web.links import public_url, url
 
 router = page_router()
 
@@ -442,6 +442,11 @@ def _page(
     """The whole page; without a session only if everything it shows is kept."""
     context = shown_context(request, session, hall, access, issue_id, before)
     context |= fragments.bell(request, session)
+    context["share_link"] = public_url(
+        request,
+        request.app.state.settings,
+        url("issues.detail", hall_id=hall.id, issue_id=issue_id),
+    )
     return render(request, "issues/detail.html", context)
 
 
