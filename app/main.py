@@ -25,6 +25,8 @@ from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
 from app.jobs.scheduler import Scheduler
+from app.escalations import api as escalations_api
+from app.escalations import routes as escalations_routes
 from app.meetings import api as meetings_api
 from app.meetings import live_routes as meeting_live_routes
 from app.meetings import minutes_routes as meeting_minutes_routes
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(issues_api.router)
     app.include_router(voting_api.router)
     app.include_router(meetings_api.router)
+    app.include_router(escalations_api.router)
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         meeting_minutes_routes.router,
         meeting_live_routes.router,
         audit_routes.router,
+        escalations_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     unguarded = [

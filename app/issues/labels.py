@@ -74,6 +74,13 @@ NOTIFICATION_LABELS = {
     "meeting_scheduled": N_("会议通知"),
     "meeting_cancelled": N_("会议取消"),
     "meeting_rescheduled": N_("会议改期"),
+    # 吹哨报到 (app.escalations.service)
+    "escalation_raised": N_("社区吹哨，等待派单"),
+    "escalation_dispatched": N_("街道派单，请及时报到"),
+    "escalation_help_asked": N_("请求协办"),
+    "escalation_resolved": N_("吹哨事项已办结"),
+    "escalation_respond_overdue": N_("吹哨报到：报到已逾期"),
+    "escalation_resolve_overdue": N_("吹哨报到：办结已逾期"),
 }
 
 
