@@ -17,6 +17,8 @@ from app.accounts import routes as accounts_routes
 from app.audit import routes as audit_routes
 from app.config import Settings, get_settings
 from app.db import Database, Pool
+from app.escalations import api as escalations_api
+from app.escalations import routes as escalations_routes
 from app.halls import api as halls_api
 from app.halls import labels as hall_labels
 from app.halls import policies as hall_policies
@@ -25,8 +27,6 @@ from app.issues import api as issues_api
 from app.issues import queries as issue_queries
 from app.issues import routes as issues_routes
 from app.jobs.scheduler import Scheduler
-from app.escalations import api as escalations_api
-from app.escalations import routes as escalations_routes
 from app.meetings import api as meetings_api
 from app.meetings import live_routes as meeting_live_routes
 from app.meetings import minutes_routes as meeting_minutes_routes

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.core import clock, fields
 from app.core.errors import NotFound
+from app.escalations.issue_card import issue_escalation_context
 from app.halls.action import HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -22,7 +23,6 @@ from app.issues.deps import Id, IssueDep
 from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
 from app.issues.models import Comment, ConsultationOpinion, Issue, Stance
 from app.issues.routes.common import page_router
-from app.escalations.issue_card import issue_escalation_context
 from app.voting.decision_card import issue_decision_context
 from app.web import fragments
 from app.web.actions import Outcome, respond
