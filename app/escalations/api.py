@@ -16,6 +16,7 @@ from app.escalations import policies, queries, schemas, service
 from app.escalations.deadlines import Deadline
 from app.escalations.deps import DepartmentDep
 from app.halls.deps import AccessDep
+from app.issues.deps import IssueDep
 from app.web.deps import DbDep, SessionDep
 from app.web.openapi import errors, session_cookie
 from app.web.routing import GuardedRoute
@@ -96,11 +97,11 @@ def _out(
     response_model=EscalationListPublic,
 )
 def issue_escalations(
-    session: SessionDep, access: AccessDep, issue_id: IdPath
+    session: SessionDep, access: AccessDep, issue: IssueDep
 ) -> EscalationListPublic:
     """The issue's escalations, newest first, each with its whole trail (whoever sees the
     hall)."""
-    details = queries.issue_escalations(session, hall_id=access.hall_id, issue_id=issue_id)
+    details = queries.issue_escalations(session, hall_id=access.hall_id, issue_id=issue.id or 0)
     return EscalationListPublic(escalations=[_out(d.row, d.steps) for d in details])
 
 
