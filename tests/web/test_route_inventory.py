@@ -758,6 +758,39 @@ def _escalation_json(w: World) -> dict[str, Any]:
     return {"json": _escalation_form(w)["data"]}
 
 
+def _to_department(w: World) -> dict[str, Any]:
+    return {"data": {"department_id": str(w.issue_params["department_id"])}}
+
+
+def _department_name(w: World) -> dict[str, Any]:
+    return {"data": {"name": unique("科室")}}
+
+
+def _member_phone(w: World) -> dict[str, Any]:
+    """A registered person (the body writes nothing; a second add is refused as a repeat)."""
+    return {"data": {"phone": w.users["target"].phone}}
+
+
+def _windows(w: World) -> dict[str, Any]:
+    return {
+        "data": {
+            "urgency": "general",
+            "respond": "2",
+            "respond_unit": "hours",
+            "resolve": "7",
+            "resolve_unit": "days",
+        }
+    }
+
+
+def _step_text(w: World) -> dict[str, Any]:
+    return {"data": {"text": "已到现场查看"}}
+
+
+def _help(w: World) -> dict[str, Any]:
+    return {"data": {"department_id": str(w.issue_params["department_id"]), "text": "请协办"}}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -1292,21 +1325,25 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/streets/{street_id}/escalations"): Entry(Access.STREET),
     ("GET", "/streets/{street_id}/escalations/{escalation_id}"): Entry(Access.STREET),
     ("POST", "/streets/{street_id}/escalations/{escalation_id}/dispatch"): Entry(
-        Access.STREET, writes=True, ok=303
+        Access.STREET, writes=True, ok=303, body=_to_department
     ),
     ("GET", "/streets/{street_id}/departments"): Entry(Access.STREET),
-    ("POST", "/streets/{street_id}/departments"): Entry(Access.STREET, writes=True, ok=303),
+    ("POST", "/streets/{street_id}/departments"): Entry(
+        Access.STREET, writes=True, ok=303, body=_department_name
+    ),
     ("POST", "/streets/{street_id}/departments/{department_id}"): Entry(
-        Access.STREET, writes=True, ok=303
+        Access.STREET, writes=True, ok=303, body=_department_name
     ),
     ("POST", "/streets/{street_id}/departments/{department_id}/members"): Entry(
-        Access.STREET, writes=True, ok=303
+        Access.STREET, writes=True, ok=303, body=_member_phone
     ),
     ("POST", "/streets/{street_id}/departments/{department_id}/members/{member_id}/remove"): Entry(
         Access.STREET, writes=True, ok=303
     ),
     ("GET", "/streets/{street_id}/deadlines"): Entry(Access.STREET),
-    ("POST", "/streets/{street_id}/deadlines"): Entry(Access.STREET, writes=True, ok=303),
+    ("POST", "/streets/{street_id}/deadlines"): Entry(
+        Access.STREET, writes=True, ok=303, body=_windows
+    ),
     # A department's members: its inbox (what was dispatched to it or it helps with), 报到,
     # 答复, 请求协办, 办结 (pages and API).
     ("GET", "/departments/{department_id}/escalations"): Entry(Access.DEPARTMENT),
@@ -1315,23 +1352,23 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.DEPARTMENT, writes=True, ok=303
     ),
     ("POST", "/departments/{department_id}/escalations/{escalation_id}/replies"): Entry(
-        Access.DEPARTMENT, writes=True, ok=303
+        Access.DEPARTMENT, writes=True, ok=303, body=_step_text
     ),
     ("POST", "/departments/{department_id}/escalations/{escalation_id}/helpers"): Entry(
-        Access.DEPARTMENT, writes=True, ok=303
+        Access.DEPARTMENT, writes=True, ok=303, body=_help
     ),
     ("POST", "/departments/{department_id}/escalations/{escalation_id}/resolve"): Entry(
-        Access.DEPARTMENT, writes=True, ok=303
+        Access.DEPARTMENT, writes=True, ok=303, body=_step_text
     ),
     ("GET", "/api/v1/departments/{department_id}/escalations"): Entry(Access.DEPARTMENT),
     ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/acknowledge"): Entry(
         Access.DEPARTMENT, writes=True
     ),
     ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/replies"): Entry(
-        Access.DEPARTMENT, writes=True
+        Access.DEPARTMENT, writes=True, body=_as_json(_step_text)
     ),
     ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/resolve"): Entry(
-        Access.DEPARTMENT, writes=True
+        Access.DEPARTMENT, writes=True, body=_as_json(_step_text)
     ),
 }
 
@@ -1449,6 +1486,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     outsider, member_b = make_member(db, b, household_index=0, chair=chair_b, name="乙厅居民")
     applicant, _ = make_member(db, a, household_index=1, verified=False, name="申请人")
     street = make_user(db, name="街道干部")
+    dep_member = make_user(db, name="部门成员")  # of a department of A's street (below)
     with db.session() as session:
         service.add_street_admin(session=session, street=a.street, user=street, actor_id=a.admin.id)
         entrance = session.get(Entrance, a.households[0].entrance_id)
@@ -1461,6 +1499,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
         "outsider": outsider,
         "applicant": applicant,
         "street": street,
+        "department": dep_member,
         "target": target_user,
     }
     clients = {role: logged_in(app, users[role]) for role in users if role != "target"}
@@ -1523,7 +1562,6 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     # 吹哨报到: an issue 办理中, a department of A's street with a member, an escalation
     # dispatched to it (the crawl and the CSRF walk fill the street and department routes).
     implementing = implementing_issue(db, a, chair)
-    dep_member = make_user(db, name="部门成员")
     dep = eh.department(db, a, street, unique("城管科"), (dep_member,))
     escalation = eh.raise_on(db, a, chair, implementing)
     eh.dispatch(db, a, street, escalation, dep)
