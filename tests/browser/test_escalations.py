@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from app.core import clock
+from app.escalations.models import Urgency
 from tests import escalation_helpers as eh
 from tests.browser.conftest import LiveServer, Phone
 from tests.browser.test_journeys import Shots, assert_fits_the_phone, log_in
+from tests.implementation_helpers import frozen
 
 pytestmark = pytest.mark.browser
 
@@ -60,3 +64,27 @@ def test_dispatch_and_check_in_on_a_phone(
     assert_fits_the_phone(page)
     shots(page, "department-detail")
     member.watch.assert_clean()
+
+
+def test_the_hall_sees_the_trail_on_the_issue(
+    live_server: LiveServer, phone: Callable[..., Phone], tmp_path: Path
+) -> None:
+    live = live_server
+    shots = Shots(Path(os.environ.get("YST_ESCALATION_SHOTS") or tmp_path), live, "escalation-")
+    st = eh.story(live.db)
+    with frozen(clock.now() - timedelta(hours=3)):
+        late = eh.raise_on(live.db, st.world, st.chair, st.issue, urgency=Urgency.EMERGENCY)
+        eh.dispatch(live.db, st.world, st.admin, late, st.lead)
+    eh.raise_on(live.db, st.world, st.chair, st.issue, summary="楼前停水，请协调自来水公司抢修")
+    chair = phone()
+    page = chair.page
+    log_in(page, live, st.chair)
+    page.goto(live(f"/halls/{st.world.hall.id}/issues/{st.issue.id}"))
+    card = page.locator(".issue-escalations")
+    expect(card).to_contain_text("报到·已逾期")
+    expect(card).to_contain_text("办结·已逾期")
+    expect(card.get_by_role("button", name="撤回吹哨")).to_be_visible()
+    card.scroll_into_view_if_needed()
+    assert_fits_the_phone(page)
+    shots(page, "issue-card")
+    chair.watch.assert_clean()
