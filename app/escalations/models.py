@@ -24,15 +24,20 @@ from sqlmodel import Field, SQLModel
 
 from app.core import clock
 from app.core.types import Int64, str_enum
+from app.escalations.deadlines import EscalationStatus, StepKind, Urgency
 
-
-class Urgency(StrEnum):
-    """Urgency classes (DOMAIN.md §5.3): each has a response and a resolution deadline."""
-
-    EMERGENCY = "emergency"  # 紧急: 突发事件 / risk to life or property (2 h)
-    UTILITIES = "utilities"  # 水电气热 (24 h)
-    GENERAL = "general"  # 一般 (7 days)
-    COMPLEX = "complex"  # 复杂疑难 (15 days)
+__all__ = [
+    "Department",
+    "DepartmentMember",
+    "Escalation",
+    "EscalationHelper",
+    "EscalationStatus",
+    "EscalationStep",
+    "StepKind",
+    "StreetDeadline",
+    "Urgency",
+    "WhistleCategory",
+]
 
 
 class WhistleCategory(StrEnum):
@@ -42,23 +47,6 @@ class WhistleCategory(StrEnum):
     KEY_WORK = "key_work"  # 重点工作
     ENFORCEMENT = "enforcement"  # 综合执法
     EMERGENCY = "emergency"  # 应急处置
-
-
-class EscalationStatus(StrEnum):
-    RAISED = "raised"  # 已吹哨, waiting for the street to dispatch
-    DISPATCHED = "dispatched"  # 已派单, waiting for the department's 报到
-    ACKNOWLEDGED = "acknowledged"  # 已报到, being handled
-    RESOLVED = "resolved"  # 已办结
-
-
-class StepKind(StrEnum):
-    RAISED = "raised"  # 吹哨
-    DISPATCHED = "dispatched"  # 派单
-    ACKNOWLEDGED = "acknowledged"  # 报到
-    REPLIED = "replied"  # 答复 / 进展
-    HELP_ASKED = "help_asked"  # 请求协办
-    RESOLVED = "resolved"  # 办结
-    WITHDRAWN = "withdrawn"  # the hall took it back before dispatch
 
 
 class Department(SQLModel, table=True):

@@ -16,6 +16,7 @@ from app.accounts.models import User
 from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound, ValidationFailed
+from app.escalations import queries as escalation_queries
 from app.halls import labels, policies, queries, roster, schemas, service
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
@@ -746,4 +747,5 @@ def rotate_invite(
 @router.get("/", name="home")
 def home(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     my_halls = queries.list_my_halls(session, user_id=user.id) if user and user.id else []
-    return render(request, "home.html", {"my_halls": my_halls})
+    links = escalation_queries.home_links(session, user_id=user.id) if user and user.id else []
+    return render(request, "home.html", {"my_halls": my_halls, "work_links": links})

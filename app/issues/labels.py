@@ -78,6 +78,13 @@ NOTIFICATION_LABELS = {
     "ballot_reminder": N_("表决快截止了，您还没有投票"),
     "ballot_passed": N_("您参加的表决已通过"),
     "ballot_failed": N_("您参加的表决未通过"),
+    # 吹哨报到 (app.escalations.service)
+    "escalation_raised": N_("社区吹哨，等待派单"),
+    "escalation_dispatched": N_("街道派单，请及时报到"),
+    "escalation_help_asked": N_("请求协办"),
+    "escalation_resolved": N_("吹哨事项已办结"),
+    "escalation_respond_overdue": N_("吹哨报到：报到已逾期"),
+    "escalation_resolve_overdue": N_("吹哨报到：办结已逾期"),
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from app.escalations import service as escalations
 from app.voting import service as voting
 
 JobFunction = Callable[[Session, datetime], int]
@@ -34,6 +35,8 @@ def end_due_publicities(session: Session, now: datetime) -> int:
 
 def remind_voters(session: Session, now: datetime) -> int:
     return len(voting.remind_due_voters(session=session, now=now))
+def notify_overdue_escalations(session: Session, now: datetime) -> int:
+    return escalations.notify_overdue(session=session, now=now)
 
 
 JOBS: Mapping[str, Job] = {
@@ -48,6 +51,11 @@ JOBS: Mapping[str, Job] = {
             name="voting.remind",
             run=remind_voters,
             description="表决截止前提醒还没有投票的人",
+        ),
+        Job(
+            name="escalations.overdue",
+            run=notify_overdue_escalations,
+            description="吹哨报到逾期（报到或办结）时通知承办部门和街道，每项时限只通知一次",
         ),
     )
 }

@@ -184,6 +184,22 @@ MESSAGES: dict[str, str] = {
     "summary_too_long": N_("发言摘要最多{maximum}字"),
     "speeches_locked": N_("会议纪要已签署，发言记录不能再修改"),
     "busy_try_again": N_("同时提交的人较多，请再试一次"),
+    # 吹哨报到 (app.escalations)
+    "window_not_positive": N_("时限必须大于0"),
+    "window_too_long": N_("时限不能超过一年"),
+    "resolve_before_respond": N_("办结时限不能短于报到时限"),
+    "department_name_taken": N_("本街道已有同名部门"),
+    "department_user_unknown": N_("这个手机号还没有注册，请对方先注册账号"),
+    "department_member_exists": N_("这位已经是本部门成员"),
+    "department_unknown": N_("请选择本街道的部门"),
+    "work_order_invalid": N_("工单号只能包含字母和数字，最多40位"),
+    "task_unknown": N_("请选择本议题的任务"),
+    "escalation_resolved": N_("这件事已经办结"),
+    "escalation_already_dispatched": N_("已经派单，不能再派单或撤回"),
+    "escalation_not_dispatched": N_("街道还没有派单"),
+    "escalation_acknowledged": N_("已经报到过了"),
+    "escalation_not_acknowledged": N_("请先报到，再答复或办结"),
+    "escalation_help_asked": N_("已经请这个部门协办了"),
 }
 
 

@@ -512,6 +512,13 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/current-item"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/reschedule"),
+        # 吹哨报到 (escalations)
+        ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}/escalations"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/escalations"),
+        ("get", "/api/v1/departments/{department_id}/escalations"),
+        ("post", "/api/v1/departments/{department_id}/escalations/{escalation_id}/acknowledge"),
+        ("post", "/api/v1/departments/{department_id}/escalations/{escalation_id}/replies"),
+        ("post", "/api/v1/departments/{department_id}/escalations/{escalation_id}/resolve"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

@@ -163,6 +163,8 @@ PRIMARY = {
     Access.STAFF: "chair",
     Access.CHAIR: "chair",
     Access.PARTICIPANT: "chair",
+    Access.STREET: "street",  # 吹哨报到: the street's official
+    Access.DEPARTMENT: "department",  # the member of the world's department
 }
 # Routes whose refusals may legitimately write: a failed login is counted (AUTH-03).
 WRITES_ON_4XX = {("POST", "/login"): {"login_failure"}}

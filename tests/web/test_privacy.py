@@ -27,6 +27,7 @@ from app.accounts.models import User
 from app.audit.models import AuditEvent
 from app.core.privacy import mask_phone, mask_room
 from app.db import Database
+from app.escalations.models import DepartmentMember
 from app.halls import queries, schemas, service
 from app.halls.models import Entrance, Household, Membership
 from app.meetings import service as meeting_service
@@ -34,6 +35,7 @@ from app.meetings.rules import MeetingKind
 from app.voting import schemas as vote_schemas
 from app.voting import service as vote_service
 from app.voting.rules import RuleKind
+from tests import escalation_helpers as eh
 from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests.conftest import ORIGIN, Client
@@ -46,6 +48,7 @@ from tests.factories import (
     make_user,
     unique_phone,
 )
+from tests.implementation_helpers import implementing_issue
 from tests.web import issue_helpers as ih
 from tests.web import voting_helpers as vh
 from tests.web.test_route_inventory import (
@@ -255,7 +258,21 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
     ended = mh.now_meeting(db, hall, chair)
     lh.call(db, hall, chair, meeting_service.start_meeting, meeting_id=ended.id)
     lh.call(db, hall, chair, meeting_service.end_meeting, meeting_id=ended.id)
+    # 吹哨报到: a department of the street with the neighbour as its member (the street's
+    # pages show members' phones masked), an escalation dispatched to it.
+    implementing = implementing_issue(db, hall, chair)
+    department = eh.department(db, hall, street, "城管科", (neighbour,))
+    escalation = eh.raise_on(db, hall, chair, implementing)
+    eh.dispatch(db, hall, street, escalation, department)
+    with db.session(read_only=True) as session:
+        dep_member = session.execute(
+            sa.select(DepartmentMember.id).where(DepartmentMember.department_id == department.id)
+        ).scalar_one()
     issue_params = {
+        "street_id": hall.street.id or 0,
+        "department_id": department.id or 0,
+        "escalation_id": escalation.id or 0,
+        "member_id": dep_member,
         "meeting_id": meeting.id or 0,
         "issue_id": issue.id or 0,
         "photo_id": ih.photo_id(db, issue.id or 0),

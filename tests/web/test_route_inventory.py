@@ -36,9 +36,11 @@ from app.accounts.models import User
 from app.config import Settings
 from app.core import clock
 from app.db import Database
+from app.escalations.models import DepartmentMember
 from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
+from app.issues.models import Issue
 from app.main import create_app
 from app.meetings import queries as meeting_queries
 from app.meetings import schemas as meeting_schemas
@@ -48,6 +50,7 @@ from app.meetings.rules import MeetingKind
 from app.voting.models import Ballot
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
+from tests import escalation_helpers as eh
 from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests import minutes_helpers as minh
@@ -62,6 +65,7 @@ from tests.factories import (
     unique,
     unique_phone,
 )
+from tests.implementation_helpers import implementing_issue
 from tests.web import issue_helpers as ih
 from tests.web import voting_helpers as vh
 
@@ -79,6 +83,11 @@ class Access(StrEnum):
     # verified members act (propose, co-sign, comment, 方案, report); street officials only
     # look, so for them these routes do not exist (404)
     PARTICIPANT = "participant"
+    # 吹哨报到: a street's officials (/streets/{street_id}/…, StreetDep) and a department's
+    # members (/departments/{department_id}/…, DepartmentDep); anyone else 404. Their matrix of
+    # callers is tests/web/test_escalation_access.py.
+    STREET = "street_official"
+    DEPARTMENT = "department"
 
 
 HALL_SCOPED = frozenset({Access.MEMBER, Access.STAFF, Access.CHAIR, Access.PARTICIPANT})
@@ -720,6 +729,68 @@ def _reschedule_json(w: World) -> dict[str, Any]:
     return {"json": _reschedule_form(w)["data"]}
 
 
+# --- 吹哨报到 (escalations) ------------------------------------------------------------------------
+
+
+def _implementing(w: World) -> dict[str, int]:
+    """Hall A's issue 办理中 (the chair may blow the whistle on it)."""
+    return {"issue_id": w.extra["implementing_issue_id"]}
+
+
+def _raised(w: World) -> dict[str, int]:
+    """A fresh escalation on it, not yet dispatched (the chair may withdraw it)."""
+    e = eh.raise_on(w.db, w.a, w.users["chair"], _issue(w, w.extra["implementing_issue_id"]))
+    return _implementing(w) | {"escalation_id": e.id or 0}
+
+
+def _issue(w: World, issue_id: int) -> Issue:
+    with w.db.session(read_only=True) as session:
+        issue = session.get(Issue, issue_id)
+        assert issue is not None
+        return issue
+
+
+def _escalation_form(w: World) -> dict[str, Any]:
+    return {"data": {"category": "demand", "urgency": "general", "summary": "请街道协调修路"}}
+
+
+def _escalation_json(w: World) -> dict[str, Any]:
+    return {"json": _escalation_form(w)["data"]}
+
+
+def _to_department(w: World) -> dict[str, Any]:
+    return {"data": {"department_id": str(w.issue_params["department_id"])}}
+
+
+def _department_name(w: World) -> dict[str, Any]:
+    return {"data": {"name": unique("科室")}}
+
+
+def _member_phone(w: World) -> dict[str, Any]:
+    """A registered person (the body writes nothing; a second add is refused as a repeat)."""
+    return {"data": {"phone": w.users["target"].phone}}
+
+
+def _windows(w: World) -> dict[str, Any]:
+    return {
+        "data": {
+            "urgency": "general",
+            "respond": "2",
+            "respond_unit": "hours",
+            "resolve": "7",
+            "resolve_unit": "days",
+        }
+    }
+
+
+def _step_text(w: World) -> dict[str, Any]:
+    return {"data": {"text": "已到现场查看"}}
+
+
+def _help(w: World) -> dict[str, Any]:
+    return {"data": {"department_id": str(w.issue_params["department_id"]), "text": "请协办"}}
+
+
 # --- the table --------------------------------------------------------------------------------
 
 
@@ -1236,6 +1307,72 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/current-item"): Entry(
         Access.CHAIR, writes=True, prepare=_meeting_open, body=_item_json
     ),
+    # 吹哨报到: the chair blows the whistle on an issue 办理中 and withdraws it before dispatch;
+    # whoever sees the hall reads an issue's escalations (and the card on the issue page).
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/escalations/new"): Entry(
+        Access.CHAIR, prepare=_implementing
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/escalations"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_implementing, body=_escalation_form
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/escalations/{escalation_id}/withdraw"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_raised
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/issues/{issue_id}/escalations"): Entry(
+        Access.MEMBER, prepare=_implementing
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/escalations"): Entry(
+        Access.CHAIR, writes=True, ok=201, prepare=_implementing, body=_escalation_json
+    ),
+    # The street's officials: the dispatch inbox, 派单, departments and their members, deadlines.
+    ("GET", "/streets/{street_id}/escalations"): Entry(Access.STREET),
+    ("GET", "/streets/{street_id}/escalations/{escalation_id}"): Entry(Access.STREET),
+    ("POST", "/streets/{street_id}/escalations/{escalation_id}/dispatch"): Entry(
+        Access.STREET, writes=True, ok=303, body=_to_department
+    ),
+    ("GET", "/streets/{street_id}/departments"): Entry(Access.STREET),
+    ("POST", "/streets/{street_id}/departments"): Entry(
+        Access.STREET, writes=True, ok=303, body=_department_name
+    ),
+    ("POST", "/streets/{street_id}/departments/{department_id}"): Entry(
+        Access.STREET, writes=True, ok=303, body=_department_name
+    ),
+    ("POST", "/streets/{street_id}/departments/{department_id}/members"): Entry(
+        Access.STREET, writes=True, ok=303, body=_member_phone
+    ),
+    ("POST", "/streets/{street_id}/departments/{department_id}/members/{member_id}/remove"): Entry(
+        Access.STREET, writes=True, ok=303
+    ),
+    ("GET", "/streets/{street_id}/deadlines"): Entry(Access.STREET),
+    ("POST", "/streets/{street_id}/deadlines"): Entry(
+        Access.STREET, writes=True, ok=303, body=_windows
+    ),
+    # A department's members: its inbox (what was dispatched to it or it helps with), 报到,
+    # 答复, 请求协办, 办结 (pages and API).
+    ("GET", "/departments/{department_id}/escalations"): Entry(Access.DEPARTMENT),
+    ("GET", "/departments/{department_id}/escalations/{escalation_id}"): Entry(Access.DEPARTMENT),
+    ("POST", "/departments/{department_id}/escalations/{escalation_id}/acknowledge"): Entry(
+        Access.DEPARTMENT, writes=True, ok=303
+    ),
+    ("POST", "/departments/{department_id}/escalations/{escalation_id}/replies"): Entry(
+        Access.DEPARTMENT, writes=True, ok=303, body=_step_text
+    ),
+    ("POST", "/departments/{department_id}/escalations/{escalation_id}/helpers"): Entry(
+        Access.DEPARTMENT, writes=True, ok=303, body=_help
+    ),
+    ("POST", "/departments/{department_id}/escalations/{escalation_id}/resolve"): Entry(
+        Access.DEPARTMENT, writes=True, ok=303, body=_step_text
+    ),
+    ("GET", "/api/v1/departments/{department_id}/escalations"): Entry(Access.DEPARTMENT),
+    ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/acknowledge"): Entry(
+        Access.DEPARTMENT, writes=True
+    ),
+    ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/replies"): Entry(
+        Access.DEPARTMENT, writes=True, body=_as_json(_step_text)
+    ),
+    ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/resolve"): Entry(
+        Access.DEPARTMENT, writes=True, body=_as_json(_step_text)
+    ),
 }
 
 # Query strings worth crawling as well (filters, pages, the building → entrance picker).
@@ -1352,6 +1489,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     outsider, member_b = make_member(db, b, household_index=0, chair=chair_b, name="乙厅居民")
     applicant, _ = make_member(db, a, household_index=1, verified=False, name="申请人")
     street = make_user(db, name="街道干部")
+    dep_member = make_user(db, name="部门成员")  # of a department of A's street (below)
     with db.session() as session:
         service.add_street_admin(session=session, street=a.street, user=street, actor_id=a.admin.id)
         entrance = session.get(Entrance, a.households[0].entrance_id)
@@ -1364,6 +1502,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
         "outsider": outsider,
         "applicant": applicant,
         "street": street,
+        "department": dep_member,
         "target": target_user,
     }
     clients = {role: logged_in(app, users[role]) for role in users if role != "target"}
@@ -1423,7 +1562,21 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
     ended = mh.now_meeting(db, a, chair)
     lh.call(db, a, chair, meeting_service.start_meeting, meeting_id=ended.id)
     lh.call(db, a, chair, meeting_service.end_meeting, meeting_id=ended.id)
+    # 吹哨报到: an issue 办理中, a department of A's street with a member, an escalation
+    # dispatched to it (the crawl and the CSRF walk fill the street and department routes).
+    implementing = implementing_issue(db, a, chair)
+    dep = eh.department(db, a, street, unique("城管科"), (dep_member,))
+    escalation = eh.raise_on(db, a, chair, implementing)
+    eh.dispatch(db, a, street, escalation, dep)
+    with db.session(read_only=True) as session:
+        dep_member_id = session.exec(
+            sa.select(DepartmentMember.id).where(DepartmentMember.department_id == dep.id)
+        ).scalar_one()
     issue_params = {
+        "street_id": a.street.id or 0,
+        "department_id": dep.id or 0,
+        "escalation_id": escalation.id or 0,
+        "member_id": dep_member_id,
         "meeting_id": meeting.id or 0,
         "speaker_id": queued.speaker.id or 0,
         "speech_id": noted.id or 0,
@@ -1450,6 +1603,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
         entrance_id=entrance_id,
         issue_params=issue_params,
     )
+    world.extra["implementing_issue_id"] = implementing.id or 0
     yield world
     for client in clients.values():
         client.__exit__(None, None, None)
@@ -1553,7 +1707,8 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
     """AUTHZ-05: the CSRF/locale guard runs in front of every route (app/web/routing.py:
     every route is a GuardedRoute); hall routes resolve the caller's
     standing in the hall; login routes require a user."""
-    from app.halls.deps import hall_access, load_hall
+    from app.escalations.deps import load_department
+    from app.halls.deps import hall_access, load_hall, load_street
 
     problems = []
     for ctx in route_contexts(app):
@@ -1572,6 +1727,10 @@ def test_every_route_has_its_guard(app: FastAPI) -> None:
                 problems.append(f"{method} {ctx.path}: hall in the path but no hall_access")
             if entry.access in HALL_SCOPED and "{hall_id}" not in ctx.path:
                 problems.append(f"{method} {ctx.path}: hall-scoped but no hall in the path")
+            if entry.access == Access.STREET and load_street not in calls:
+                problems.append(f"{method} {ctx.path}: street route without StreetDep")
+            if entry.access == Access.DEPARTMENT and load_department not in calls:
+                problems.append(f"{method} {ctx.path}: department route without DepartmentDep")
             if entry.access == Access.LOGIN and current_user not in calls:
                 problems.append(f"{method} {ctx.path}: login route without current_user")
             if entry.access in HALL_SCOPED and hall_access not in calls:
@@ -1924,4 +2083,8 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "speaker_id",
             "speech_id",
             "building_id",
+            "street_id",
+            "department_id",
+            "escalation_id",
+            "member_id",
         }, path

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.core import clock, fields
 from app.core.errors import NotFound
+from app.escalations.issue_card import issue_escalation_context
 from app.halls.action import HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -190,6 +191,7 @@ def page_context(
         session, hall_id=access.hall_id, issue_id=issue_id
     )
     context |= _decision_context(session, access, issue, context["events"])
+    context |= _escalation_context(session, access, issue, context["events"])
     return context
 
 
@@ -201,6 +203,18 @@ def _decision_context(
     if not any(PHASE_OF[row.event.to_stage] == Phase.DECIDE for row in events):
         return {"ballots": [], "resolution": None, "can_manage": False}
     return issue_decision_context(fragments.needs(session), access, issue)
+
+
+def _escalation_context(
+    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
+) -> dict[str, Any]:
+    """The 吹哨报到 card (escalations/_issue_card.html), once the issue has reached 民办."""
+    if not any(PHASE_OF[row.event.to_stage] in _DOING for row in events):
+        return {"escalations": [], "can_escalate": False}
+    return issue_escalation_context(fragments.needs(session), access, issue)
+
+
+_DOING = frozenset({Phase.IMPLEMENT, Phase.EVALUATE})
 
 
 # --- the page as it is read: its shared parts kept (app/web/fragments.py) -----------------
@@ -263,6 +277,7 @@ def shown_context(
         read=lambda s: queries.list_photo_ids(s, hall_id=hall_id, issue_id=issue_id),
     )
     context |= _decision_context(session, access, issue, events)
+    context |= _escalation_context(session, access, issue, events)
     return context
 
 
