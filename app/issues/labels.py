@@ -74,6 +74,8 @@ NOTIFICATION_LABELS = {
     "meeting_scheduled": N_("会议通知"),
     "meeting_cancelled": N_("会议取消"),
     "meeting_rescheduled": N_("会议改期"),
+    "evaluation_open": N_("请您评价议题的办理结果"),
+    "evaluation_reopened": N_("满意度未达标，重新办理"),
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from app.evaluations import service as evaluations
 from app.voting import service as voting
 
 JobFunction = Callable[[Session, datetime], int]
@@ -32,6 +33,10 @@ def end_due_publicities(session: Session, now: datetime) -> int:
     return len(voting.end_due_publicities(session=session, now=now))
 
 
+def close_due_evaluations(session: Session, now: datetime) -> int:
+    return len(evaluations.close_due_rounds(session=session, now=now))
+
+
 JOBS: Mapping[str, Job] = {
     job.name: job
     for job in (
@@ -39,6 +44,11 @@ JOBS: Mapping[str, Job] = {
             name="publicity.end_due",
             run=end_due_publicities,
             description="公示期满、无未答复或成立的异议的议题转入民办",
+        ),
+        Job(
+            name="evaluations.close_due",
+            run=close_due_evaluations,
+            description="评价期满的民评结束：不满意超过门槛的重新办理，其余办结",
         ),
     )
 }
