@@ -20,7 +20,7 @@ from multiprocessing.synchronize import Barrier
 import pytest
 from sqlmodel import col, func, select
 
-import app.models  # noqa: F401 - every table, also in the spawned children
+import app.models
 from app.accounts.models import User
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
@@ -369,7 +369,8 @@ def _answer_once(barrier: Barrier, url: str, hall_id: int, user_id: int, issue_i
     try:
         with db.session(read_only=True) as s:
             user, hall = s.get(User, user_id), s.get(Hall, hall_id)
-            assert user is not None and hall is not None
+            assert user is not None
+            assert hall is not None
             access = hall_access(s, user=user, hall=hall)
         barrier.wait()
         with db.session() as s:
@@ -418,7 +419,8 @@ def _close_once(
             return f"job:{outcome.status}:{outcome.count}"
         with db.session(read_only=True) as s:
             user, hall = s.get(User, chair_id), s.get(Hall, hall_id)
-            assert user is not None and hall is not None
+            assert user is not None
+            assert hall is not None
             access = hall_access(s, user=user, hall=hall)
         barrier.wait()
         with db.session() as s:
