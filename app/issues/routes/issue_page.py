@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.core import clock, fields
 from app.core.errors import NotFound
+from app.evaluations.issue_card import issue_evaluation_context
 from app.halls.action import HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -190,6 +191,7 @@ def page_context(
         session, hall_id=access.hall_id, issue_id=issue_id
     )
     context |= _decision_context(session, access, issue, context["events"])
+    context |= issue_evaluation_context(session, access, issue, context["events"])
     return context
 
 
@@ -263,6 +265,7 @@ def shown_context(
         read=lambda s: queries.list_photo_ids(s, hall_id=hall_id, issue_id=issue_id),
     )
     context |= _decision_context(session, access, issue, events)
+    context |= issue_evaluation_context(session, access, issue, events)
     return context
 
 
