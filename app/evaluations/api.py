@@ -179,6 +179,7 @@ def evaluate(
     basic | dissatisfied) and `resolved` (yes | no) required, `comment` up to 500 characters.
     One per person per round: a second is 409 `evaluation_already_answered`; after the window
     409 `evaluation_over`; outside the issue's scope 403 `evaluation_out_of_scope`."""
+    policies.require(policies.can_answer(access))
     service.answer(session=session, access=access, actor=user, issue_id=issue.id or 0, form=body)
     return _public(db, access, issue)
 

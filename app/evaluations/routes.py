@@ -117,6 +117,7 @@ def answer(
     comment: Choice = "",
 ) -> Response:
     """A resident in scope evaluates: 满意 / 基本满意 / 不满意, 是否解决, a comment (≤ 500)."""
+    policies.require(policies.can_answer(act.access))
     form = _answer_form(satisfaction, resolved, comment)
     typed = {"satisfaction": satisfaction, "resolved": resolved, "comment": comment[:600]}
     run = partial(service.answer, **act.who, issue_id=issue.id or 0, form=form)
@@ -133,6 +134,7 @@ def change(
     comment: Choice = "",
 ) -> Response:
     """A resident changes their own answer while the round is open."""
+    policies.require(policies.can_answer(act.access))
     form = _answer_form(satisfaction, resolved, comment)
     typed = {"satisfaction": satisfaction, "resolved": resolved, "comment": comment[:600]}
     run = partial(service.change_answer, **act.who, issue_id=issue.id or 0, form=form)
