@@ -32,13 +32,12 @@ def implementing_issue(db: Database, world: f.HallWorld, chair: User) -> Issue:
     the clock is released afterwards (the issue is 办理中 from then on whatever the time)."""
     issue, resolution = publicizing_issue(db, world, chair)
     assert resolution.publicity_ends_at is not None
-    with frozen(resolution.publicity_ends_at + timedelta(seconds=1)):
-        with db.session() as s:
-            moved = voting.end_publicity(
-                session=s,
-                access=f.chair_access(db, world, chair),
-                actor=chair,
-                issue_id=issue.id or 0,
-            )
+    with frozen(resolution.publicity_ends_at + timedelta(seconds=1)), db.session() as s:
+        moved = voting.end_publicity(
+            session=s,
+            access=f.chair_access(db, world, chair),
+            actor=chair,
+            issue_id=issue.id or 0,
+        )
     assert moved.stage == Stage.IMPLEMENTING
     return moved

@@ -56,8 +56,9 @@ def page_context(session: Session, hall: Hall, access: HallAccess, issue: Issue)
     now = clock.now()
     mine: EvaluationAnswer | None = None
     in_scope = False
-    if live is not None and policies.can_answer(access):
-        mine = queries.answer_of(session, round_id=live.row.id or 0, user_id=access.user_id)
+    if current is not None and policies.can_answer(access):  # their answer, also once closed
+        mine = queries.answer_of(session, round_id=current.row.id or 0, user_id=access.user_id)
+    if live is not None and mine is None and policies.can_answer(access):
         in_scope = (
             queries.member_in_scope(session, issue, access.membership_id or 0) == access.user_id
         )
@@ -72,7 +73,7 @@ def page_context(session: Session, hall: Hall, access: HallAccess, issue: Issue)
         "earlier": views[1:],
         "mine": mine,
         "can_answer": window_open and in_scope and mine is None,
-        "can_change": window_open and mine is not None,
+        "can_change": window_open and live is not None and mine is not None,
         "tasks": tasks,
         "can_open": manage and issue.stage == Stage.IMPLEMENTING,
         "can_close": manage and live is not None and not window_open,
