@@ -17,7 +17,15 @@ from app.accounts.models import User
 from app.db import locked
 from app.evaluations import rules
 from app.evaluations.models import EvaluationAnswer, EvaluationRound
-from app.halls.models import Building, Entrance, Household, Membership, MembershipStatus
+from app.halls.models import (
+    Building,
+    Entrance,
+    Household,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    Role,
+)
 from app.issues.models import Comment, Cosign, Issue, Scope
 from app.tasks.models import Task, TaskStatus
 
@@ -266,3 +274,17 @@ def summarize(row: EvaluationRound) -> rules.Summary:
         weight=Fraction(row.weight_num, row.weight_den),
         threshold=Fraction(row.threshold_num, row.threshold_den),
     )
+
+
+def chair_ids(session: Session, *, hall_id: int) -> set[int]:
+    """The hall's verified chairs."""
+    rows = session.exec(
+        select(Membership.user_id)
+        .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
+        .where(
+            Membership.hall_id == hall_id,
+            Membership.status == MembershipStatus.VERIFIED,
+            MembershipRole.role == Role.CHAIR,
+        )
+    ).all()
+    return set(rows)

@@ -378,9 +378,10 @@ def _close(
         dissatisfied=row.dissatisfied,
     )
     if summary.reopen:  # everyone involved is told why it comes back
-        involved = queries.involved_ids(session, issue, round_id=row.id)
+        involved = queries.involved_ids(session, issue, round_id=row.id) | queries.chair_ids(
+            session, hall_id=issue.hall_id
+        )
         issues.notify_users(session, issue, involved - {actor_id}, kind="evaluation_reopened")
-        issues.notify_chairs(session, issue, kind="evaluation_reopened", exclude=actor_id)
     return row
 
 

@@ -458,3 +458,61 @@ def test_the_job_and_the_chair_at_once_close_once(
     assert events == 1
     assert stage_of(db, issue) == Stage.CLOSED
     assert eh.round_of(db, row.id or 0).outcome == RoundOutcome.CLOSED
+
+
+def _job_once(barrier: Barrier, url: str, at: str, name: str) -> str:
+    from datetime import datetime
+
+    from app.jobs.registry import Job, close_due_evaluations
+
+    clock.freeze(datetime.fromisoformat(at))
+    db = Database.connect(url)
+    job = Job(name=name, run=close_due_evaluations, description="", every=timedelta(days=1))
+    try:
+        barrier.wait()
+        return runner.run_job(db, job, token=runner.new_token()).status
+    finally:
+        db.dispose()
+        clock.freeze(None)
+
+
+@pytest.mark.slow
+def test_the_job_from_two_processes_at_once_closes_once(
+    db: Database, world: f.HallWorld, chair: User, racers: Racers
+) -> None:
+    issue, row = eh.evaluating_issue(db, world, chair)
+    eh.answer_many(db, world, issue, ["dissatisfied", "satisfied"])  # 1 of 2 > 1/3: reopen
+    at = (row.ends_at + timedelta(minutes=1)).isoformat()
+    name = f.unique("test.evaluations")[:64]
+    results = racers.race(_job_once, [(db.url, at, name), (db.url, at, name)])
+    assert sorted(results) == ["not_due", "ran"]
+    with db.session(read_only=True) as s:
+        reopened = s.exec(
+            select(func.count())
+            .select_from(app.issues.models.StageEvent)
+            .where(
+                col(app.issues.models.StageEvent.issue_id) == issue.id,
+                col(app.issues.models.StageEvent.from_stage) == Stage.EVALUATING,
+            )
+        ).one()
+        notices = s.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.issue_id == issue.id, Notification.kind == "evaluation_reopened")
+        ).one()
+    assert reopened == 1
+    assert stage_of(db, issue) == Stage.IMPLEMENTING
+    assert eh.round_of(db, row.id or 0).outcome == RoundOutcome.REOPENED
+    # once each: the proposer, the two who answered, the chair (the job has no actor)
+    assert notices == len(set(notices_for(db, issue)))
+
+
+def notices_for(db: Database, issue: Issue) -> list[int]:
+    with db.session(read_only=True) as s:
+        return list(
+            s.exec(
+                select(Notification.user_id).where(
+                    Notification.issue_id == issue.id, Notification.kind == "evaluation_reopened"
+                )
+            ).all()
+        )
