@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session
 
-from app.config import Settings
 from app.core import fields
 from app.core.errors import NotFound
 from app.core.privacy import mask_room
@@ -30,11 +29,11 @@ from app.issues.models import Issue
 from app.voting import queries as voting_queries
 from app.web import pdf
 from app.web.actions import Outcome, respond
-from app.web.deps import SessionDep, SettingsDep
+from app.web.deps import SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
 from app.web.htmx import render
 from app.web.i18n import _
-from app.web.links import print_context, url
+from app.web.links import url
 
 router = APIRouter(tags=["evaluations"], route_class=FormRoute)
 
@@ -217,19 +216,18 @@ def enter_paper(
 
 
 def _form_context(
-    request: Request,
-    settings: Settings,
     session: Session,
     hall: Hall,
     access: HallAccess,
     issue: Issue,
 ) -> dict[str, Any]:
+    """The page's context, the issuer and the tasks done. The forms print no link or QR code,
+    so they need no public origin (and show no warning about it)."""
     context = views.page_context(session, hall, access, issue)
     return context | {
         "issuer": issuer_of(hall),
         "tasks_done": queries.done_tasks(session, hall_id=hall.id or 0, issue_id=issue.id or 0),
         "pdf_url": url("evaluations.form_pdf", hall_id=hall.id, issue_id=issue.id),
-        **print_context(request, settings),
     }
 
 
@@ -237,14 +235,13 @@ def _form_context(
 def form_print(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     hall: HallDep,
     access: AccessDep,
     issue: IssueDep,
 ) -> Response:
     """The printable evaluation form (A4): no names on it; the recorder enters it per member."""
     policies.require(policies.can_enter_paper(access))
-    context = _form_context(request, settings, session, hall, access, issue)
+    context = _form_context(session, hall, access, issue)
     return render(request, "evaluations/form_print.html", context)
 
 
@@ -252,28 +249,25 @@ def form_print(
 def form_pdf(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     hall: HallDep,
     access: AccessDep,
     issue: IssueDep,
 ) -> Response:
     """The same form as a PDF."""
     policies.require(policies.can_enter_paper(access))
-    context = _form_context(request, settings, session, hall, access, issue)
+    context = _form_context(session, hall, access, issue)
     name = _("民评表-%(title)s.pdf") % {"title": issue.title}
     return pdf.document(request, "evaluations/form_print.html", context, filename=name)
 
 
 def _result_context(
-    request: Request,
-    settings: Settings,
     session: Session,
     hall: Hall,
     access: HallAccess,
     issue: Issue,
 ) -> dict[str, Any]:
     """The 结果公示 of the latest closed round (404 before one has closed)."""
-    context = _form_context(request, settings, session, hall, access, issue)
+    context = _form_context(session, hall, access, issue)
     closed = next(
         (v for v in [context["current"], *context["earlier"]] if v and not v.is_open), None
     )
@@ -293,7 +287,6 @@ def _result_context(
 def result_print(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     hall: HallDep,
     access: AccessDep,
     issue: IssueDep,
@@ -301,7 +294,7 @@ def result_print(
     """结果公示 (A4): the issue, the 决议, the tasks done, the round's counts and exact rates,
     the outcome and the date, a seal box; no names, no comments."""
     policies.require(policies.can_see(access))
-    context = _result_context(request, settings, session, hall, access, issue)
+    context = _result_context(session, hall, access, issue)
     return render(request, "evaluations/result_print.html", context)
 
 
@@ -309,13 +302,12 @@ def result_print(
 def result_pdf(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     hall: HallDep,
     access: AccessDep,
     issue: IssueDep,
 ) -> Response:
     """The same 结果公示 as a PDF."""
     policies.require(policies.can_see(access))
-    context = _result_context(request, settings, session, hall, access, issue)
+    context = _result_context(session, hall, access, issue)
     name = _("民评结果公示-%(title)s.pdf") % {"title": issue.title}
     return pdf.document(request, "evaluations/result_print.html", context, filename=name)

@@ -54,6 +54,13 @@ def test_a_resident_evaluates_on_the_phone(
     expect(page.locator("[data-mine]")).to_have_attribute("data-mine", "basic")
     expect(page.locator('[data-figure="valid"]')).to_have_count(0)  # no running counts
 
+    desk = phone()
+    log_in(desk.page, live, chair)
+    desk.page.goto(live(f"/halls/{world.hall.id}/issues/{issue.id}/evaluation/paper?q=郑"))
+    expect(desk.page.locator("label.choice", has_text="郑满意")).to_contain_text("已评价")
+    assert_fits_the_phone(desk.page)
+    shots(desk.page, "paper-desk")
+
     with live.db.session() as s:
         assert service.close_due_rounds(session=s, now=row.ends_at) == [row.id]
         s.commit()
@@ -66,4 +73,7 @@ def test_a_resident_evaluates_on_the_phone(
     expect(page.get_by_role("button", name="修改评价")).to_have_count(0)  # closed: no changes
     assert_fits_the_phone(page)
     shots(page, "closed-summary")
+    page.get_by_role("link", name="结果公示（A4）").click()
+    expect(page.locator("h1")).to_contain_text("办理结果评价的公示")
+    shots(page, "result-print")
     mobile.watch.assert_clean()
