@@ -127,6 +127,7 @@ def answer(
 @router.post(BASE + "/answer/change", name="evaluations.change")
 def change(
     act: ActionDep,
+    refused: Refused,
     issue: IssueDep,
     satisfaction: Choice = "",
     resolved: Choice = "",
@@ -137,7 +138,7 @@ def change(
     form = _answer_form(satisfaction, resolved, comment)
     typed = {"satisfaction": satisfaction, "resolved": resolved, "comment": comment[:600]}
     run = partial(service.change_answer, **act.who, issue_id=issue.id or 0, form=form)
-    return _act(act, issue, run, done=_("您的评价已修改"), typed=typed)
+    return _act(act, issue, run, done=_("您的评价已修改"), typed=typed, refused=refused)
 
 
 @router.post(BASE + "/open", name="evaluations.open")
@@ -190,6 +191,20 @@ def paper(
     return render(request, "evaluations/paper.html", context)
 
 
+def _paper_form(
+    membership_id: str, satisfaction: str, resolved: str, comment: str
+) -> tuple[schemas.PaperAnswerForm, dict[str, str]]:
+    """The form for the service, and what was typed to show again after a refusal."""
+    form = schemas.PaperAnswerForm(
+        membership_id=fields.parse_id(membership_id.strip()),
+        satisfaction=satisfaction,
+        resolved=resolved,
+        comment=comment,
+    )
+    typed = {"membership_id": membership_id, "satisfaction": satisfaction, "resolved": resolved}
+    return form, typed | {"comment": comment[:600]}
+
+
 @router.post(BASE + "/paper", name="evaluations.paper_enter")
 def enter_paper(
     act: ActionDep,
@@ -202,14 +217,10 @@ def enter_paper(
 ) -> Response:
     """One member's printed form, entered by the chair or a 记录员 (either choice may be blank)."""
     policies.require(policies.can_enter_paper(act.access))
-    form = schemas.PaperAnswerForm(
-        membership_id=fields.parse_id(membership_id.strip()),
-        satisfaction=satisfaction,
-        resolved=resolved,
-        comment=comment,
-    )
+    form, typed = _paper_form(membership_id, satisfaction, resolved, comment)
     run = partial(service.enter_paper, **act.who, issue_id=issue.id or 0, form=form)
-    return _act(act, issue, run, done=_("已录入一份纸质评价"), paper=True, refused=refused)
+    done = _("已录入一份纸质评价")
+    return _act(act, issue, run, done=done, typed=typed, paper=True, refused=refused)
 
 
 # --- print: the evaluation form and the 结果公示 -------------------------------------------------
