@@ -19,6 +19,8 @@ from app.config import Settings, get_settings
 from app.db import Database, Pool
 from app.escalations import api as escalations_api
 from app.escalations import routes as escalations_routes
+from app.evaluations import api as evaluations_api
+from app.evaluations import routes as evaluations_routes
 from app.halls import api as halls_api
 from app.halls import labels as hall_labels
 from app.halls import policies as hall_policies
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(voting_api.router)
     app.include_router(meetings_api.router)
     app.include_router(escalations_api.router)
+    app.include_router(evaluations_api.router)
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         meeting_print_routes.router,
         meeting_minutes_routes.router,
         meeting_live_routes.router,
+        evaluations_routes.router,
         audit_routes.router,
         escalations_routes.router,
     ):

@@ -85,6 +85,8 @@ NOTIFICATION_LABELS = {
     "escalation_resolved": N_("吹哨事项已办结"),
     "escalation_respond_overdue": N_("吹哨报到：报到已逾期"),
     "escalation_resolve_overdue": N_("吹哨报到：办结已逾期"),
+    "evaluation_open": N_("请您评价议题的办理结果"),
+    "evaluation_reopened": N_("满意度未达标，重新办理"),
 }
 
 

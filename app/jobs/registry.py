@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from app.escalations import service as escalations
+from app.evaluations import service as evaluations
 from app.voting import service as voting
 
 JobFunction = Callable[[Session, datetime], int]
@@ -35,8 +36,14 @@ def end_due_publicities(session: Session, now: datetime) -> int:
 
 def remind_voters(session: Session, now: datetime) -> int:
     return len(voting.remind_due_voters(session=session, now=now))
+
+
 def notify_overdue_escalations(session: Session, now: datetime) -> int:
     return escalations.notify_overdue(session=session, now=now)
+
+
+def close_due_evaluations(session: Session, now: datetime) -> int:
+    return len(evaluations.close_due_rounds(session=session, now=now))
 
 
 JOBS: Mapping[str, Job] = {
@@ -56,6 +63,11 @@ JOBS: Mapping[str, Job] = {
             name="escalations.overdue",
             run=notify_overdue_escalations,
             description="吹哨报到逾期（报到或办结）时通知承办部门和街道，每项时限只通知一次",
+        ),
+        Job(
+            name="evaluations.close_due",
+            run=close_due_evaluations,
+            description="评价期满的民评结束：不满意超过门槛的重新办理，其余办结",
         ),
     )
 }

@@ -493,6 +493,10 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("get", "/api/v1/halls/{hall_id}/ballots"),
         ("get", "/api/v1/halls/{hall_id}/ballots/{ballot_id}"),
         ("post", "/api/v1/halls/{hall_id}/ballots/{ballot_id}/votes"),
+        # 民评 (evaluation rounds)
+        ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations/rounds"),
         # meetings (协商会议)
         ("get", "/api/v1/halls/{hall_id}/meetings"),
         ("post", "/api/v1/halls/{hall_id}/meetings"),

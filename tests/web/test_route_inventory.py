@@ -37,6 +37,7 @@ from app.config import Settings
 from app.core import clock
 from app.db import Database
 from app.escalations.models import DepartmentMember
+from app.evaluations import service as evaluation_service
 from app.halls import queries as hall_queries
 from app.halls import roster, schemas, service
 from app.halls.models import Entrance, Hall, Membership, MembershipStatus
@@ -51,6 +52,7 @@ from app.voting.models import Ballot
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
 from tests import escalation_helpers as eh
+from tests import evaluation_helpers as evh
 from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests import minutes_helpers as minh
@@ -368,6 +370,36 @@ def _objected(w: World) -> dict[str, int]:
     params = _publicizing(w)
     objection_id = ih.objection(w.db, w.a, w.users["target"], params["issue_id"])
     return {**params, "objection_id": objection_id}
+
+
+def _tasks_done(w: World) -> dict[str, int]:
+    """A fresh issue in 办理中 whose one task is done: the chair may open 民评."""
+    issue = implementing_issue(w.db, w.a, w.users["chair"])
+    evh.add_task(w.db, w.a, issue, w.users["chair"])
+    return {"issue_id": issue.id or 0}
+
+
+def _evaluating(w: World) -> dict[str, int]:
+    """A fresh issue in 评价中, its first round open."""
+    issue, _ = evh.evaluating_issue(w.db, w.a, w.users["chair"])
+    return {"issue_id": issue.id or 0}
+
+
+def _evaluated(w: World) -> dict[str, int]:
+    """A fresh issue whose first 民评 round has closed (已办结)."""
+    issue, row = evh.evaluating_issue(w.db, w.a, w.users["chair"])
+    with w.db.session() as session:
+        evaluation_service.close_due_rounds(session=session, now=row.ends_at)
+        session.commit()
+    return {"issue_id": issue.id or 0}
+
+
+def _evaluation(w: World) -> dict[str, Any]:
+    return {"data": {"satisfaction": "satisfied", "resolved": "yes", "comment": "好"}}
+
+
+def _paper_evaluation(w: World) -> dict[str, Any]:
+    return {"data": {"membership_id": str(w.target_a), "satisfaction": "basic"}}
 
 
 def _objection(w: World) -> dict[str, Any]:
@@ -1083,6 +1115,51 @@ ROUTES: dict[tuple[str, str], Entry] = {
     # before the period is over the chair is refused: PRG with the reason as a warning flash
     ("POST", "/halls/{hall_id}/issues/{issue_id}/publicity/end"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_publicizing
+    ),
+    # 民评: residents in scope answer (and may change their answer); the chair opens and closes
+    # rounds, enters paper forms and prints them; everyone who sees the hall reads the result.
+    # A refused answer (already answered, not answered yet) is PRG with a warning flash.
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation"): Entry(
+        Access.MEMBER, prepare=_evaluating
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/answer"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_evaluating, body=_evaluation
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/answer/change"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_evaluating, body=_evaluation
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/open"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_tasks_done
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/close"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_evaluating
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation/paper"): Entry(
+        Access.CHAIR, prepare=_evaluating
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/paper"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_evaluating, body=_paper_evaluation
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation/form"): Entry(
+        Access.CHAIR, prepare=_evaluating
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation/form.pdf"): Entry(
+        Access.CHAIR, prepare=_evaluating
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation/result"): Entry(
+        Access.MEMBER, prepare=_evaluated
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation/result.pdf"): Entry(
+        Access.MEMBER, prepare=_evaluated
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations"): Entry(
+        Access.MEMBER, prepare=_evaluating
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations"): Entry(
+        Access.PARTICIPANT, writes=True, ok=201, prepare=_evaluating, body=_as_json(_evaluation)
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations/rounds"): Entry(
+        Access.CHAIR, writes=True, ok=201, prepare=_tasks_done
     ),
     # 协商会议: residents see meetings and sign themselves in with the QR's token; the chair
     # schedules, cancels and signs others in (the meeting's 主持人 / 记录人 too:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.core import clock, fields
 from app.core.errors import NotFound
 from app.escalations.issue_card import issue_escalation_context
+from app.evaluations.issue_card import issue_evaluation_context
 from app.halls.action import HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -192,6 +193,7 @@ def page_context(
     )
     context |= _decision_context(session, access, issue, context["events"])
     context |= _escalation_context(session, access, issue, context["events"])
+    context |= issue_evaluation_context(session, access, issue, context["events"])
     return context
 
 
@@ -278,6 +280,7 @@ def shown_context(
     )
     context |= _decision_context(session, access, issue, events)
     context |= _escalation_context(session, access, issue, events)
+    context |= issue_evaluation_context(session, access, issue, events)
     return context
 
 
