@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from app.tasks import service as tasks
 from app.voting import service as voting
 
 JobFunction = Callable[[Session, datetime], int]
@@ -32,6 +33,10 @@ def end_due_publicities(session: Session, now: datetime) -> int:
     return len(voting.end_due_publicities(session=session, now=now))
 
 
+def notify_overdue_tasks(session: Session, now: datetime) -> int:
+    return len(tasks.notify_overdue(session=session, now=now))
+
+
 JOBS: Mapping[str, Job] = {
     job.name: job
     for job in (
@@ -39,6 +44,11 @@ JOBS: Mapping[str, Job] = {
             name="publicity.end_due",
             run=end_due_publicities,
             description="公示期满、无未答复或成立的异议的议题转入民办",
+        ),
+        Job(
+            name="tasks.overdue",
+            run=notify_overdue_tasks,
+            description="办理任务逾期未完成：通知社区书记（主任）和街道，每个任务每个期限一次",
         ),
     )
 }

@@ -1,0 +1,74 @@
+"""Tasks (任务分工) of an issue 办理中, for the tests of app/tasks (issue #13)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.accounts.models import User
+from app.core import clock
+from app.db import Database
+from app.issues.models import Issue
+from app.tasks import schemas, service
+from app.tasks.models import PartyType, Task, TaskUpdate
+from tests import factories as f
+
+
+def due_in(days: int) -> str:
+    """A deadline `days` ahead, as the API types it (ISO 8601 with an offset)."""
+    return (clock.now() + timedelta(days=days)).replace(microsecond=0).isoformat()
+
+
+def task_form(**values: object) -> schemas.TaskForm:
+    data: dict[str, object] = {
+        "title": "更换3号楼路灯",
+        "party_type": PartyType.PROPERTY,
+        "party_name": "",
+        "due_at": due_in(7),
+    }
+    data.update(values)
+    return schemas.TaskForm.model_validate(data)
+
+
+def add_task(db: Database, world: f.HallWorld, chair: User, issue: Issue, **values: object) -> Task:
+    with db.session() as s:
+        return service.add_task(
+            session=s,
+            access=f.chair_access(db, world, chair),
+            actor=chair,
+            issue_id=issue.id or 0,
+            form=task_form(**values),
+        )
+
+
+def report(
+    db: Database,
+    world: f.HallWorld,
+    who: User,
+    task: Task,
+    *,
+    uploads: list[bytes] | None = None,
+    **values: object,
+) -> TaskUpdate:
+    data: dict[str, object] = {"text": "已联系物业，材料已到"}
+    data.update(values)
+    with db.session() as s:
+        return service.report_progress(
+            session=s,
+            access=f.member_access(db, world, who),
+            actor=who,
+            issue_id=task.issue_id,
+            task_id=task.id or 0,
+            form=schemas.UpdateForm.model_validate(data),
+            uploads=uploads or [],
+        )
+
+
+def stored(db: Database, task: Task) -> Task:
+    with db.session(read_only=True) as s:
+        found = s.get(Task, task.id)
+        assert found is not None
+        return found
+
+
+def due(task: Task) -> datetime:
+    return task.due_at
