@@ -74,6 +74,7 @@ NOTIFICATION_LABELS = {
     "meeting_scheduled": N_("会议通知"),
     "meeting_cancelled": N_("会议取消"),
     "meeting_rescheduled": N_("会议改期"),
+    "task_overdue": N_("有办理任务已逾期"),
 }
 
 

@@ -108,6 +108,7 @@ def list_updates(
     hall_id: int,
     issue_id: int,
     task_id: int | None = None,
+    update_id: int | None = None,
     limit: int = PAGE,
 ) -> list[UpdateRow]:
     """The progress updates (进展), newest first, with their photos' ids (two queries)."""
@@ -119,6 +120,8 @@ def list_updates(
     )
     if task_id is not None:
         query = query.where(TaskUpdate.task_id == task_id)
+    if update_id is not None:
+        query = query.where(TaskUpdate.id == update_id)
     found = session.exec(
         query.order_by(col(TaskUpdate.created_at).desc(), col(TaskUpdate.id).desc()).limit(limit)
     ).all()

@@ -113,3 +113,12 @@ class UpdateForm(BaseModel):
     @classmethod
     def _whole(cls, value: Any) -> Any:
         return _number(value)
+
+
+def shown_due(due_at: datetime) -> str:
+    """A deadline as a person reads and types it: the day when it falls at a Beijing midnight
+    (the end of the day before), else the day and time."""
+    local = due_at.astimezone(BEIJING)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d")
+    return local.strftime("%Y-%m-%d %H:%M")

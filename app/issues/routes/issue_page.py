@@ -22,6 +22,7 @@ from app.issues.deps import Id, IssueDep
 from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
 from app.issues.models import Comment, ConsultationOpinion, Issue, Stance
 from app.issues.routes.common import page_router
+from app.tasks.issue_card import issue_tasks_context
 from app.voting.decision_card import issue_decision_context
 from app.web import fragments
 from app.web.actions import Outcome, respond
@@ -190,6 +191,7 @@ def page_context(
         session, hall_id=access.hall_id, issue_id=issue_id
     )
     context |= _decision_context(session, access, issue, context["events"])
+    context |= _tasks_context(session, access, issue, context["events"])
     return context
 
 
@@ -201,6 +203,16 @@ def _decision_context(
     if not any(PHASE_OF[row.event.to_stage] == Phase.DECIDE for row in events):
         return {"ballots": [], "resolution": None, "can_manage": False}
     return issue_decision_context(fragments.needs(session), access, issue)
+
+
+def _tasks_context(
+    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
+) -> dict[str, Any]:
+    """The 民办 card (tasks/_issue_card.html), once the issue has reached 民办 (or 民评)."""
+    reached = {Phase.IMPLEMENT, Phase.EVALUATE}
+    if not any(PHASE_OF[row.event.to_stage] in reached for row in events):
+        return {"task_card": None}
+    return issue_tasks_context(fragments.needs(session), access, issue)
 
 
 # --- the page as it is read: its shared parts kept (app/web/fragments.py) -----------------
@@ -263,6 +275,7 @@ def shown_context(
         read=lambda s: queries.list_photo_ids(s, hall_id=hall_id, issue_id=issue_id),
     )
     context |= _decision_context(session, access, issue, events)
+    context |= _tasks_context(session, access, issue, events)
     return context
 
 
