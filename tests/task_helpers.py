@@ -9,7 +9,7 @@ from app.core import clock
 from app.db import Database
 from app.issues.models import Issue
 from app.tasks import schemas, service
-from app.tasks.models import PartyType, Task, TaskUpdate
+from app.tasks.models import PartyType, Task, TaskUpdate, TaskVolunteer
 from tests import factories as f
 
 
@@ -72,3 +72,30 @@ def stored(db: Database, task: Task) -> Task:
 
 def due(task: Task) -> datetime:
     return task.due_at
+
+
+def standing_task(
+    db: Database, world: f.HallWorld, chair: User, issue_id: int, volunteer: User | None = None
+) -> Task:
+    """A 居民志愿者 task written straight to an issue of any stage (for the crawlers, which read
+    every page of one standing issue), with `volunteer` on it if given."""
+    with db.session() as s:
+        task = Task(
+            hall_id=world.hall.id or 0,
+            issue_id=issue_id,
+            title="清理楼道杂物",
+            party_type=PartyType.VOLUNTEERS,
+            due_at=clock.now() + timedelta(days=7),
+            volunteer_cap=5,
+            volunteer_count=1 if volunteer else 0,
+            created_by_id=chair.id or 0,
+        )
+        s.add(task)
+        s.flush()
+        if volunteer is not None:
+            s.add(
+                TaskVolunteer(hall_id=task.hall_id, task_id=task.id or 0, user_id=volunteer.id or 0)
+            )
+        s.commit()
+        s.refresh(task)
+        return task
