@@ -207,7 +207,7 @@ def _detail_context(
 
 def _edit_values(task: Task) -> dict[str, Any]:
     values = task.model_dump(mode="json")
-    values["due_at"] = schemas.shown_due(task.due_at)
+    values["due_at"] = schemas.typed_due(task.due_at)
     return values
 
 

@@ -122,3 +122,13 @@ def shown_due(due_at: datetime) -> str:
     if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
         return (local - timedelta(days=1)).strftime("%Y-%m-%d")
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+def typed_due(due_at: datetime) -> str:
+    """A deadline as the edit form holds it, reading back to the same instant (parse_due): the
+    day (a date input) when it falls at a Beijing midnight, else the Beijing time to the minute,
+    or to the second when it has seconds (a datetime-local input)."""
+    local = due_at.astimezone(BEIJING)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d")
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")

@@ -390,3 +390,13 @@ def test_the_overdue_job_tells_chairs_and_street_officials_once_per_deadline(
     with frozen(moved.due_at + timedelta(days=1)):
         assert [t.id for t in run_job(db, world)] == [task.id]
     assert len(notices(db, issue)) == 4
+
+
+@pytest.mark.parametrize(
+    "typed", ["2026-12-20", "2026-12-20T18:30", "2026-12-20T18:30:15", "2026-12-20T00:00:01"]
+)
+def test_a_deadline_reads_back_from_the_edit_form_to_the_same_instant(typed: str) -> None:
+    due = schemas.parse_due(typed)
+    assert due is not None
+    assert schemas.typed_due(due) == typed
+    assert schemas.parse_due(schemas.typed_due(due)) == due
