@@ -26,7 +26,7 @@ def task_form(**values: object) -> schemas.TaskForm:
         "due_at": due_in(7),
     }
     data.update(values)
-    return schemas.TaskForm.model_validate(data)
+    return schemas.TaskPageForm.model_validate(data)
 
 
 def add_task(db: Database, world: f.HallWorld, chair: User, issue: Issue, **values: object) -> Task:
@@ -58,7 +58,7 @@ def report(
             actor=who,
             issue_id=task.issue_id,
             task_id=task.id or 0,
-            form=schemas.UpdateForm.model_validate(data),
+            form=schemas.UpdatePageForm.model_validate(data),
             uploads=uploads or [],
         )
 

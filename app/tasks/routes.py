@@ -88,7 +88,7 @@ def create_task(
     act: ActionDep,
     refused: Refused,
     issue: IssueDep,
-    form: Annotated[schemas.TaskForm, Form()],
+    form: Annotated[schemas.TaskPageForm, Form()],
 ) -> Response:
     policies.require(policies.can_manage(act.access))
     return respond(
@@ -231,7 +231,7 @@ def edit_task(
     refused: Refused,
     issue: IssueDep,
     task: TaskDep,
-    form: Annotated[schemas.TaskForm, Form()],
+    form: Annotated[schemas.TaskPageForm, Form()],
 ) -> Response:
     """The chair's edit, made on the version the page showed; a stale one comes back (409)."""
     policies.require(policies.can_manage(act.access))
@@ -282,7 +282,7 @@ async def report_progress(
     refused: Refused,
     issue: IssueDep,
     task: TaskDep,
-    form: Annotated[schemas.UpdateForm, Form()],
+    form: Annotated[schemas.UpdatePageForm, Form()],
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     """A 进展 with up to 6 photos (re-encoded in a worker thread, as issue photos are)."""

@@ -9,9 +9,10 @@ midnight) or a time in Beijing time / ISO 8601 with an offset (the API)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from app.core.fields import Id, Text, parse_id
@@ -27,6 +28,9 @@ WEIGHT_MAX = 100
 CAP_MAX = 1000
 MAX_PHOTOS = 6
 INVALID = -1
+WHOLE_MAX = 999_999
+# A whole number as a field holds it: -1 for what was typed and is not one (see above).
+Whole = Annotated[int, Ge(INVALID), Le(WHOLE_MAX)]
 
 
 def parse_due(raw: str) -> datetime | None:
@@ -50,7 +54,7 @@ def _number(value: Any) -> Any:
         if not text:
             return None
         return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else INVALID
-    if isinstance(value, bool) or (isinstance(value, int) and not -(10**6) < value < 10**6):
+    if isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= WHOLE_MAX):
         return INVALID
     return value
 
@@ -68,10 +72,15 @@ class TaskForm(BaseModel):
     responsible_user_id: Id | None = None
     helpers: Text = ""  # 协办
     due_at: Text = ""
-    weight: int | None = None  # default 1
+    weight: Whole | None = None  # default 1
     is_milestone: bool = False
-    volunteer_cap: int | None = None
-    version: int | None = None
+    volunteer_cap: Whole | None = None
+    version: Whole | None = None
+
+
+class TaskPageForm(TaskForm):
+    """The task form as a browser sends it: an empty select or number field is no choice, a
+    number that is not one comes back to its field."""
 
     @field_validator("party_type", mode="before")
     @classmethod
@@ -98,9 +107,13 @@ class UpdateForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     text: Text = ""
-    progress: int | None = None
+    progress: Whole | None = None
     status: TaskStatus | None = None
     blocked_reason: Text = ""
+
+
+class UpdatePageForm(UpdateForm):
+    """The update form as a browser sends it (an empty select or number field: unchanged)."""
 
     @field_validator("status", mode="before")
     @classmethod
