@@ -233,16 +233,31 @@ def test_an_overdue_task_is_flagged_on_the_issue_page_and_the_list(
         assert "已逾期 3 天" in hall.as_("resident").get(hall.base + "/tasks").text
 
 
+def more_implementing(db: Database, world: f.HallWorld, chair: User, like: Issue, n: int) -> None:
+    """`n` more issues 办理中 with a task each: proposed, then set to the stage directly (the
+    home reads only the stage and the tasks; the real way there is implementing_issue's)."""
+    for _ in range(n):
+        issue = f.make_issue(db, world, chair)
+        with db.session() as s:
+            row = s.get(Issue, issue.id)
+            assert row is not None
+            row.stage = like.stage
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+        th.add_task(db, world, chair, row)
+
+
 def test_the_hall_home_shows_progress_with_one_query_for_all_issues(
     db: Database, make_client: Any
 ) -> None:
     counts = []
-    for n in (1, 4):
+    for n in (1, 20):
         world = f.make_hall(db, buildings=1, entrances=1, rooms=2)
         chair = f.make_chair(db, world)
-        for i in range(n):
-            issue = implementing_issue(db, world, chair)
-            th.add_task(db, world, chair, issue, title=f"任务{i}")
+        issue = implementing_issue(db, world, chair)
+        th.add_task(db, world, chair, issue)
+        more_implementing(db, world, chair, issue, n - 1)
         client: Client = make_client()
         client.login(chair.phone or "", PASSWORD)
         home = f"/halls/{world.hall.id}"
@@ -251,11 +266,7 @@ def test_the_hall_home_shows_progress_with_one_query_for_all_issues(
             page = client.get(home)
         assert page.text.count("完成 0/1 项任务，总进度 0%") == n
         counts.append(len(statements))
-        with count_statements(db) as statements:
-            assert client.get(f"/halls/{world.hall.id}/issues/{issue.id}").status_code == 200
-        counts.append(len(statements))
-    assert counts[0] == counts[2], counts  # the home: as many statements for 4 issues as for 1
-    assert counts[1] == counts[3], counts  # the issue page: whatever the number of issues
+    assert counts[0] == counts[1], counts  # as many statements for 20 issues as for 1
 
 
 def test_the_issue_page_reads_the_same_number_of_statements_for_1_or_20_tasks(
