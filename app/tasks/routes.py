@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from sqlmodel import Session
@@ -331,12 +332,7 @@ def withdraw_claim(act: ActionDep, issue: IssueDep, task: TaskDep) -> Response:
 def _volunteer_answer(
     act: HallAction, issue: Issue, task: Task, run: Callable[[], object], done: str
 ) -> Response:
-    back = act.request.headers.get("referer", "")
-    to = (
-        _task_url(task)
-        if "/tasks/" in back
-        else url("issues.detail", hall_id=act.hall_id, issue_id=issue.id) + "#tasks"
-    )
+    to = _back(act, issue)
     return respond(
         act.request,
         act.session,
@@ -346,6 +342,14 @@ def _volunteer_answer(
         page=partial(_volunteers_part, act, issue, task),
         done=done,
     )
+
+
+def _back(act: HallAction, issue: Issue) -> str:
+    """Where a plain form's 认领 returns: the task pages it was sent from (the path of the
+    Referer, only when it is one of this issue's task pages), else the issue page's card."""
+    page = url("issues.detail", hall_id=act.hall_id, issue_id=issue.id)
+    path = urlsplit(act.request.headers.get("referer", "")).path
+    return path if path.startswith(page + "/tasks") else page + "#tasks"
 
 
 def _volunteers_part(act: HallAction, issue: Issue, task: Task, outcome: Outcome[Any]) -> Response:

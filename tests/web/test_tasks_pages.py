@@ -210,9 +210,11 @@ def test_claim_with_htmx_swaps_the_volunteers_and_never_shows_phones(
     plain = client.post(
         f"{hall.base}/tasks/{task.id}/withdraw",
         data={"csrf_token": token},
+        headers={"Referer": f"http://evil.example{hall.base}/tasks/{task.id}"},
         follow_redirects=False,
     )
-    assert plain.status_code == 303  # without JS: back to the page
+    assert plain.status_code == 303  # without JS: back to the page it was sent from
+    assert plain.headers["location"] == f"{hall.base}/tasks/{task.id}"  # its path only
     assert th.stored(db, task).volunteer_count == 0
 
 
