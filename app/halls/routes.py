@@ -25,6 +25,7 @@ from app.halls.policies import HallAccess
 from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
+from app.tasks import queries as task_queries
 from app.voting import queries as voting_queries
 from app.web import pdf, qr
 from app.web.actions import Outcome, answer, attempt, respond
@@ -162,6 +163,7 @@ def hall_home(request: Request, session: SessionDep, hall: HallDep, access: Acce
         "stats": queries.hall_stats(session, hall_id=hall.id or 0),
         **_issue_summary(session, access),
         **_flags(access),
+        "implementing": task_queries.implementing_progress(session, hall_id=hall.id or 0),
     }
     return render(request, "halls/detail.html", context)
 

@@ -87,6 +87,7 @@ NOTIFICATION_LABELS = {
     "escalation_resolve_overdue": N_("吹哨报到：办结已逾期"),
     "evaluation_open": N_("请您评价议题的办理结果"),
     "evaluation_reopened": N_("满意度未达标，重新办理"),
+    "task_overdue": N_("有办理任务已逾期"),
 }
 
 

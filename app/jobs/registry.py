@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from app.escalations import service as escalations
 from app.evaluations import service as evaluations
+from app.tasks import service as tasks
 from app.voting import service as voting
 
 JobFunction = Callable[[Session, datetime], int]
@@ -46,6 +47,10 @@ def close_due_evaluations(session: Session, now: datetime) -> int:
     return len(evaluations.close_due_rounds(session=session, now=now))
 
 
+def notify_overdue_tasks(session: Session, now: datetime) -> int:
+    return len(tasks.notify_overdue(session=session, now=now))
+
+
 JOBS: Mapping[str, Job] = {
     job.name: job
     for job in (
@@ -68,6 +73,11 @@ JOBS: Mapping[str, Job] = {
             name="evaluations.close_due",
             run=close_due_evaluations,
             description="评价期满的民评结束：不满意超过门槛的重新办理，其余办结",
+        ),
+        Job(
+            name="tasks.overdue",
+            run=notify_overdue_tasks,
+            description="办理任务逾期未完成：通知社区书记（主任）和街道，每个任务每个期限一次",
         ),
     )
 }

@@ -212,6 +212,28 @@ MESSAGES: dict[str, str] = {
     "escalation_acknowledged": N_("已经报到过了"),
     "escalation_not_acknowledged": N_("请先报到，再答复或办结"),
     "escalation_help_asked": N_("已经请这个部门协办了"),
+    # 民办: 任务分工
+    "party_type_required": N_("请选择责任方"),
+    "due_invalid": N_("请填写日期，如 2026-12-20"),
+    "due_in_past": N_("截止日期须在今天之后"),
+    "due_too_far": N_("截止日期不能超过三年"),
+    "weight_invalid": N_("权重须为 1 到 {maximum} 的整数"),
+    "cap_invalid": N_("志愿者名额须为 1 到 {cap} 的整数，不限人数请留空"),
+    "cap_below_count": N_("已有 {count} 人认领，名额不能少于此数"),
+    "task_has_volunteers": N_("这项任务已有志愿者认领，不能改为其他责任方"),
+    "responsible_not_member": N_("请选择本社区已认证的成员"),
+    "task_changed": N_(
+        "这项任务刚被别人修改过，您的修改没有保存。上方是最新内容，您填写的内容保留在表单中，核对后可再次保存"
+    ),
+    "progress_invalid": N_("进度须为 0 到 100 的整数"),
+    "done_is_full": N_("已完成的任务进度为100%"),
+    "full_is_done": N_("进度100%即为已完成；未完成请填写实际进度"),
+    "blocked_reason_required": N_("请填写受阻原因"),
+    "not_volunteer_task": N_("这项任务不需要志愿者认领"),
+    "task_done": N_("这项任务已经完成"),
+    "already_claimed": N_("您已经认领了这项任务"),
+    "volunteers_full": N_("名额已满（共 {cap} 人），感谢您的热心"),
+    "not_claimed": N_("您没有认领这项任务"),
 }
 
 

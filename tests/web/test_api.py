@@ -523,6 +523,11 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/departments/{department_id}/escalations/{escalation_id}/acknowledge"),
         ("post", "/api/v1/departments/{department_id}/escalations/{escalation_id}/replies"),
         ("post", "/api/v1/departments/{department_id}/escalations/{escalation_id}/resolve"),
+        # 任务分工 (民办)
+        ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks"),
+        ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"),
+        ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

@@ -38,6 +38,7 @@ from app.voting.rules import RuleKind
 from tests import escalation_helpers as eh
 from tests import live_helpers as lh
 from tests import meeting_helpers as mh
+from tests import task_helpers as th
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -285,6 +286,8 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
         "speaker_id": queued.speaker.id or 0,
         "speech_id": noted.id or 0,
         "closed_meeting_id": ended.id or 0,
+        # 任务分工: a 居民志愿者 task on the issue, the neighbour its volunteer (named, no phone)
+        "task_id": th.standing_task(db, hall, chair, issue.id or 0, volunteer=neighbour).id or 0,
     }
     yield World(
         db,

@@ -48,6 +48,7 @@ from app.meetings import schemas as meeting_schemas
 from app.meetings import service as meeting_service
 from app.meetings.models import Meeting
 from app.meetings.rules import MeetingKind
+from app.tasks.models import Task, TaskPhoto
 from app.voting.models import Ballot
 from app.voting.rules import RuleKind
 from app.web.routing import GuardedRoute
@@ -56,6 +57,7 @@ from tests import evaluation_helpers as evh
 from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests import minutes_helpers as minh
+from tests import task_helpers as th
 from tests.conftest import ORIGIN, Client
 from tests.factories import (
     PASSWORD,
@@ -548,6 +550,51 @@ def _signin_json(w: World) -> dict[str, Any]:
 
 def _guest_form(w: World) -> dict[str, Any]:
     return {"data": {"guest_name": "刘代表", "guest_org": "区人大", "guest_kind": "deputy"}}
+
+
+# --- 任务分工 (民办) ---------------------------------------------------------------------------
+
+
+def _tasks(w: World) -> dict[str, int]:
+    """An issue 办理中 with a 居民志愿者 task (no cap) and a progress update with a photo, made
+    once and kept: every task route may be called on them again."""
+    if "tasks" not in w.extra:
+        chair = w.users["chair"]
+        issue = implementing_issue(w.db, w.a, chair)
+        task = th.add_task(w.db, w.a, chair, issue, party_type="volunteers", volunteer_cap="")
+        update = th.report(w.db, w.a, chair, task, uploads=[ih.jpeg_with_exif()])
+        with w.db.session(read_only=True) as session:
+            photo = session.exec(
+                sa.select(TaskPhoto.id).where(TaskPhoto.update_id == update.id)
+            ).scalar_one()
+        w.extra["tasks"] = {"issue_id": issue.id or 0, "task_id": task.id or 0, "photo_id": photo}
+    return dict(w.extra["tasks"])
+
+
+def _task_form(w: World) -> dict[str, Any]:
+    due = (clock.now() + timedelta(days=9)).date().isoformat()
+    return {"data": {"title": unique("任务"), "party_type": "committee", "due_at": due}}
+
+
+def _task_json(w: World) -> dict[str, Any]:
+    return {"json": _task_form(w)["data"]}
+
+
+def _task_edit(w: World) -> dict[str, Any]:
+    """The edit form on the task's current version (each call edits it once more)."""
+    with w.db.session(read_only=True) as session:
+        task = session.get(Task, _tasks(w)["task_id"])
+        assert task is not None
+    data = _task_form(w)["data"] | {"party_type": "volunteers", "version": str(task.version)}
+    return {"data": data}
+
+
+def _task_update(w: World) -> dict[str, Any]:
+    return {"data": {"text": "已清运一车", "progress": "30"}}
+
+
+def _task_update_json(w: World) -> dict[str, Any]:
+    return {"json": {"text": "已清运一车", "progress": 30}}
 
 
 # --- the minutes (会议纪要) ---------------------------------------------------------------------
@@ -1161,6 +1208,47 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/evaluations/rounds"): Entry(
         Access.CHAIR, writes=True, ok=201, prepare=_tasks_done
     ),
+    # 任务分工 (民办): whoever sees the hall reads the tasks, their photos and the printed
+    # 任务分工表; the chair adds, edits and reports (the task's responsible member reports too:
+    # tests/web/test_tasks_pages.py); verified members 认领 and withdraw
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/tasks"): Entry(Access.MEMBER, prepare=_tasks),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/tasks"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_tasks, body=_task_form
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/tasks/print"): Entry(Access.MEMBER, prepare=_tasks),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/tasks/print.pdf"): Entry(
+        Access.MEMBER, prepare=_tasks
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/tasks/photos/{photo_id}"): Entry(
+        Access.MEMBER, prepare=_tasks
+    ),
+    ("GET", "/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}"): Entry(
+        Access.MEMBER, prepare=_tasks
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_tasks, body=_task_edit
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"): Entry(
+        Access.CHAIR, writes=True, ok=303, prepare=_tasks, body=_task_update
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/claim"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_tasks
+    ),
+    ("POST", "/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/withdraw"): Entry(
+        Access.PARTICIPANT, writes=True, ok=303, prepare=_tasks
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks"): Entry(
+        Access.MEMBER, prepare=_tasks
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks"): Entry(
+        Access.CHAIR, writes=True, ok=201, prepare=_tasks, body=_task_json
+    ),
+    ("GET", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"): Entry(
+        Access.MEMBER, prepare=_tasks
+    ),
+    ("POST", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"): Entry(
+        Access.CHAIR, writes=True, ok=201, prepare=_tasks, body=_task_update_json
+    ),
     # 协商会议: residents see meetings and sign themselves in with the QR's token; the chair
     # schedules, cancels and signs others in (the meeting's 主持人 / 记录人 too:
     # tests/services/test_meetings_service.py)
@@ -1666,6 +1754,7 @@ def build_world(app: FastAPI, db: Database) -> Iterator[World]:
         "vote_id": next(r.vote_id for r in vh.roll(db, papers) if r.vote_id is not None),
         "entry_id": reading.id or 0,
         "closed_ballot_id": closed.id or 0,
+        "task_id": th.standing_task(db, a, chair, with_photo.id or 0).id or 0,
     }
     world = World(
         db=db,

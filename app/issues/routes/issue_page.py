@@ -24,6 +24,7 @@ from app.issues.deps import Id, IssueDep
 from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
 from app.issues.models import Comment, ConsultationOpinion, Issue, Stance
 from app.issues.routes.common import page_router
+from app.tasks.issue_card import issue_tasks_context
 from app.voting.decision_card import issue_decision_context
 from app.web import fragments
 from app.web.actions import Outcome, respond
@@ -192,6 +193,7 @@ def page_context(
         session, hall_id=access.hall_id, issue_id=issue_id
     )
     context |= _decision_context(session, access, issue, context["events"])
+    context |= _tasks_context(session, access, issue, context["events"])
     context |= _escalation_context(session, access, issue, context["events"])
     context |= issue_evaluation_context(session, access, issue, context["events"])
     return context
@@ -207,6 +209,18 @@ def _decision_context(
     return issue_decision_context(fragments.needs(session), access, issue)
 
 
+_DOING = frozenset({Phase.IMPLEMENT, Phase.EVALUATE})
+
+
+def _tasks_context(
+    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
+) -> dict[str, Any]:
+    """The 民办 card (tasks/_issue_card.html), once the issue has reached 民办 (or 民评)."""
+    if not any(PHASE_OF[row.event.to_stage] in _DOING for row in events):
+        return {"task_card": None}
+    return issue_tasks_context(fragments.needs(session), access, issue)
+
+
 def _escalation_context(
     session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
 ) -> dict[str, Any]:
@@ -214,9 +228,6 @@ def _escalation_context(
     if not any(PHASE_OF[row.event.to_stage] in _DOING for row in events):
         return {"escalations": [], "can_escalate": False}
     return issue_escalation_context(fragments.needs(session), access, issue)
-
-
-_DOING = frozenset({Phase.IMPLEMENT, Phase.EVALUATE})
 
 
 # --- the page as it is read: its shared parts kept (app/web/fragments.py) -----------------
@@ -279,6 +290,7 @@ def shown_context(
         read=lambda s: queries.list_photo_ids(s, hall_id=hall_id, issue_id=issue_id),
     )
     context |= _decision_context(session, access, issue, events)
+    context |= _tasks_context(session, access, issue, events)
     context |= _escalation_context(session, access, issue, events)
     context |= issue_evaluation_context(session, access, issue, events)
     return context
