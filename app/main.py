@@ -30,6 +30,8 @@ from app.meetings import live_routes as meeting_live_routes
 from app.meetings import minutes_routes as meeting_minutes_routes
 from app.meetings import print_routes as meeting_print_routes
 from app.meetings import routes as meetings_routes
+from app.rates import api as rates_api
+from app.rates import routes as rates_routes
 from app.voting import api as voting_api
 from app.voting import paper_routes as voting_paper_routes
 from app.voting import publicity_routes
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(issues_api.router)
     app.include_router(voting_api.router)
     app.include_router(meetings_api.router)
+    app.include_router(rates_api.router)
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         meeting_print_routes.router,
         meeting_minutes_routes.router,
         meeting_live_routes.router,
+        rates_routes.router,
         audit_routes.router,
     ):
         app.include_router(page_router, include_in_schema=False)
