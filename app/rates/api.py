@@ -27,7 +27,7 @@ router = APIRouter(
     prefix="/api/v1/streets/{street_id}",
     tags=["api"],
     dependencies=[Depends(session_cookie)],
-    responses=errors(401, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
 
 

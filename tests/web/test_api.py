@@ -512,6 +512,8 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/speeches"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/current-item"),
         ("post", "/api/v1/halls/{hall_id}/meetings/{meeting_id}/reschedule"),
+        # 三率 (the street's officials)
+        ("get", "/api/v1/streets/{street_id}/rates"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

@@ -163,6 +163,7 @@ PRIMARY = {
     Access.STAFF: "chair",
     Access.CHAIR: "chair",
     Access.PARTICIPANT: "chair",
+    Access.STREET: "street",
 }
 # Routes whose refusals may legitimately write: a failed login is counted (AUTH-03).
 WRITES_ON_4XX = {("POST", "/login"): {"login_failure"}}

@@ -256,6 +256,7 @@ def world(app: FastAPI, db: Database) -> Iterator[World]:
     lh.call(db, hall, chair, meeting_service.start_meeting, meeting_id=ended.id)
     lh.call(db, hall, chair, meeting_service.end_meeting, meeting_id=ended.id)
     issue_params = {
+        "street_id": hall.street.id or 0,
         "meeting_id": meeting.id or 0,
         "issue_id": issue.id or 0,
         "photo_id": ih.photo_id(db, issue.id or 0),
