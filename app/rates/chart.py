@@ -15,11 +15,11 @@ from decimal import Decimal
 from app.evaluations.rules import Ratio
 
 WIDTH = 360
-HEIGHT = 220
+HEIGHT = 230
 LEFT = 40  # room for the y labels
 RIGHT = 10
 TOP = 12
-BOTTOM = 36  # room for the month labels
+BOTTOM = 46  # room for the month and year labels and the axis title
 TICKS = (0, 25, 50, 75, 100)
 
 
@@ -48,6 +48,7 @@ class Tick:
 class MonthLabel:
     x: float
     label: str
+    year: str  # under the first month shown and under each January, else ''
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,14 @@ def build(months: list[tuple[str, str]], series: dict[str, list[Ratio | None]]) 
     step = plot_w / n if n else plot_w
     xs = [round(LEFT + step * (i + 0.5), 1) for i in range(n)]
     every = max(1, -(-n // 12))  # at most 12 month labels
+    shown = [i for i in range(n) if i % every == 0 or i == n - 1]
     labels = tuple(
-        MonthLabel(xs[i], label)
-        for i, (_key, label) in enumerate(months)
-        if i % every == 0 or i == n - 1
+        MonthLabel(
+            xs[i],
+            months[i][1],
+            months[i][0][:4] if i == shown[0] or months[i][0].endswith("-01") else "",
+        )
+        for i in shown
     )
     ticks = tuple(
         Tick(round(TOP + (HEIGHT - TOP - BOTTOM) * (1 - t / 100), 1), f"{t}%") for t in TICKS

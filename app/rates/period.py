@@ -22,7 +22,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 @dataclass(frozen=True)
 class Month:
     key: str  # 'YYYY-MM'
-    label: str  # '1月' …, with the year at January and at the first month
+    label: str  # '1月' … (the chart puts the year under January and the first month)
     start: datetime  # UTC, clipped to the period
     end: datetime  # UTC, exclusive
 
@@ -47,8 +47,7 @@ class Period:
             ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
             start = max(beijing_midnight(date(y, m, 1)), self.start)
             end = min(beijing_midnight(date(ny, nm, 1)), self.end)
-            label = f"{m}月" if out and m != 1 else f"{y % 100:02d}年{m}月"
-            out.append(Month(f"{y:04d}-{m:02d}", label, start, end))
+            out.append(Month(f"{y:04d}-{m:02d}", f"{m}月", start, end))
             y, m = ny, nm
         return out
 

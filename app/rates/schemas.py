@@ -18,6 +18,9 @@ SETTING_BOUNDS: dict[str, tuple[int, int]] = {
 }
 
 
+WEIGHT_FIELDS = ("rate_weight_response", "rate_weight_resolution", "rate_weight_satisfaction")
+
+
 class RateSettingsForm(BaseModel):
     """Raw strings: a bad number comes back to its field with a message, not a 500."""
 
@@ -44,9 +47,8 @@ def parse_settings(form: RateSettingsForm) -> tuple[dict[str, int], dict[str, st
             errors[field] = "out_of_range"
             continue
         values[field] = number
-    weights = ("rate_weight_response", "rate_weight_resolution", "rate_weight_satisfaction")
-    if all(w in values for w in weights):
-        errors.update(weight_problems(*(values[w] for w in weights)))
+    if all(w in values for w in WEIGHT_FIELDS):
+        errors.update(weight_problems(*(values[w] for w in WEIGHT_FIELDS)))
     num, den = "basic_satisfied_weight_num", "basic_satisfied_weight_den"
     if num in values and den in values and not weight_ok(values[num], values[den]):
         errors[num] = "fraction_above_one"

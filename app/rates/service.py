@@ -110,7 +110,8 @@ def update_rate_settings(
         raise NotAllowed("not_allowed")
     values, errors = schemas.parse_settings(form)
     if errors:
-        raise ValidationFailed(errors)
+        weights = [values.get(name, 0) for name in schemas.WEIGHT_FIELDS]
+        raise ValidationFailed(errors, total=sum(weights))
     row = session.get(Street, street.id)
     if row is None:
         raise NotFound("not_found")

@@ -33,7 +33,7 @@ MESSAGES: dict[str, str] = {
     "date_required": N_("请输入日期，格式如 2026-01-31"),
     "period_reversed": N_("截止日期不能早于起始日期"),
     "period_too_long": N_("统计期间最长 60 个月"),
-    "rate_weights_not_100": N_("三个权重合计必须是 100"),
+    "rate_weights_not_100": N_("三个权重合计必须是 100，现在是 {total}"),
     "choice_required": N_("请从列出的选项中选择"),
     "threshold_not_below_one": N_("分子必须小于分母（不满意不可能超过全部有效评价）"),
     "roster_has_errors": N_("名册有错误，未导入任何数据，请修改后重新上传"),

@@ -78,7 +78,7 @@ def test_the_street_page_shows_each_rate_with_its_counts(
     assert "按时 1 / 已审核 2" in text
     assert text.count("—") >= 4  # hall B: three rates and the score, never 0
     # the chart: an accessible SVG with a point per month with data, and the data table
-    assert '<svg viewBox="0 0 360 220" role="img"' in text
+    assert '<svg viewBox="0 0 360 230" role="img"' in text
     assert '<title id="chart-title">' in text
     assert text.count('class="mark"') == 2 + 2 + 1  # 满意率 and 解决率 in Jan and Mar, 响应率 Jan
     assert "各月数据表" in text
@@ -218,7 +218,9 @@ def test_the_weights_form(db: Database, make_client: Any) -> None:
     }
     refused = client.post_form(path, form, token_from=path)
     assert refused.status_code == 422
-    assert re.search(r'id="e-rate_weight_response"[^>]*>三个权重合计必须是 100', refused.text)
+    assert re.search(
+        r'id="e-rate_weight_response"[^>]*>三个权重合计必须是 100，现在是 90', refused.text
+    )
     above = client.post_form(
         path,
         {
