@@ -60,32 +60,31 @@ class Tally:
     in_time: int = 0  # 响应率's numerator
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in TALLY_FIELDS:
+            value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{f.name} must be a non-negative integer, not {value!r}")
+                raise ValueError(f"{name} must be a non-negative integer, not {value!r}")
         if self.in_time > self.assessed:
             raise ValueError("more in time than assessed")
         if self.satisfied + self.basic + self.dissatisfied != self.valid:
             raise ValueError("valid must be 满意 + 基本满意 + 不满意")
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        return total([self, other])
 
     def data(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in TALLY_FIELDS}
 
 
+TALLY_FIELDS = tuple(f.name for f in fields(Tally))
 ZERO = Tally()
 
 
 def total(tallies: list[Tally]) -> Tally:
-    result = ZERO
-    for t in tallies:
-        result = result + t
-    return result
+    """The counts added up (one Tally built, however many are added)."""
+    if not tallies:
+        return ZERO
+    return Tally(**{name: sum(getattr(t, name) for t in tallies) for name in TALLY_FIELDS})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from functools import cached_property
 
 from sqlmodel import Session
 
@@ -17,7 +18,7 @@ from app.halls.policies import HallAccess, StreetAccess
 from app.rates import policies, schemas
 from app.rates.period import Month, Period
 from app.rates.queries import By, Row, tallies
-from app.rates.rules import Rates, Weights, rates, total
+from app.rates.rules import Rates, Tally, Weights, rates, total
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,14 @@ class ReportRow:
     id: int  # 0 for the total
     name: str
     rates: Rates  # over the whole period
-    months: tuple[Rates, ...]
+    tallies: tuple[Tally, ...]  # per month
+    weights: Weights
+
+    @cached_property
+    def months(self) -> tuple[Rates, ...]:
+        """The rates month by month, worked out when asked for (the page charts only the
+        total's; the API gives every row's)."""
+        return tuple(rates(t, self.weights) for t in self.tallies)
 
 
 @dataclass(frozen=True)
@@ -50,18 +58,11 @@ def weights_of(street: Street) -> Weights:
 def _report(by: By, period: Period, weights: Weights, found: list[Row]) -> Report:
     months = tuple(period.months())
     rows = tuple(
-        ReportRow(
-            row.id,
-            row.name,
-            rates(total(list(row.months)), weights),
-            tuple(rates(t, weights) for t in row.months),
-        )
+        ReportRow(row.id, row.name, rates(total(list(row.months)), weights), row.months, weights)
         for row in found
     )
-    per_month = [total([row.months[i] for row in found]) for i in range(len(months))]
-    whole = ReportRow(
-        0, "", rates(total(per_month), weights), tuple(rates(t, weights) for t in per_month)
-    )
+    per_month = tuple(total([row.months[i] for row in found]) for i in range(len(months)))
+    whole = ReportRow(0, "", rates(total(list(per_month)), weights), per_month, weights)
     return Report(by, period, months, weights, rows, whole)
 
 
