@@ -26,6 +26,7 @@ Measured, in turn, `--runs` times each after a warm-up:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -315,6 +316,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     results: dict[str, list[float]] = {}
+    load_before = os.getloadavg()[0]
     with fresh_database(args.postgres) as (url, tmp):
         started = time.monotonic()
         street_id, official_id = seed(url, args.halls, args.issues, args.evaluations)
@@ -378,7 +380,9 @@ def main() -> int:
     worst = max(percentile(v, 0.99) for v in judged.values())
     ok = worst <= TARGET_MS
     verdict = f"worst p99 {worst:.0f} ms (target ≤ {TARGET_MS} ms): " + ("met" if ok else "not met")
+    load = f"load average (1 min) {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after"
     print(table)
+    print(load)
     print(f"{counted} valid evaluations counted by the street's report (last 12 months)")
     print(verdict)
     if not args.no_write:
@@ -399,7 +403,7 @@ def main() -> int:
             "counts SUMmed per row and month, the response counts). One request at a time "
             "after a warm-up; the floor is the minimal FastAPI hello served the same way in "
             f"the same run.\n\nCommand: {command}\n\n{table}\n\n{counted} valid evaluations "
-            f"in the period.\n\n**{verdict}.**\n",
+            f"in the period; {load} ({os.cpu_count()} cores).\n\n**{verdict}.**\n",
         )
     return 0 if ok else 1
 
