@@ -257,3 +257,16 @@ def test_the_page_runs_a_fixed_number_of_queries(
         assert len(re.findall(r'<th scope="row"><a href="/halls/\d+/rates', page.text)) == halls
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_the_hall_page_leads_to_the_rates(
+    db: Database, world: rh.StreetWorld, make_client: Any
+) -> None:
+    chair = make_chair(db, world.base, name="甲厅主任二")
+    hall = world.halls[0].id
+    page = login(make_client, chair).get(f"/halls/{hall}")
+    assert f'href="/halls/{hall}/rates"' in page.text
+    assert f'href="/streets/{world.street.id}/rates"' not in page.text  # not a street official
+    page = login(make_client, world.official).get(f"/halls/{hall}")
+    assert f'href="/halls/{hall}/rates"' in page.text
+    assert f'href="/streets/{world.street.id}/rates"' in page.text
