@@ -7,6 +7,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
+from sqlmodel import Session
 
 from app.accounts.deps import CurrentUser
 from app.core import clock, fields
@@ -42,7 +43,7 @@ def _ask(by: str, raw_from: str, raw_to: str) -> tuple[By, Period, dict[str, str
 
 
 def _street_page(
-    request: Request, session: Any, view: StreetView, by: str, raw_from: str, raw_to: str
+    request: Request, session: Session, view: StreetView, by: str, raw_from: str, raw_to: str
 ) -> Response:
     choice, period, errors = _ask(by, raw_from, raw_to)
     report = service.street_report(

@@ -87,4 +87,11 @@ def test_a_street_official_reads_the_rates_on_a_phone(
     page.fill("#f-rate_weight_satisfaction", "35")
     page.get_by_role("button", name="保存").click()
     expect(page.locator("main")).to_contain_text("响应 20% · 解决 45% · 满意 35%")
+    # one hall's own figures (its chair's page; the street's officials may read it too)
+    page.get_by_role("link", name=w.halls[1].name).click()
+    expect(page.locator("main h1")).to_have_text("本社区的三率")
+    expect(page.locator(".rates-table tbody tr")).to_have_count(1)
+    assert_fits_the_phone(page)
+    if js and live.backend == "sqlite":
+        page.screenshot(path=SHOTS / "rates-hall.png", full_page=True)
     official.watch.assert_clean()
