@@ -34,6 +34,8 @@ from app.meetings import live_routes as meeting_live_routes
 from app.meetings import minutes_routes as meeting_minutes_routes
 from app.meetings import print_routes as meeting_print_routes
 from app.meetings import routes as meetings_routes
+from app.rates import api as rates_api
+from app.rates import routes as rates_routes
 from app.tasks import api as tasks_api
 from app.tasks import routes as tasks_routes
 from app.voting import api as voting_api
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(escalations_api.router)
     app.include_router(evaluations_api.router)
     app.include_router(tasks_api.router)
+    app.include_router(rates_api.router)
     # Pages answer HTML (and htmx fragments), redirects and form errors: they are not the API,
     # so the OpenAPI document leaves them out; it describes /api/v1 only.
     for page_router in (
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         meeting_live_routes.router,
         evaluations_routes.router,
         tasks_routes.router,
+        rates_routes.router,
         audit_routes.router,
         escalations_routes.router,
     ):

@@ -29,6 +29,12 @@ MESSAGES: dict[str, str] = {
     "text_unstorable": N_("内容含有无法保存的控制字符（如空字符），请删除后重新提交"),
     "out_of_range": N_("数值超出允许范围"),
     "fraction_above_one": N_("分子不能大于分母"),
+    # 三率 (app.rates): the report's period and grouping, the street's weights
+    "date_required": N_("请输入日期，格式如 2026-01-31"),
+    "period_reversed": N_("截止日期不能早于起始日期"),
+    "period_too_long": N_("统计期间最长 60 个月"),
+    "rate_weights_not_100": N_("三个权重合计必须是 100，现在是 {total}"),
+    "choice_required": N_("请从列出的选项中选择"),
     "threshold_not_below_one": N_("分子必须小于分母（不满意不可能超过全部有效评价）"),
     "roster_has_errors": N_("名册有错误，未导入任何数据，请修改后重新上传"),
     "file_unreadable": N_("无法读取文件，请上传 CSV 或 XLSX 格式的名册"),

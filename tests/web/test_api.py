@@ -528,6 +528,8 @@ def test_openapi_declares_the_cookie_scheme_and_the_operations(client: Any) -> N
         ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks"),
         ("get", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"),
         ("post", "/api/v1/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/updates"),
+        # 三率 (the street's officials)
+        ("get", "/api/v1/streets/{street_id}/rates"),
     }
     for key, op in operations.items():
         assert op["security"] == [{"APIKeyCookie": []}], key

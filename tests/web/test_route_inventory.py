@@ -12,7 +12,8 @@ Roles used against hall A:
 * ``chair_b``   — the chair of hall B, sending hall A's ids (and B's hall id with A's member ids)
 * ``applicant`` — has asked to join hall A, not yet verified
 * ``resident``  — a plain verified resident of hall A
-* ``street``    — a 街道 official of hall A's street (read-only view of the hall)
+* ``street``    — a 街道 official of hall A's street (read-only view of the hall; the
+  street's own pages, ``Access.STREET``)
 * ``chair``     — the chair of hall A
 """
 
@@ -48,6 +49,7 @@ from app.meetings import schemas as meeting_schemas
 from app.meetings import service as meeting_service
 from app.meetings.models import Meeting
 from app.meetings.rules import MeetingKind
+from app.rates import schemas as rate_schemas
 from app.tasks.models import Task, TaskPhoto
 from app.voting.models import Ballot
 from app.voting.rules import RuleKind
@@ -200,6 +202,11 @@ def _roster_confirm_json(w: World) -> dict[str, Any]:
 
 def _settings(w: World) -> dict[str, Any]:
     return {"data": {name: str(getattr(w.a.hall, name)) for name in schemas.SETTING_BOUNDS}}
+
+
+def _rate_settings(w: World) -> dict[str, Any]:
+    fields = rate_schemas.SETTING_BOUNDS
+    return {"data": {name: str(getattr(w.a.street, name)) for name in fields}}
 
 
 def _join_form(w: World) -> dict[str, Any]:
@@ -1538,6 +1545,15 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/departments/{department_id}/escalations/{escalation_id}/resolve"): Entry(
         Access.DEPARTMENT, writes=True, body=_as_json(_step_text)
     ),
+    # 三率: the street's report and weights for its officials; a hall's own for its chair
+    # (and the street's officials, read-only)
+    ("GET", "/streets/{street_id}/rates"): Entry(Access.STREET),
+    ("GET", "/streets/{street_id}/rates/settings"): Entry(Access.STREET),
+    ("POST", "/streets/{street_id}/rates/settings"): Entry(
+        Access.STREET, writes=True, ok=303, body=_rate_settings
+    ),
+    ("GET", "/api/v1/streets/{street_id}/rates"): Entry(Access.STREET),
+    ("GET", "/halls/{hall_id}/rates"): Entry(Access.STAFF),
 }
 
 # Query strings worth crawling as well (filters, pages, the building → entrance picker).
@@ -1565,6 +1581,11 @@ EXTRA_QUERIES: dict[tuple[str, str], list[str]] = {
     ],
     ("GET", "/halls/{hall_id}/issues/similar"): ["title=路灯不亮"],
     ("GET", "/halls/{hall_id}/issues/{issue_id}"): ["before=2147483647"],
+    ("GET", "/streets/{street_id}/rates"): [
+        "by=department&from=2026-01-01&to=2026-12-31",
+        "by=company",
+        "by=nobody&from=2026-13-01",
+    ],
 }
 STATIC_SAMPLE = "/static/css/app.css"
 
@@ -2010,6 +2031,46 @@ def test_hall_route_access(world: World, key: tuple[str, str]) -> None:
     assert not failures, "\n".join(failures)
 
 
+# --- 2b. street routes: only the street's officials; everyone else 404 -------------------------
+
+STREET_ROUTES = sorted(k for k, e in ROUTES.items() if e.access == Access.STREET)
+
+
+@pytest.mark.parametrize("key", STREET_ROUTES, ids=[f"{m} {p}" for m, p in STREET_ROUTES])
+def test_street_route_access(world: World, key: tuple[str, str]) -> None:
+    method, template = key
+    entry = ROUTES[key]
+    w = world
+    url = fill(template, street_id=w.a.street.id)
+    other = fill(template, street_id=w.b.street.id)  # hall B's street: not this official's
+    missing = fill(template, street_id=2**31 - 1)
+    variants = [False, True] if method == "GET" else [False]
+    failures: list[str] = []
+
+    def check(role: str, target: str, problem: str | None, hx: bool) -> None:
+        if problem:
+            failures.append(f"{role}{' (htmx)' if hx else ''} {method} {target}: {problem}")
+
+    before = row_counts(w.db)
+    for hx in variants:
+        body = entry.body(w) if entry.body else None
+        check("anon", url, expect_login(send(w, "anon", method, url, body, hx=hx), url), hx)
+        for role in ("outsider", "chair_b", "applicant", "resident", "chair"):
+            check(role, url, expect_status(send(w, role, method, url, body, hx=hx), 404), hx)
+        for target in (other, missing):
+            response = send(w, "street", method, target, body, hx=hx)
+            check("street", target, expect_status(response, 404), hx)
+    after = row_counts(w.db)
+    if before != after:
+        failures.append(f"refused calls changed rows: {before} → {after}")
+    for hx in variants:
+        body = entry.body(w) if entry.body else None
+        check(
+            "street", url, expect_status(send(w, "street", method, url, body, hx=hx), entry.ok), hx
+        )
+    assert not failures, "\n".join(failures)
+
+
 def test_chair_responses_have_the_right_type(world: World) -> None:
     w = world
     hall = w.a.hall.id
@@ -2236,6 +2297,7 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
         params = re.findall(r"{(\w+)}", path)
         assert set(params) <= {
             "hall_id",
+            "street_id",
             "meeting_id",
             "membership_id",
             "token",
@@ -2249,7 +2311,6 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "speaker_id",
             "speech_id",
             "building_id",
-            "street_id",
             "department_id",
             "escalation_id",
             "member_id",
