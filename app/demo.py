@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -21,13 +22,16 @@ from app.halls.models import (
     Entrance,
     Hall,
     Household,
+    Membership,
     MembershipStatus,
     Relation,
     Role,
+    Street,
 )
 from app.halls.policies import HallAccess
 
 if TYPE_CHECKING:
+    from app.issues.models import Category
     from app.issues.schemas import CloseForm, OnBehalfIssueForm, SolutionForm
 
 DEMO_PASSWORD = "yishiting2026"  # noqa: S105 - printed for the demo only, never in production
@@ -91,7 +95,7 @@ PEOPLE: list[tuple[str, str, int, tuple[Role, ...], str]] = [
     ("13800000005", "赵振华", 0, (Role.PROPERTY_REP,), "物业代表"),
     ("13800000006", "孙建国", 0, (Role.OWNERS_COMMITTEE_REP, Role.COUNCIL), "业委会代表"),
     ("13800000007", "周文华", 0, (Role.UNIT_REP,), "驻区单位代表"),
-    ("13800000008", "吴卫东", 0, (Role.DEPARTMENT_REP,), "街道城管科（部门代表）"),
+    ("13800000008", "吴卫东", 0, (Role.DEPARTMENT_REP,), "街道城管科（部门代表、部门待办）"),
     ("13800000009", "郑淑珍", 0, (Role.OBSERVER,), "区人大代表（列席）"),
     ("13800000010", "黄海燕", 1, (Role.CHAIR,), "民旺社区 党委书记（主持人）"),
     ("13800000011", "马长海", 1, (), "民旺社区 居民（租户）"),
@@ -108,6 +112,8 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
         (phone, name, "青年湖社区 3号楼1单元业主（加装电梯表决）")
         for phone, name in ELEVATOR_OWNERS
     ),
+    ("13800000021", "钱永刚", "街道市政所（部门待办）"),
+    ("13800000022", "何丽华", "街道房管所（部门待办）"),
 ]
 
 
@@ -235,6 +241,7 @@ def seed(session: Session) -> None:
     _seed_votes(session, halls[0], chairs[halls[0].id or 0][0], register)
     _seed_outcomes(session, halls[0], chairs[halls[0].id or 0][0])
     _seed_meetings(session, halls[0], chairs[halls[0].id or 0][0])
+    _seed_implementation(session, street, halls, chairs[halls[0].id or 0][0], official, register)
 
 
 def _chair_access(session: Session, chair: User, hall: Hall) -> HallAccess:
@@ -705,7 +712,7 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
             issue_id=park,
             form=vote_schemas.BallotForm(title="东门口袋公园改造方案", rule=RuleKind.CONSENSUS),
         )
-        voting.record_consensus(
+        consensus_resolution = voting.record_consensus(
             session=session,
             access=chair_access,
             actor=chair,
@@ -714,9 +721,12 @@ def _seed_outcomes(session: Session, hall: Hall, chair: User) -> None:
                 passed=True, text="议事会协商一致：按方案改造东门空地，由物业组织施工。"
             ),
         )
+        # The 公示 ended unopposed five days ago; the chair moved it to 民办 an hour later.
+        assert consensus_resolution.publicity_ends_at is not None
+        clock.freeze(consensus_resolution.publicity_ends_at + timedelta(hours=1))
+        voting.end_publicity(session=session, access=chair_access, actor=chair, issue_id=park)
     finally:
         clock.freeze(None)
-    voting.end_publicity(session=session, access=chair_access, actor=chair, issue_id=park)
 
 
 def _seed_meetings(session: Session, hall: Hall, chair: User) -> None:
@@ -1001,3 +1011,455 @@ def _to_decision(
         session=session, access=chair_access, actor=chair, issue_id=issue_id, form=opinion
     )
     return issue_id, solution.id or 0
+
+
+# --- 民办 · 吹哨报到 · 民评 (issue #13) --------------------------------------------------------
+
+# The street's departments (部门), each with the member who logs in to its 部门待办.
+DEPARTMENT_PEOPLE: list[tuple[str, str, str]] = [
+    ("13800000008", "吴卫东", "城管科"),  # also hall A's 部门代表 (PEOPLE)
+    ("13800000021", "钱永刚", "市政所"),
+    ("13800000022", "何丽华", "房管所"),
+]
+PROPERTY_COMPANY = "和平里物业管理有限公司"
+PARK_TITLE = "东门空地改口袋公园，增设座椅"
+
+
+def _demo_photo(step: int) -> bytes:
+    """A small JPEG for a progress update (the upload path re-encodes it without EXIF)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 360), (196, 214, 190))
+    draw = ImageDraw.Draw(image)
+    for i in range(6):
+        x = 40 + i * 70
+        draw.rectangle((x, 200 + step * 12, x + 44, 300), fill=(120 + i * 15, 96, 72))
+    draw.rectangle((0, 300, 480, 360), fill=(150, 150, 150))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def _seed_implementation(
+    session: Session,
+    street: Street,
+    halls: list[Hall],
+    chair: User,
+    official: User,
+    register: Callable[[str, str], User],
+) -> None:
+    """民办 · 吹哨报到 · 民评 in hall A, each story dated back with the clock set step by step:
+
+    - the 口袋公园 (in 民办 since its 公示 ended): the 物业 cleared the site (done, with photos),
+      the 居委会 buys the benches (40 %), three residents 认领 the volunteers' task, and the
+      物业's construction plan is overdue; a 吹哨 to 城管科 was answered in time with 市政所;
+    - 5号楼南侧雨水井塌陷 (民办): a 紧急 吹哨 dispatched to 市政所 and overdue for 报到, and a
+      水电气热 one waiting for the street to dispatch;
+    - 楼道感应灯 (已办结): round 1 of 民评 reopened it (不满意 above 1/3), the 物业 fixed the
+      rest, round 2 closed it; its 结果公示 prints;
+    - 健身器材 (评价中): its round is open; some residents answered, on phones and on paper.
+    """
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.escalations import queries as escalation_queries
+    from app.escalations import schemas as escalation_schemas
+    from app.escalations import service as escalations
+    from app.escalations.models import Urgency, WhistleCategory
+    from app.evaluations import schemas as evaluation_schemas
+    from app.evaluations import service as evaluations
+    from app.issues.models import Category, Issue
+    from app.tasks import schemas as task_schemas
+    from app.tasks import service as tasks
+    from app.tasks.models import PartyType, TaskStatus
+    from app.tasks.schemas import BEIJING
+
+    hall = halls[0]
+    now = clock.now()
+    company = service.create_property_company(
+        session=session, street=street, name=PROPERTY_COMPANY, actor_id=official.id
+    )
+    for each in halls:
+        service.set_property_company(
+            session=session, hall=each, company=company, actor_id=official.id
+        )
+    chair_access = _access(session, chair, hall)
+    by_phone = {u.phone: u for u in session.exec(select(User)).all()}
+    resident = {name: by_phone[phone] for phone, name, *_ in PEOPLE}
+    recorder = resident["李明"]
+    paper_members = [
+        m.id or 0
+        for m in session.exec(
+            select(Membership)
+            .join(User, col(User.id) == Membership.user_id)
+            .where(
+                Membership.hall_id == hall.id,
+                Membership.status == MembershipStatus.VERIFIED,
+                col(User.password_hash).is_(None),
+            )
+            .order_by(col(Membership.id))
+            .limit(4)
+        ).all()
+    ]
+
+    def task(issue_id: int, title: str, party: PartyType, due: datetime, **extra: Any) -> int:
+        form = task_schemas.TaskForm(
+            title=title,
+            party_type=party,
+            due_at=due.astimezone(BEIJING).date().isoformat(),
+            **extra,
+        )
+        added = tasks.add_task(
+            session=session, access=chair_access, actor=chair, issue_id=issue_id, form=form
+        )
+        return added.id or 0
+
+    def progress(issue_id: int, task_id: int, text: str, value: int, *photos: bytes) -> None:
+        tasks.report_progress(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            issue_id=issue_id,
+            task_id=task_id,
+            form=task_schemas.UpdateForm(
+                text=text,
+                progress=value,
+                status=TaskStatus.DONE if value == 100 else TaskStatus.IN_PROGRESS,
+            ),
+            uploads=photos,
+        )
+
+    def answer(issue_id: int, name: str, satisfaction: str, resolved: str, comment: str) -> None:
+        person = resident[name]
+        evaluations.answer(
+            session=session,
+            access=_access(session, person, hall),
+            actor=person,
+            issue_id=issue_id,
+            form=evaluation_schemas.AnswerForm(
+                satisfaction=satisfaction, resolved=resolved, comment=comment
+            ),
+        )
+
+    def paper(issue_id: int, index: int, satisfaction: str, resolved: str) -> None:
+        evaluations.enter_paper(
+            session=session,
+            access=_access(session, recorder, hall),
+            actor=recorder,
+            issue_id=issue_id,
+            form=evaluation_schemas.PaperAnswerForm(
+                membership_id=paper_members[index], satisfaction=satisfaction, resolved=resolved
+            ),
+        )
+
+    def open_round(issue_id: int) -> datetime:
+        row = evaluations.open_round(
+            session=session, access=chair_access, actor=chair, issue_id=issue_id
+        )
+        return row.ends_at
+
+    def close_round(issue_id: int) -> None:
+        evaluations.close_round(
+            session=session, access=chair_access, actor=chair, issue_id=issue_id
+        )
+
+    # The street's departments and the people who answer for them.
+    street_access = queries.street_access(session, user=official, street_id=street.id or 0)
+    departments: dict[str, int] = {}
+    for phone, name, department in DEPARTMENT_PEOPLE:
+        if phone not in by_phone:
+            by_phone[phone] = register(phone, name)
+        created = escalations.create_department(
+            session=session,
+            access=street_access,
+            actor=official,
+            form=escalation_schemas.DepartmentForm(name=department),
+        )
+        departments[department] = created.id or 0
+        escalations.add_department_member(
+            session=session,
+            access=street_access,
+            actor=official,
+            department_id=created.id or 0,
+            form=escalation_schemas.MemberForm(phone=phone),
+        )
+
+    def as_department(name: str) -> tuple[Any, User]:
+        phone = next(p for p, _, d in DEPARTMENT_PEOPLE if d == name)
+        person = by_phone[phone]
+        access = escalation_queries.department_access(
+            session, user_id=person.id or 0, department_id=departments[name]
+        )
+        assert access is not None
+        return access, person
+
+    def whistle(issue_id: int, urgency: Urgency, category: WhistleCategory, text: str) -> int:
+        raised = escalations.raise_escalation(
+            session=session,
+            access=chair_access,
+            actor=chair,
+            issue_id=issue_id,
+            form=escalation_schemas.EscalationForm(
+                category=category, urgency=urgency, summary=text
+            ),
+        )
+        return raised.id or 0
+
+    def dispatch(escalation_id: int, department: str) -> None:
+        escalations.dispatch(
+            session=session,
+            access=street_access,
+            actor=official,
+            escalation_id=escalation_id,
+            form=escalation_schemas.DispatchForm(department_id=departments[department]),
+        )
+
+    park = (
+        session.exec(
+            select(Issue.id).where(Issue.hall_id == hall.id, Issue.title == PARK_TITLE)
+        ).one()
+        or 0
+    )
+    try:
+        # The 口袋公园: 民办 since its 公示 ended (_seed_outcomes), five days ago.
+        start = now - timedelta(days=4, hours=20)
+        clock.freeze(start)
+        clear = task(
+            park,
+            "清理东门空地堆放的杂物",
+            PartyType.PROPERTY,
+            start + timedelta(days=3),
+            is_milestone=True,
+        )
+        benches = task(
+            park, "采购6组座椅和2处树池", PartyType.COMMITTEE, now + timedelta(days=10), weight=2
+        )
+        sweep = task(
+            park,
+            "周末义务劳动：铺砖后清扫、摆放座椅",
+            PartyType.VOLUNTEERS,
+            now + timedelta(days=12),
+            volunteer_cap=8,
+        )
+        task(
+            park,
+            "报送铺装施工方案",
+            PartyType.PROPERTY,
+            now - timedelta(days=1),
+            helpers="居委会审核",
+        )
+        clock.freeze(start + timedelta(days=1))
+        progress(
+            park, clear, "已清运杂物两车，剩余废旧自行车待城管认定后处理。", 50, _demo_photo(1)
+        )
+        clock.freeze(start + timedelta(days=1, hours=2))
+        bikes = whistle(
+            park,
+            Urgency.GENERAL,
+            WhistleCategory.ENFORCEMENT,
+            "东门空地上有二十多辆无主废旧自行车和一处违建棚子，需城管依法认定、清理",
+        )
+        clock.freeze(start + timedelta(days=1, hours=3))
+        dispatch(bikes, "城管科")
+        clock.freeze(start + timedelta(days=1, hours=4))
+        lead, person = as_department("城管科")
+        escalations.acknowledge(session=session, access=lead, actor=person, escalation_id=bikes)
+        clock.freeze(start + timedelta(days=1, hours=6))
+        escalations.ask_help(
+            session=session,
+            access=lead,
+            actor=person,
+            escalation_id=bikes,
+            form=escalation_schemas.HelpForm(
+                department_id=departments["市政所"], text="棚子拆除后需恢复人行道路面"
+            ),
+        )
+        clock.freeze(start + timedelta(days=2))
+        helper, helper_person = as_department("市政所")
+        escalations.reply(
+            session=session,
+            access=helper,
+            actor=helper_person,
+            escalation_id=bikes,
+            form=escalation_schemas.TextForm(text="已安排周三修复东门内侧人行道"),
+        )
+        clock.freeze(start + timedelta(days=3))
+        escalations.resolve(
+            session=session,
+            access=lead,
+            actor=person,
+            escalation_id=bikes,
+            form=escalation_schemas.TextForm(
+                text="无主自行车已公告后清运，违建棚子已拆除，路面已恢复"
+            ),
+        )
+        clock.freeze(start + timedelta(days=3, hours=2))
+        progress(park, clear, "废旧自行车已由城管清走，空地清理完毕。", 100, _demo_photo(4))
+        clock.freeze(now - timedelta(days=1, hours=4))
+        progress(park, benches, "已向三家供应商询价，座椅选定防腐木带靠背款式。", 40)
+        for offset, name in enumerate(("陈桂兰", "刘德明", "孙建国")):
+            clock.freeze(now - timedelta(hours=30 - offset * 3))
+            person = resident[name]
+            tasks.claim_task(
+                session=session,
+                access=_access(session, person, hall),
+                actor=person,
+                issue_id=park,
+                task_id=sweep,
+            )
+
+        # 5号楼南侧雨水井: a 紧急 吹哨 overdue for 报到, and one waiting for dispatch.
+        well = _to_implementing(
+            session,
+            chair_access,
+            chair,
+            now - timedelta(days=12),
+            "5号楼南侧雨水井塌陷，雨后路面积水",
+            "5号楼南侧雨水井井盖下沉，下雨后积水没过脚面，老人出门要绕行。",
+            Category.SAFETY,
+            "请市政部门修复雨水井，物业先设置警示围挡",
+        )
+        clock.freeze(now - timedelta(days=2))
+        fence = task(well, "雨水井周边设置警示围挡", PartyType.PROPERTY, now + timedelta(days=1))
+        progress(well, fence, "围挡已设置，夜间加装警示灯。", 100, _demo_photo(2))
+        task(well, "协调市政修复雨水井", PartyType.STREET_OFFICE, now + timedelta(days=7))
+        clock.freeze(now - timedelta(hours=5))
+        burst = whistle(
+            well,
+            Urgency.EMERGENCY,
+            WhistleCategory.EMERGENCY,
+            "5号楼南侧雨水井井盖塌陷，坑深约半米，夜间有行人跌落风险，请协调抢修",
+        )
+        clock.freeze(now - timedelta(hours=4, minutes=50))
+        dispatch(burst, "市政所")
+        clock.freeze(now - timedelta(hours=1))
+        whistle(
+            well,
+            Urgency.UTILITIES,
+            WhistleCategory.DEMAND,
+            "积水倒灌5号楼地下室配电间，请协调供电部门检查",
+        )
+
+        # 楼道感应灯: reopened by round 1 of 民评, closed by round 2.
+        lights = _to_implementing(
+            session,
+            chair_access,
+            chair,
+            now - timedelta(days=62),
+            "楼道感应灯坏了不少，晚上上下楼摸黑",
+            "1至6号楼不少楼层的感应灯不亮，老人晚上下楼很危险。",
+            Category.BUILDING,
+            "物业统一更换1至6号楼楼道感应灯",
+        )
+        clock.freeze(now - timedelta(days=50))
+        bulbs = task(lights, "更换1至6号楼楼道感应灯", PartyType.PROPERTY, now - timedelta(days=40))
+        clock.freeze(now - timedelta(days=46))
+        progress(lights, bulbs, "共更换感应灯86盏。", 100, _demo_photo(3))
+        clock.freeze(now - timedelta(days=45))
+        ends = open_round(lights)
+        clock.freeze(now - timedelta(days=44))
+        answer(lights, "陈桂兰", "dissatisfied", "no", "4号楼地下室和楼梯间还是黑的。")
+        answer(lights, "刘德明", "basic", "yes", "")
+        answer(lights, "孙建国", "dissatisfied", "no", "地下室的灯没换。")
+        answer(lights, "周文华", "satisfied", "yes", "")
+        paper(lights, 0, "dissatisfied", "no")
+        paper(lights, 1, "satisfied", "yes")
+        clock.freeze(ends + timedelta(hours=1))
+        close_round(lights)  # 3 of 6 不满意, more than 1/3: back to 民办
+        clock.freeze(ends + timedelta(days=1))
+        basement = task(
+            lights, "补装4号楼地下室和楼梯间照明", PartyType.PROPERTY, now - timedelta(days=20)
+        )
+        clock.freeze(now - timedelta(days=23))
+        progress(lights, basement, "地下室和楼梯间新装12盏灯。", 100, _demo_photo(5))
+        clock.freeze(now - timedelta(days=22))
+        ends = open_round(lights)
+        clock.freeze(now - timedelta(days=21))
+        answer(lights, "陈桂兰", "satisfied", "yes", "地下室也亮了，谢谢物业。")
+        answer(lights, "刘德明", "satisfied", "yes", "")
+        answer(lights, "孙建国", "basic", "yes", "")
+        answer(lights, "周文华", "satisfied", "yes", "")
+        paper(lights, 0, "satisfied", "yes")
+        paper(lights, 1, "basic", "yes")
+        clock.freeze(ends + timedelta(hours=2))
+        close_round(lights)  # none 不满意: 已办结
+
+        # 健身器材: its round of 民评 is open now.
+        gym = _to_implementing(
+            session,
+            chair_access,
+            chair,
+            now - timedelta(days=30),
+            "东侧健身器材老化，扭腰器已断裂",
+            "小区东侧健身区的扭腰器断裂、漫步机生锈，锻炼的老人有受伤风险。",
+            Category.SAFETY,
+            "物业更换损坏的健身器材",
+        )
+        clock.freeze(now - timedelta(days=15))
+        repair = task(gym, "更换扭腰器和漫步机", PartyType.PROPERTY, now - timedelta(days=3))
+        clock.freeze(now - timedelta(days=4))
+        progress(gym, repair, "两件器材已更换并验收。", 100, _demo_photo(6))
+        clock.freeze(now - timedelta(days=2))
+        open_round(gym)
+        clock.freeze(now - timedelta(days=1))
+        answer(gym, "刘德明", "satisfied", "yes", "新器材很结实。")
+        answer(gym, "孙建国", "basic", "yes", "")
+        paper(gym, 2, "satisfied", "yes")
+    finally:
+        clock.freeze(None)
+
+
+def _to_implementing(
+    session: Session,
+    chair_access: HallAccess,
+    chair: User,
+    at: datetime,
+    title: str,
+    description: str,
+    category: Category,
+    plan: str,
+) -> int:
+    """An issue entered at `at`, decided 协商一致 and through its 公示 unopposed: 民办 an hour
+    after the 公示 ends (the clock is left there)."""
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.issues import schemas as issue_schemas
+    from app.issues.models import Source
+    from app.voting import schemas as vote_schemas
+    from app.voting import service as voting
+    from app.voting.rules import RuleKind
+
+    clock.freeze(at)
+    issue_id, _ = _to_decision(
+        session,
+        chair_access,
+        chair,
+        issue_schemas.OnBehalfIssueForm(
+            title=title, description=description, category=category, source=Source.PHONE
+        ),
+        issue_schemas.SolutionForm(title=plan, description=plan),
+        issue_schemas.CloseForm(
+            agreements="与会各方同意按方案办理。", disagreements="无实质分歧。"
+        ),
+    )
+    ballot = voting.create_ballot(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        issue_id=issue_id,
+        form=vote_schemas.BallotForm(title=title[:40], rule=RuleKind.CONSENSUS),
+    )
+    resolution = voting.record_consensus(
+        session=session,
+        access=chair_access,
+        actor=chair,
+        ballot_id=ballot.id or 0,
+        form=vote_schemas.ConsensusForm(passed=True, text=f"议事会协商一致：{plan}。"),
+    )
+    assert resolution.publicity_ends_at is not None
+    clock.freeze(resolution.publicity_ends_at + timedelta(hours=1))
+    voting.end_publicity(session=session, access=chair_access, actor=chair, issue_id=issue_id)
+    return issue_id

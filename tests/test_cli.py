@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
 from app.core import clock
@@ -98,6 +98,8 @@ def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: s
                 Stage.PUBLICIZING,
                 Stage.NOT_PASSED,
                 Stage.IMPLEMENTING,
+                Stage.EVALUATING,
+                Stage.CLOSED,
             }
             assert (
                 s.exec(
@@ -149,11 +151,55 @@ def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: s
                 )
             ).one()
             assert told == members_invited > 0  # every invited member (guests have no account)
+            _check_demo_implementation(s)
     finally:
         db.dispose()
     assert run_cli(fresh_database_url, "audit", "verify").returncode == 0
     again = run_cli(fresh_database_url, "demo")
     assert again.returncode == 1  # never seeds over existing data
+
+
+def _check_demo_implementation(s: Session) -> None:
+    """民办 · 吹哨报到 · 民评 in the demo (issue #13): a street with 城管科, 市政所 and 房管所,
+    each with a member who logs in; escalations answered in time, overdue and waiting; tasks
+    done, in progress, overdue and with volunteers; a closed issue reopened once by 民评, and
+    one whose round is open."""
+    from app.escalations.models import Department, DepartmentMember, Escalation
+    from app.evaluations.models import EvaluationRound, RoundOutcome
+    from app.tasks.models import Task, TaskPhoto, TaskStatus
+
+    now = clock.now()
+    names = set(s.exec(select(Department.name)).all())
+    assert names == {"城管科", "市政所", "房管所"}
+    members = s.exec(select(DepartmentMember.user_id)).all()
+    assert len(members) == 3
+    assert all((s.get(User, uid) or User()).password_hash for uid in members)  # they log in
+    escalations = s.exec(select(Escalation).order_by(col(Escalation.id))).all()
+    answered, overdue, waiting = escalations
+    assert answered.resolved_at is not None
+    assert answered.acknowledged_at is not None
+    assert answered.respond_due_at is not None
+    assert answered.acknowledged_at <= answered.respond_due_at  # 报到 in time
+    assert answered.resolved_at <= answered.resolve_due_at  # 办结 in time
+    assert overdue.acknowledged_at is None
+    assert overdue.respond_due_at is not None
+    assert overdue.respond_due_at < now
+    assert waiting.department_id is None
+    tasks = s.exec(select(Task)).all()
+    assert {t.status for t in tasks} >= {TaskStatus.DONE, TaskStatus.IN_PROGRESS}
+    assert any(t.status != TaskStatus.DONE and t.due_at < now for t in tasks)  # overdue
+    assert any(t.volunteer_count == 3 for t in tasks)
+    assert s.exec(select(func.count()).select_from(TaskPhoto)).one() >= 5
+    rounds = s.exec(select(EvaluationRound).order_by(col(EvaluationRound.id))).all()
+    assert [(r.number, r.outcome) for r in rounds] == [
+        (1, RoundOutcome.REOPENED),
+        (2, RoundOutcome.CLOSED),
+        (1, None),
+    ]
+    first = rounds[0]
+    assert first.dissatisfied * 3 > first.valid  # more than 1/3 不满意: it reopened
+    assert rounds[1].dissatisfied == 0
+    assert rounds[2].ends_at > now  # residents can still evaluate
 
 
 def test_create_admin_prints_a_one_time_password_that_must_be_changed(

@@ -32,6 +32,7 @@ from app.halls.models import (
     Membership,
     MembershipRole,
     MembershipStatus,
+    PropertyCompany,
     Relation,
     Role,
     RosterUpload,
@@ -64,6 +65,49 @@ def create_street(*, session: Session, district: str, name: str, actor_id: int |
     )
     session.commit()
     return street
+
+
+def create_property_company(
+    *, session: Session, street: Street, name: str, actor_id: int | None
+) -> PropertyCompany:
+    """Register a 物业公司 of the street (platform admin or demo seeding only): its tasks and
+    its halls' evaluations are counted in the street's 三率 per company."""
+    company = PropertyCompany(street_id=street.id or 0, name=name)
+    session.add(company)
+    session.flush()
+    audit.record(
+        session,
+        action="halls.create_property_company",
+        actor_id=actor_id,
+        hall_id=None,
+        subject_type="property_company",
+        subject_id=company.id,
+        data={"name": name},
+    )
+    session.commit()
+    return company
+
+
+def set_property_company(
+    *, session: Session, hall: Hall, company: PropertyCompany | None, actor_id: int | None
+) -> Hall:
+    """The 物业公司 serving the hall (platform admin or demo seeding only): its 物业 tasks are
+    the company's. Raises ValidationFailed when the company is another street's."""
+    if company is not None and company.street_id != hall.street_id:
+        raise ValidationFailed({"company_id": "not_found"})
+    hall.property_company_id = company.id if company is not None else None
+    session.add(hall)
+    audit.record(
+        session,
+        action="halls.set_property_company",
+        actor_id=actor_id,
+        hall_id=hall.id,
+        subject_type="hall",
+        subject_id=hall.id,
+        data={"company_id": hall.property_company_id},
+    )
+    session.commit()
+    return hall
 
 
 def create_hall(

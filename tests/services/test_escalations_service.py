@@ -13,14 +13,14 @@ from sqlmodel import col, func, select
 from app.audit.models import AuditEvent
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.db import Database
-from app.escalations import queries, samples, schemas, service
+from app.escalations import queries, schemas, service
 from app.escalations.deadlines import DEFAULTS, DeadlineState, EscalationStatus, StepKind, Urgency
 from app.escalations.models import Escalation, EscalationStep, StreetDeadline
 from app.issues.models import Notification
 from app.jobs.registry import JOBS
 from tests import escalation_helpers as eh
 from tests import factories as f
-from tests.implementation_helpers import frozen, implementing_issue
+from tests.implementation_helpers import frozen
 
 T0 = datetime(2031, 3, 2, 1, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -403,44 +403,3 @@ def test_the_overdue_job_notifies_once_each(db: Database) -> None:
     run(resolve_due + timedelta(hours=1))
     assert notified("escalation_resolve_overdue") == expected
     assert row.respond_overdue_notified_at == respond_due + SECOND
-
-
-def test_the_demo_story(db: Database) -> None:
-    """app.escalations.samples.seed_story, as app/demo.py may call it: every state shows."""
-    world = f.make_hall(db)
-    chair = f.make_chair(db, world)
-    admin = eh.street_admin(db, world)
-    issue = implementing_issue(db, world, chair)
-    members = {name: f.make_user(db, name=f"{name}干部") for name in samples.DEPARTMENTS}
-    now = datetime(2031, 5, 1, 2, 0, tzinfo=UTC)
-    with db.session() as s:
-        done, late, waiting = samples.seed_story(
-            s,
-            hall=world.hall,
-            chair=chair,
-            street_admin=admin,
-            members=members,
-            issue_id=issue.id or 0,
-            now=now,
-        )
-    assert (done.status, late.status, waiting.status) == ("resolved", "dispatched", "raised")
-    with frozen(now), db.session(read_only=True) as s:
-        rows = {
-            d.row.escalation.id: d
-            for d in queries.issue_escalations(
-                s, hall_id=world.hall.id or 0, issue_id=issue.id or 0
-            )
-        }
-    story_done, story_late = rows[done.id], rows[late.id]
-    assert story_done.row.resolve.state == DeadlineState.MET
-    assert [s.step.kind for s in story_done.steps] == [
-        "raised",
-        "dispatched",
-        "acknowledged",
-        "help_asked",
-        "replied",
-        "resolved",
-    ]
-    assert story_late.row.respond is not None
-    assert story_late.row.respond.state == DeadlineState.OVERDUE
-    assert story_late.row.resolve.state == DeadlineState.OVERDUE
