@@ -37,11 +37,10 @@ from app.web.links import url
 
 router = APIRouter(tags=["evaluations"], route_class=FormRoute)
 
-BASE = "/halls/{hall_id}/issues/{issue_id}/evaluation"
 SEARCH_MAX = 40
 
 
-@router.get(BASE, name="evaluations.page")
+@router.get("/halls/{hall_id}/issues/{issue_id}/evaluation", name="evaluations.page")
 def page(
     request: Request, session: SessionDep, hall: HallDep, access: AccessDep, issue: IssueDep
 ) -> Response:
@@ -106,7 +105,7 @@ def _answer_form(satisfaction: str, resolved: str, comment: str) -> schemas.Answ
 Choice = Annotated[fields.Text, Form()]
 
 
-@router.post(BASE + "/answer", name="evaluations.answer")
+@router.post("/halls/{hall_id}/issues/{issue_id}/evaluation/answer", name="evaluations.answer")
 def answer(
     act: ActionDep,
     refused: Refused,
@@ -124,7 +123,9 @@ def answer(
     return _act(act, issue, run, done=done, typed=typed, refused=refused)
 
 
-@router.post(BASE + "/answer/change", name="evaluations.change")
+@router.post(
+    "/halls/{hall_id}/issues/{issue_id}/evaluation/answer/change", name="evaluations.change"
+)
 def change(
     act: ActionDep,
     refused: Refused,
@@ -141,7 +142,7 @@ def change(
     return _act(act, issue, run, done=_("您的评价已修改"), typed=typed, refused=refused)
 
 
-@router.post(BASE + "/open", name="evaluations.open")
+@router.post("/halls/{hall_id}/issues/{issue_id}/evaluation/open", name="evaluations.open")
 def open_round(act: ActionDep, issue: IssueDep) -> Response:
     """开启民评 (the chair): every task done; the round runs for the hall's window."""
     policies.require(policies.can_manage(act.access))
@@ -149,7 +150,7 @@ def open_round(act: ActionDep, issue: IssueDep) -> Response:
     return _act(act, issue, run, done=_("民评已开启，已通知相关居民"))
 
 
-@router.post(BASE + "/close", name="evaluations.close")
+@router.post("/halls/{hall_id}/issues/{issue_id}/evaluation/close", name="evaluations.close")
 def close_round(act: ActionDep, issue: IssueDep) -> Response:
     """结束民评 (the chair), once the window is over: 已办结 or back to 办理中."""
     policies.require(policies.can_manage(act.access))
@@ -176,7 +177,7 @@ def _paper_context(
     return context | {"q": q, "members": rows, "rooms": rooms}
 
 
-@router.get(BASE + "/paper", name="evaluations.paper")
+@router.get("/halls/{hall_id}/issues/{issue_id}/evaluation/paper", name="evaluations.paper")
 def paper(
     request: Request,
     session: SessionDep,
@@ -205,7 +206,7 @@ def _paper_form(
     return form, typed | {"comment": comment[:600]}
 
 
-@router.post(BASE + "/paper", name="evaluations.paper_enter")
+@router.post("/halls/{hall_id}/issues/{issue_id}/evaluation/paper", name="evaluations.paper_enter")
 def enter_paper(
     act: ActionDep,
     refused: Refused,
@@ -242,7 +243,7 @@ def _form_context(
     }
 
 
-@router.get(BASE + "/form", name="evaluations.form_print")
+@router.get("/halls/{hall_id}/issues/{issue_id}/evaluation/form", name="evaluations.form_print")
 def form_print(
     request: Request,
     session: SessionDep,
@@ -256,7 +257,7 @@ def form_print(
     return render(request, "evaluations/form_print.html", context)
 
 
-@router.get(BASE + "/form.pdf", name="evaluations.form_pdf")
+@router.get("/halls/{hall_id}/issues/{issue_id}/evaluation/form.pdf", name="evaluations.form_pdf")
 def form_pdf(
     request: Request,
     session: SessionDep,
@@ -294,7 +295,7 @@ def _result_context(
     }
 
 
-@router.get(BASE + "/result", name="evaluations.result_print")
+@router.get("/halls/{hall_id}/issues/{issue_id}/evaluation/result", name="evaluations.result_print")
 def result_print(
     request: Request,
     session: SessionDep,
@@ -309,7 +310,9 @@ def result_print(
     return render(request, "evaluations/result_print.html", context)
 
 
-@router.get(BASE + "/result.pdf", name="evaluations.result_pdf")
+@router.get(
+    "/halls/{hall_id}/issues/{issue_id}/evaluation/result.pdf", name="evaluations.result_pdf"
+)
 def result_pdf(
     request: Request,
     session: SessionDep,

@@ -2318,6 +2318,7 @@ def test_no_pii_or_ids_in_the_inventory_paths() -> None:
             "speech_id",
             "building_id",
             "department_id",
+            "task_id",
             "escalation_id",
             "member_id",
         }, path
