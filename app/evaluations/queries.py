@@ -8,6 +8,7 @@ never by counting answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from app.halls.models import (
     MembershipStatus,
     Role,
 )
+from app.issues import queries as issue_queries
+from app.issues.lifecycle import Stage
 from app.issues.models import Comment, Cosign, Issue, Scope
 from app.tasks.models import Task, TaskStatus
 
@@ -288,3 +291,41 @@ def chair_ids(session: Session, *, hall_id: int) -> set[int]:
         )
     ).all()
     return set(rows)
+
+
+# --- 等您评价 on the hall home --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwaitingEvaluation:
+    issue_id: int
+    title: str
+    ends_at: datetime
+
+
+def awaiting_evaluation(
+    session: Session, *, hall_id: int, user_id: int, place: issue_queries.Place
+) -> list[AwaitingEvaluation]:
+    """The hall's issues in 评价中 whose scope takes the person in and whose open round has no
+    answer of theirs yet (one query)."""
+    answered = (
+        select(EvaluationAnswer.id)
+        .where(
+            col(EvaluationAnswer.round_id) == EvaluationRound.id,
+            EvaluationAnswer.user_id == user_id,
+        )
+        .exists()
+    )
+    rows = session.exec(
+        select(Issue.id, Issue.title, EvaluationRound.ends_at)
+        .join(EvaluationRound, col(EvaluationRound.issue_id) == Issue.id)
+        .where(
+            Issue.hall_id == hall_id,
+            Issue.stage == Stage.EVALUATING,
+            col(EvaluationRound.closed_at).is_(None),
+            issue_queries.scope_includes(place),
+            ~answered,
+        )
+        .order_by(col(EvaluationRound.ends_at), col(Issue.id))
+    ).all()
+    return [AwaitingEvaluation(i or 0, t, e) for i, t, e in rows]

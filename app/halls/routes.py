@@ -17,6 +17,7 @@ from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound, ValidationFailed
 from app.escalations import queries as escalation_queries
+from app.evaluations import queries as evaluation_queries
 from app.halls import labels, policies, queries, roster, schemas, service
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
@@ -189,16 +190,24 @@ def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
     """Counts per stage and what needs me: issues I can still co-sign; for chairs, reviews
     and reports waiting."""
     hall_id = access.hall_id
+    takes_part = issue_policies.can_propose(access)
+    place = (
+        issue_queries.member_place(session, hall_id=hall_id, membership_id=access.membership_id)
+        if takes_part
+        else None
+    )
     cosignable = (
         issue_queries.list_cosignable(
-            session,
-            hall_id=hall_id,
-            user_id=access.user_id or 0,
-            place=issue_queries.member_place(
-                session, hall_id=hall_id, membership_id=access.membership_id
-            ),
+            session, hall_id=hall_id, user_id=access.user_id or 0, place=place
         )
-        if issue_policies.can_propose(access)
+        if place is not None
+        else []
+    )
+    to_evaluate = (
+        evaluation_queries.awaiting_evaluation(
+            session, hall_id=hall_id, user_id=access.user_id or 0, place=place
+        )
+        if place is not None
         else []
     )
     chair = issue_policies.can_view_queues(access)
@@ -212,6 +221,7 @@ def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
         "issue_counts": counts,
         "issue_total": sum(counts.values()),
         "cosignable": cosignable,
+        "awaiting_evaluation": to_evaluate,
         "can_propose": issue_policies.can_propose(access),
         "show_queues": chair,
         "reviews_waiting": counts[Stage.UNDER_REVIEW] if chair else 0,

@@ -242,11 +242,8 @@ def in_scope(issue: Issue, place: Place) -> bool:
     return place.entrance_id is not None and place.entrance_id == issue.scope_entrance_id
 
 
-def list_cosignable(
-    session: Session, *, hall_id: int, user_id: int, place: Place, limit: int = 10
-) -> list[Issue]:
-    """Collecting issues in my scope that I have neither proposed nor co-signed."""
-    mine = select(Cosign.issue_id).where(Cosign.hall_id == hall_id, Cosign.user_id == user_id)
+def scope_includes(place: Place) -> sa.ColumnElement[bool]:
+    """Issues whose scope takes in someone living at `place` (SQL for in_scope)."""
     scope = [col(Issue.scope) == Scope.HALL]
     if place.building_id is not None:
         scope.append(
@@ -262,6 +259,14 @@ def list_cosignable(
                 col(Issue.scope_entrance_id) == place.entrance_id,
             )
         )
+    return sa.or_(*scope)
+
+
+def list_cosignable(
+    session: Session, *, hall_id: int, user_id: int, place: Place, limit: int = 10
+) -> list[Issue]:
+    """Collecting issues in my scope that I have neither proposed nor co-signed."""
+    mine = select(Cosign.issue_id).where(Cosign.hall_id == hall_id, Cosign.user_id == user_id)
     return list(
         session.exec(
             select(Issue)
@@ -270,7 +275,7 @@ def list_cosignable(
                 Issue.stage == Stage.COLLECTING,
                 Issue.proposer_id != user_id,
                 col(Issue.id).not_in(mine),
-                sa.or_(*scope),
+                scope_includes(place),
             )
             .order_by(col(Issue.id).desc())
             .limit(limit)
