@@ -19,9 +19,12 @@ browser context each):
 7. The 结果公示 PDF is downloaded from its page and read back with pypdf.
 
 Time: the live server runs in this process (a uvicorn thread), so app.core.clock.freeze moves
-the server's clock too. The journey starts at the real time; each evaluation window is passed
-by freezing the clock an hour after the round's `ends_at`, and the clock stays there (two weeks
-later, everyone logs in again: the idle limit has passed) until the end of the test.
+the server's clock too. The clock is frozen the day after the issue reached 办理中 and moved
+forward as the story goes (days between the steps, so every page shows the events in the
+order they happened); each evaluation window is passed by setting the clock an hour past the
+round's `ends_at` and running the job `evaluations.close_due` through app.jobs.runner, as the
+scheduler would. Whoever comes back after their idle limit (the chair's is 30 minutes) logs in
+again.
 
 Screenshots (SQLite run only) go to $YST_JOURNEY_SHOTS or /tmp/five-steps/, for a person to
 look at; they are not kept in the repository.
@@ -45,6 +48,7 @@ from sqlmodel import col, select
 from app.accounts.models import User
 from app.core import clock
 from app.evaluations.models import EvaluationRound
+from app.issues.models import Category
 from app.jobs import runner
 from app.jobs.registry import JOBS
 from tests import escalation_helpers as esc
@@ -99,6 +103,11 @@ def _latest_round(live: LiveServer, issue_id: int) -> EvaluationRound:
         ).first()
     assert row is not None
     return row
+
+
+def _later(**delta: float) -> None:
+    """Time passes."""
+    clock.freeze(clock.now() + timedelta(**delta))
 
 
 def _window_ends(live: LiveServer, issue_id: int) -> None:
@@ -163,7 +172,15 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     esc.department(db, world, official, "房管所")
 
     # --- 1. a decision: passed, 公示 ended, the issue is 办理中 ---------------------------------
-    issue = implementing_issue(db, world, community.chair, title=TITLE)
+    issue = implementing_issue(
+        db,
+        world,
+        community.chair,
+        title=TITLE,
+        category=Category.BUILDING,
+        description="3号楼楼道灯老化，晚上一片漆黑，老人上下楼容易摔倒。",
+    )
+    clock.freeze(issue.stage_changed_at + timedelta(hours=20))  # the next morning
     issue_url = live(f"/halls/{hall.id}/issues/{issue.id}")
     tasks_url = live(f"/halls/{hall.id}/issues/{issue.id}/tasks")
 
@@ -210,6 +227,7 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(page, "01-tasks")
 
     # --- 3. the volunteer leader reports progress with a photo; residents see it ------------
+    _later(days=2)
     volunteer = phone()
     mine = volunteer.page
     log_in(mine, live, leader)
@@ -223,6 +241,7 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(mine, "02-progress-photo")
     volunteer.watch.assert_clean()
 
+    _later(hours=3)
     neighbour = phone()
     seen = neighbour.page
     log_in(seen, live, residents[0])
@@ -252,6 +271,8 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(seen, "03-resident-timeline")
 
     # --- 4. 吹哨报到: the chair, the street official, the department ------------------------
+    _later(hours=1)
+    log_in(page, live, community.chair)
     page.goto(issue_url)
     page.locator(".issue-escalations").get_by_role("link", name="吹哨：请街道协调").click()
     expect(page.locator("main h1")).to_have_text("吹哨：请街道统筹协调")
@@ -267,6 +288,7 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     expect(whistle.locator(".badge").first).to_have_text("已吹哨，待派单")
     expect(whistle).to_contain_text("一般")
 
+    _later(minutes=40)
     street = phone()
     desk = street.page
     log_in(desk, live, official)
@@ -284,6 +306,7 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(desk, "05-street-dispatched")
     street.watch.assert_clean()
 
+    _later(minutes=50)  # within the 一般 class’s 2 hours
     department = phone()
     work = department.page
     log_in(work, live, captain)
@@ -291,12 +314,18 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     expect(work.locator("#escalation-rows")).to_contain_text("路灯杆倾斜")
     assert_fits_the_phone(work)
     shots(work, "06-department-inbox")
-    work.locator("#escalation-rows a").first.click()
+    item = work.locator("#escalation-rows a").first
+    item_url = live(item.get_attribute("href") or "")
+    item.click()
     work.locator("form[action$='/acknowledge'] button[type=submit]").click()
     _flash(work, "已报到")
+    _later(hours=3)
     work.fill("#f-reply", "已派执法队现场勘查，路灯杆明日扶正加固")
     work.get_by_role("button", name="提交答复").click()
     _flash(work, "答复已记录")
+    _later(days=2)
+    log_in(work, live, captain)
+    work.goto(item_url)
     work.fill("#f-resolve", "路灯杆已扶正加固，井盖已更换")
     work.locator("form[action$='/resolve'] button[type=submit]").click()
     _flash(work, "已办结，社区会收到通知")
@@ -305,6 +334,8 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(work, "07-department-resolved")
     department.watch.assert_clean()
 
+    _later(hours=1)
+    log_in(page, live, community.chair)
     page.goto(issue_url)
     whistle = page.locator(".issue-escalations article.escalation")
     expect(whistle.locator(".badge").first).to_have_text("已办结")
@@ -330,6 +361,8 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(page, "08-issue-trail")
 
     # --- 5. the work is done; 民评, round 1: a low score reopens the issue -------------------
+    _later(days=1)
+    log_in(page, live, community.chair)
     page.goto(live(lights_url))
     _report(page, text="12盏声控LED灯已全部装好，夜间试亮正常", status="done")
     page.goto(live(bins_url))
@@ -348,12 +381,15 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     shots(page, "09-evaluation-opened")
 
     phones = [neighbour, phone(), phone()]
+    _later(hours=2)
     for who, user, choice, resolved in zip(
         phones, residents, ("满意", "不满意", "不满意"), ("是", "否", "否"), strict=True
     ):
         _evaluate(who.page, live, user, issue_url, choice, resolved)
+        _later(hours=5)
     shots(phones[1].page, "10-answered")
-    page.reload()
+    log_in(page, live, community.chair)
+    page.goto(live(f"/halls/{hall.id}/issues/{issue.id}/evaluation"))
     expect(page.locator("[data-round='1'] [data-figure='valid']")).to_have_text("3")  # the chair
 
     _window_ends(live, issue.id or 0)  # fourteen days later
@@ -390,7 +426,10 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     page.fill("#f-due_at", (clock.now() + timedelta(days=5)).date().isoformat())
     page.locator("#add button[type=submit]").click()
     _flash(page, "任务已添加")
-    expect(page.locator("#tasks")).to_contain_text("完成 2/3 项任务")
+    expect(page.locator("#tasks")).to_contain_text("完成 2/3 项任务，总进度 75%")  # 300/4
+    _later(days=3)
+    log_in(page, live, community.chair)
+    page.goto(tasks_url)
     page.locator("#tasks").get_by_role("link", name="整改：3号楼地下室楼梯灯补装").click()
     _report(page, text="地下室楼梯灯4盏已补装，居民代表验收", status="done")
     page.goto(tasks_url)
@@ -403,6 +442,7 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     expect(page.locator("#earlier-rounds [data-round='1']")).to_be_visible()
 
     for who, user, choice in zip(phones, residents, ("满意", "基本满意", "满意"), strict=True):
+        _later(hours=4)
         _evaluate(who.page, live, user, issue_url, choice, "是")
 
     _window_ends(live, issue.id or 0)  # another fourteen days
@@ -427,6 +467,7 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     # --- 7. the 结果公示: the A4 page and its PDF ----------------------------------------------
     page.get_by_role("link", name="结果公示（A4）").click()
     expect(page.locator("h1")).to_contain_text(f"关于「{TITLE}」办理结果评价的公示")
+    assert_fits_the_phone(page)
     shots(page, "13-result-print")
     with page.expect_download() as download:
         page.get_by_role("link", name="下载 PDF").click()
