@@ -25,12 +25,13 @@ def frozen(at: datetime) -> Iterator[None]:
         clock.freeze(None)
 
 
-def implementing_issue(db: Database, world: f.HallWorld, chair: User) -> Issue:
+def implementing_issue(db: Database, world: f.HallWorld, chair: User, **form: object) -> Issue:
     """An issue whose 协商一致 passed and whose 公示 ended unopposed: it is 办理中 (民办).
 
     The chair ends the 公示 as the button would, with the clock one second past its end;
-    the clock is released afterwards (the issue is 办理中 from then on whatever the time)."""
-    issue, resolution = publicizing_issue(db, world, chair)
+    the clock is released afterwards (the issue is 办理中 from then on whatever the time).
+    `form` overrides the issue's fields (its title, say)."""
+    issue, resolution = publicizing_issue(db, world, chair, **form)
     assert resolution.publicity_ends_at is not None
     with frozen(resolution.publicity_ends_at + timedelta(seconds=1)), db.session() as s:
         moved = voting.end_publicity(

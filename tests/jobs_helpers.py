@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.accounts.models import User
 from app.db import Database
 from app.issues.models import Issue
@@ -11,9 +13,12 @@ from app.voting.rules import RuleKind
 from tests import factories as f
 
 
-def publicizing_issue(db: Database, world: f.HallWorld, chair: User) -> tuple[Issue, Resolution]:
-    """An issue whose 协商一致 passed: it is 公示中 until the resolution's publicity_ends_at."""
-    issue, _ = f.make_deciding_issue(db, world, chair)
+def publicizing_issue(
+    db: Database, world: f.HallWorld, chair: User, **form: Any
+) -> tuple[Issue, Resolution]:
+    """An issue whose 协商一致 passed: it is 公示中 until the resolution's publicity_ends_at.
+    `form` overrides the issue's fields (its title, say)."""
+    issue, _ = f.make_deciding_issue(db, world, chair, **form)
     access = f.chair_access(db, world, chair)
     with db.session() as s:
         ballot = service.create_ballot(
