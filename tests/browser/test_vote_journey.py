@@ -152,7 +152,10 @@ def test_an_owners_vote_from_the_issue_page_to_implementation(
         voter = screen.page
         log_in(voter, live, owner)
         voter.goto(issue_url)
-        voter.locator(f"#issue-{issue.id}-decision a", has_text="是否同意使用维修资金").click()
+        # an owner on the roll who has not voted is shown the large 去投票 (issue #14)
+        go = voter.locator(f"#issue-{issue.id}-decision a.vote-now")
+        expect(go).to_contain_text("去投票：是否同意使用维修资金")
+        go.click()
         card = voter.locator(f"#ballot-{ballot_id}-vote")
         notice = card.locator(".vote-notice")
         expect(notice).to_contain_text("无记名投票")
