@@ -1055,8 +1055,8 @@ def _seed_implementation(
     - the 口袋公园 (in 民办 since its 公示 ended): the 物业 cleared the site (done, with photos),
       the 居委会 buys the benches (40 %), three residents 认领 the volunteers' task, and the
       物业's construction plan is overdue; a 吹哨 to 城管科 was answered in time with 市政所;
-    - 5号楼南侧雨水井塌陷 (民办): a 紧急 吹哨 dispatched to 市政所 and overdue for 报到, and a
-      水电气热 one waiting for the street to dispatch;
+    - 5号楼南侧雨水井塌陷 (民办): a 紧急 吹哨 dispatched to 市政所 and overdue for 报到, a
+      水电气热 one 房管所 报到 in time and is working on, and one waiting for the street to dispatch;
     - 楼道感应灯 (已办结): round 1 of 民评 reopened it (不满意 above 1/3), the 物业 fixed the
       rest, round 2 closed it; its 结果公示 prints;
     - 健身器材 (评价中): its round is open; some residents answered, on phones and on paper.
@@ -1334,12 +1334,34 @@ def _seed_implementation(
         )
         clock.freeze(now - timedelta(hours=4, minutes=50))
         dispatch(burst, "市政所")
-        clock.freeze(now - timedelta(hours=1))
-        whistle(
+        clock.freeze(now - timedelta(hours=3))
+        power = whistle(
             well,
             Urgency.UTILITIES,
             WhistleCategory.DEMAND,
             "积水倒灌5号楼地下室配电间，请协调供电部门检查",
+        )
+        clock.freeze(now - timedelta(hours=2, minutes=50))
+        dispatch(power, "房管所")
+        clock.freeze(now - timedelta(hours=2, minutes=20))
+        housing, housing_person = as_department("房管所")
+        escalations.acknowledge(
+            session=session, access=housing, actor=housing_person, escalation_id=power
+        )
+        clock.freeze(now - timedelta(hours=2))
+        escalations.reply(
+            session=session,
+            access=housing,
+            actor=housing_person,
+            escalation_id=power,
+            form=escalation_schemas.TextForm(text="已联系供电公司，明早八点到场检修配电间"),
+        )
+        clock.freeze(now - timedelta(hours=1))
+        whistle(
+            well,
+            Urgency.GENERAL,
+            WhistleCategory.DEMAND,
+            "5号楼南侧两盏路灯不亮，积水处夜间看不清，请协调修复",
         )
 
         # 楼道感应灯: reopened by round 1 of 民评, closed by round 2.

@@ -175,7 +175,7 @@ def _check_demo_implementation(s: Session) -> None:
     assert len(members) == 3
     assert all((s.get(User, uid) or User()).password_hash for uid in members)  # they log in
     escalations = s.exec(select(Escalation).order_by(col(Escalation.id))).all()
-    answered, overdue, waiting = escalations
+    answered, overdue, working, waiting = escalations
     assert answered.resolved_at is not None
     assert answered.acknowledged_at is not None
     assert answered.respond_due_at is not None
@@ -184,6 +184,10 @@ def _check_demo_implementation(s: Session) -> None:
     assert overdue.acknowledged_at is None
     assert overdue.respond_due_at is not None
     assert overdue.respond_due_at < now
+    assert working.acknowledged_at is not None
+    assert working.respond_due_at is not None
+    assert working.acknowledged_at <= working.respond_due_at  # 报到 in time, still at work
+    assert working.resolved_at is None
     assert waiting.department_id is None
     tasks = s.exec(select(Task)).all()
     assert {t.status for t in tasks} >= {TaskStatus.DONE, TaskStatus.IN_PROGRESS}
