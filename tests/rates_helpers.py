@@ -27,6 +27,7 @@ from app.evaluations.models import EvaluationRound, RoundOutcome
 from app.halls import service as hall_service
 from app.halls.models import Hall, PropertyCompany, Street
 from app.halls.policies import StreetAccess
+from app.issues.lifecycle import Stage
 from app.issues.models import Category, Issue
 from app.tasks.models import PartyType, Task, TaskStatus
 from tests.factories import HallWorld, make_hall, make_user, unique
@@ -101,6 +102,7 @@ def issue(
     *,
     reviewed_at: datetime | None = None,
     review_due_at: datetime | None = None,
+    stage: Stage | None = None,
 ) -> Issue:
     with w.db.session() as session:
         row = Issue(
@@ -112,6 +114,8 @@ def issue(
             reviewed_at=reviewed_at,
             review_due_at=review_due_at,
         )
+        if stage is not None:
+            row.stage = stage  # a test's fixture row, not a move: no stage writer involved
         session.add(row)
         session.commit()
         session.refresh(row)

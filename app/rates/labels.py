@@ -19,12 +19,14 @@ BY_LABELS = {
 }
 # What 响应率 counts for each kind of row (the formula shown beside the rate).
 RESPONSE_FORMULA = {
-    By.HALL: N_("审核按时的议题 ÷ 已审核的议题（审核期限内答复即按时）"),
+    By.HALL: N_(
+        "审核按时的议题 ÷ 已审核或已超过审核期限的议题（期限内答复即按时，逾期未答复的算作不按时）"
+    ),
     By.DEPARTMENT: N_("按时报到的派单 ÷ 已报到或已超过报到时限的派单（时限内尚未报到的不计）"),
     By.COMPANY: N_("按期办结的任务 ÷ 本期已到期或已办结的任务（办结时间不晚于期限即按期）"),
 }
 RESPONSE_COUNTS = {
-    By.HALL: N_("按时 %(n)s / 已审核 %(d)s"),
+    By.HALL: N_("按时 %(n)s / 应审核 %(d)s"),
     By.DEPARTMENT: N_("按时报到 %(n)s / 应报到 %(d)s"),
     By.COMPANY: N_("按期办结 %(n)s / 应办结 %(d)s"),
 }

@@ -3,7 +3,8 @@
 1. the rows (the street's halls, departments or property companies, with their names);
 2. the evaluation rounds closed in the period, SUMmed per row and month from the counts each
    round keeps in step with its answers (never the answers themselves);
-3. what 响应率 assesses per row and month (answered proposals / dispatched escalations / tasks).
+3. what 响应率 assesses per row and month (proposals answered or overdue / dispatched
+   escalations / tasks).
 
 Months are Beijing-time months (app.rates.period): a CASE over the months' UTC boundaries,
 so the same SQL runs on SQLite and PostgreSQL. The CASE is computed in a subquery and grouped
@@ -25,6 +26,7 @@ from sqlmodel import Session, col
 from app.escalations.models import Department, Escalation
 from app.evaluations.models import EvaluationRound
 from app.halls.models import Hall, PropertyCompany
+from app.issues.lifecycle import Stage
 from app.issues.models import Issue
 from app.rates.period import Month, Period
 from app.rates.rules import Tally
@@ -146,14 +148,23 @@ def _response_source(
     months = period.months()
     if by == By.HALL:
         reviewed, due = col(Issue.reviewed_at), col(Issue.review_due_at)
+        answered = sa.and_(reviewed.is_not(None), _within(reviewed, period))
+        # A proposal left unanswered past its deadline counts too (late), in its deadline's
+        # month, unless the proposer withdrew it first: ignoring proposals is no 100 %.
+        ignored = sa.and_(
+            reviewed.is_(None),
+            due < now,
+            _within(due, period),
+            col(Issue.stage) != Stage.WITHDRAWN,
+        )
         q = (
             sa.select(
                 col(Issue.hall_id).label("key"),
-                _bucket(reviewed, months).label("month"),
-                _on_time(reviewed <= due).label("in_time"),
+                _bucket(sa.func.coalesce(reviewed, due), months).label("month"),
+                _on_time(sa.and_(reviewed.is_not(None), reviewed <= due)).label("in_time"),
             )
             .join(Hall, col(Hall.id) == Issue.hall_id)
-            .where(col(Hall.street_id) == street_id, _within(reviewed, period), due.is_not(None))
+            .where(col(Hall.street_id) == street_id, due.is_not(None), sa.or_(answered, ignored))
         )
         return q if hall_id is None else q.where(col(Issue.hall_id) == hall_id)
     if by == By.DEPARTMENT:

@@ -10,8 +10,10 @@ as the formula beside each rate on the page:
   each round's own weight (the hall's, copied when the round opened, which decided that round's
   reopening): a street-wide comparison must weigh every 基本满意 alike.
 - 响应率 = answered in time ÷ assessed, where "assessed" depends on who is rated:
-  - a hall (社区议事厅): proposals its chair answered (Issue.reviewed_at in the period, with a
-    review deadline); in time when reviewed_at ≤ review_due_at (审核按时);
+  - a hall (社区议事厅): proposals with a review deadline that its chair answered in the period
+    (Issue.reviewed_at), or left unanswered past a deadline that fell in the period (not
+    withdrawn); in time when reviewed_at ≤ review_due_at (审核按时), so an ignored proposal
+    counts as late;
   - a department (部门): escalations dispatched to it in the period (dispatched_at); in time when
     it reported (报到, acknowledged_at) at or before respond_due_at; assessed when it reported,
     or when respond_due_at has passed without a report (one still inside its window and not yet

@@ -8,7 +8,7 @@ midnight) or a time in Beijing time / ISO 8601 with an offset (the API)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -43,8 +43,16 @@ def parse_due(raw: str) -> datetime | None:
     except ValueError:
         return None
     if len(raw) == 10:  # a date alone: the whole day
-        value = value + timedelta(days=1)
-    return value.replace(tzinfo=BEIJING) if value.tzinfo is None else value
+        try:
+            value = value + timedelta(days=1)
+        except OverflowError:  # 9999-12-31: no next day to end it at
+            return None
+    value = value.replace(tzinfo=BEIJING) if value.tzinfo is None else value
+    try:
+        value.astimezone(UTC)  # stored in UTC: a time past year 9999 there is no date
+    except OverflowError:
+        return None
+    return value
 
 
 def _number(value: Any) -> Any:

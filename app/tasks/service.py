@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
@@ -28,6 +29,7 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.db import shared_lock
 from app.halls.models import (
     Hall,
     Membership,
@@ -49,8 +51,11 @@ MAX_AHEAD = timedelta(days=3 * 366)
 
 
 def _issue(session: Session, hall_id: int, issue_id: int, *, action: Action) -> Issue:
+    """The issue, held FOR SHARE until the use case commits: 开启民评 locks it FOR UPDATE
+    before counting the open tasks, so a task added or set back meanwhile waits for it (and
+    then finds the issue 评价中) instead of leaving an issue in 民评 with a task open."""
     issue = session.exec(
-        select(Issue).where(Issue.id == issue_id, Issue.hall_id == hall_id)
+        shared_lock(select(Issue).where(Issue.id == issue_id, Issue.hall_id == hall_id))
     ).first()
     if issue is None:
         raise NotFound("not_found")
@@ -294,12 +299,18 @@ def report_progress(
     now = clock.now()
     changed = (status, value) != (task.status, task.progress)
     before = {"status": task.status.value, "progress": task.progress}
+    was_done = task.status == TaskStatus.DONE
     task.status, task.progress = status, value
     # 受阻 stays 受阻 with its reason until a new reason or another status is given
     task.blocked_reason = (reason or task.blocked_reason) if status == TaskStatus.BLOCKED else ""
     if task.started_at is None and (value or status != TaskStatus.NOT_STARTED):
         task.started_at = now
-    task.done_at = now if status == TaskStatus.DONE else None
+    # Done when it became done: a later note on a finished task keeps the date (三率's 按期办结
+    # and the 结果公示 read it); leaving 已完成 clears it.
+    if status != TaskStatus.DONE:
+        task.done_at = None
+    elif not was_done or task.done_at is None:
+        task.done_at = now
     task.version += 1
     session.add(task)
     row = TaskUpdate(
@@ -417,17 +428,17 @@ def withdraw_claim(
     task = queries.get_task(session, hall_id=access.hall_id, issue_id=issue_id, task_id=task_id)
     if task is None:
         raise NotFound("not_found")
-    row = session.exec(
-        select(TaskVolunteer).where(
-            TaskVolunteer.task_id == task_id,
-            TaskVolunteer.user_id == actor.id,
-            TaskVolunteer.hall_id == access.hall_id,
+    # One statement: of two 退出认领 at once, the second deletes nothing (PostgreSQL waits for
+    # the first, then finds the row gone) and so takes nothing off the count.
+    gone = session.exec(
+        delete(TaskVolunteer).where(
+            col(TaskVolunteer.task_id) == task_id,
+            col(TaskVolunteer.user_id) == actor.id,
+            col(TaskVolunteer.hall_id) == access.hall_id,
         )
-    ).first()
-    if row is None:
+    )
+    if gone.rowcount != 1:
         raise Conflict("not_claimed")
-    session.delete(row)
-    session.flush()
     session.exec(
         update(Task)
         .where(col(Task.id) == task_id, col(Task.hall_id) == access.hall_id)

@@ -52,7 +52,7 @@ Companies P1, P2
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -61,6 +61,7 @@ from app.core.errors import NotFound
 from app.db import Database
 from app.evaluations.rules import Ratio
 from app.halls.policies import StreetAccess
+from app.issues.lifecycle import Stage
 from app.rates import service
 from app.rates.period import Period
 from app.rates.queries import By
@@ -313,6 +314,36 @@ def test_the_street_coefficient_and_weights_are_the_streets(db: Database) -> Non
     # 满意率 (1 + 1/2 × 1)/2 = 3/4; 解决率 1/2; 综合 (0 × 1 + 50 × 1/2 + 50 × 3/4)/100 = 5/8
     assert frac(row.satisfaction) == Fraction(3, 4)
     assert frac(row.score) == Fraction(5, 8)
+
+
+def test_a_proposal_left_unanswered_past_its_deadline_counts_as_late(db: Database) -> None:
+    """响应率 of a hall: ignoring a proposal is not 100 %. Period 2026-01-01 to 03-31 (Beijing):
+    i1 answered in time; i2 never answered, due 02-01; i3 withdrawn unanswered, due 02-02;
+    i4 unanswered, due before the period. At NOW (04-15): i1 in time, i2 late, i3 and i4 not
+    assessed, 响应率 = 1/2. On 01-31, before i2's deadline: only i1 is assessed, 1/1."""
+    w = rh.street_world(db, halls=1, departments=0, companies=0)
+    (hall,) = w.halls
+    due = utc(2026, 1, 5)
+    rh.issue(w, hall, review_due_at=due, reviewed_at=due)  # i1
+    rh.issue(w, hall, review_due_at=utc(2026, 2, 1))  # i2
+    rh.issue(w, hall, review_due_at=utc(2026, 2, 2), stage=Stage.WITHDRAWN)  # i3
+    rh.issue(w, hall, review_due_at=utc(2025, 12, 20))  # i4
+
+    def response(now: datetime) -> Ratio | None:
+        with db.session(read_only=True) as session:
+            found = service.street_report(
+                session=session,
+                access=w.access,
+                street=w.street,
+                by=By.HALL,
+                period=PERIOD,
+                now=now,
+            )
+        return found.rows[0].rates.response
+
+    assert frac(response(NOW)) == Fraction(1, 2)
+    assert frac(response(utc(2026, 1, 31))) == Fraction(1, 1)
+    assert frac(response(utc(2026, 2, 1, 0, 0, 1))) == Fraction(1, 2)  # a second past due
 
 
 def test_another_streets_official_is_refused(db: Database, world: rh.StreetWorld) -> None:

@@ -400,3 +400,67 @@ def test_a_deadline_reads_back_from_the_edit_form_to_the_same_instant(typed: str
     assert due is not None
     assert schemas.typed_due(due) == typed
     assert schemas.parse_due(schemas.typed_due(due)) == due
+
+
+# --- the second reading's findings -----------------------------------------------------------
+
+
+def test_a_note_on_a_finished_task_keeps_the_day_it_was_finished(
+    db: Database, world: f.HallWorld, chair: User, issue: Issue
+) -> None:
+    """三率's 按期办结 and the 结果公示 read done_at: a later note must not move it."""
+    task = th.add_task(db, world, chair, issue)
+    start = clock.now()
+    with frozen(start + timedelta(days=1)):
+        th.report(db, world, chair, task, text="完工", status="done")
+    finished = th.stored(db, task).done_at
+    assert finished == start + timedelta(days=1)
+    with frozen(start + timedelta(days=30)):  # after the deadline: a photo of the result
+        th.report(db, world, chair, task, text="补一张完工照片")
+    again = th.stored(db, task)
+    assert again.status == TaskStatus.DONE
+    assert again.done_at == finished
+    with frozen(start + timedelta(days=31)):  # set back: no longer done, no date
+        th.report(db, world, chair, task, text="验收发现问题", progress="80")
+    assert th.stored(db, task).done_at is None
+
+
+def test_giving_a_place_back_twice_takes_one_off_the_count(
+    db: Database, world: f.HallWorld, chair: User, issue: Issue
+) -> None:
+    task = th.add_task(db, world, chair, issue, party_type=PartyType.VOLUNTEERS, volunteer_cap="3")
+    people = [f.make_member(db, world, household_index=i, chair=chair)[0] for i in range(2)]
+    for person in people:
+        with db.session() as s:
+            service.claim_task(
+                session=s,
+                access=f.member_access(db, world, person),
+                actor=person,
+                issue_id=issue.id or 0,
+                task_id=task.id or 0,
+            )
+
+    def give_back() -> None:
+        with db.session() as s:
+            service.withdraw_claim(
+                session=s,
+                access=f.member_access(db, world, people[0]),
+                actor=people[0],
+                issue_id=issue.id or 0,
+                task_id=task.id or 0,
+            )
+
+    give_back()
+    with pytest.raises(Conflict) as caught:
+        give_back()
+    assert caught.value.code == "not_claimed"
+    assert th.stored(db, task).volunteer_count == 1  # the other volunteer's place stays
+
+
+@pytest.mark.parametrize("typed", ["9999-12-31", "9999-12-31T23:00:00-12:00", "0001-01-01"])
+def test_a_deadline_no_calendar_can_hold_is_refused_next_to_its_field(
+    db: Database, world: f.HallWorld, chair: User, issue: Issue, typed: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        th.add_task(db, world, chair, issue, due_at=typed)
+    assert caught.value.errors["due_at"] in {"due_invalid", "due_in_past", "due_too_far"}

@@ -75,7 +75,7 @@ def test_the_street_page_shows_each_rate_with_its_counts(
     assert "79.25" in text
     assert "（满意 4 + 0.9 × 基本满意 1）÷ 有效评价 6；不满意 1" in text
     assert "已解决 5 / 作答 6（未解决 1）" in text
-    assert "按时 1 / 已审核 2" in text
+    assert "按时 1 / 应审核 2" in text
     assert text.count("—") >= 4  # hall B: three rates and the score, never 0
     # the chart: an accessible SVG with a point per month with data, and the data table
     assert '<svg viewBox="0 0 360 230" role="img"' in text
