@@ -33,27 +33,6 @@ from app.issues.models import Comment, Cosign, Issue, Scope
 from app.tasks.models import Task, TaskStatus
 
 
-@dataclass(frozen=True)
-class TaskCounts:
-    total: int
-    open: int  # not 已完成
-
-
-def task_counts(session: Session, *, hall_id: int, issue_id: int) -> TaskCounts:
-    """How many tasks the issue has and how many are not done (one statement)."""
-    total, open_ = session.exec(
-        select(
-            func.count(),
-            func.count().filter(col(Task.status) != TaskStatus.DONE),
-        ).where(Task.hall_id == hall_id, Task.issue_id == issue_id)
-    ).one()
-    return TaskCounts(int(total), int(open_))
-
-
-def open_task_count(session: Session, *, hall_id: int, issue_id: int) -> int:
-    return task_counts(session, hall_id=hall_id, issue_id=issue_id).open
-
-
 def done_tasks(session: Session, *, hall_id: int, issue_id: int) -> list[Task]:
     return list(
         session.exec(

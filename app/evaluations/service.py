@@ -49,6 +49,7 @@ from app.halls.policies import HallAccess
 from app.issues import service as issues
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
+from app.tasks import queries as task_queries
 
 _RESOLVED = {"yes": True, "no": False}
 # The round's column each satisfaction counts in.
@@ -104,7 +105,7 @@ def open_round(
     issue = _issue(session, access.hall_id, issue_id, lock=True)
     if issue.stage != Stage.IMPLEMENTING:
         raise Conflict("stage_transition_not_allowed")
-    tasks = queries.task_counts(session, hall_id=access.hall_id, issue_id=issue_id)
+    tasks = task_queries.task_counts(session, hall_id=access.hall_id, issue_id=issue_id)
     if tasks.total == 0:
         raise Conflict("evaluation_no_tasks")
     hall = session.get(Hall, access.hall_id)

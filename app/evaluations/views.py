@@ -16,6 +16,7 @@ from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
+from app.tasks import queries as task_queries
 from app.voting.labels import CheckLine
 from app.web.links import url
 
@@ -64,7 +65,7 @@ def page_context(session: Session, hall: Hall, access: HallAccess, issue: Issue)
         )
     window_open = live is not None and now < live.row.ends_at
     manage = policies.can_manage(access)
-    tasks = queries.task_counts(session, hall_id=access.hall_id, issue_id=issue_id)
+    tasks = task_queries.task_counts(session, hall_id=access.hall_id, issue_id=issue_id)
     return {
         "hall": hall,
         "access": access,

@@ -18,28 +18,27 @@ from app.tasks.models import Task, TaskPhoto, TaskStatus, TaskUpdate, TaskVolunt
 PAGE = 50
 
 
+@dataclass(frozen=True)
+class TaskCounts:
+    total: int
+    open: int  # not 已完成
+
+
+def task_counts(session: Session, *, hall_id: int, issue_id: int) -> TaskCounts:
+    """How many tasks the issue has and how many are not done (one statement): 开启民评 needs
+    at least one and none open."""
+    total, open_ = session.exec(
+        select(
+            func.count(),
+            func.count().filter(col(Task.status) != TaskStatus.DONE),
+        ).where(Task.hall_id == hall_id, Task.issue_id == issue_id)
+    ).one()
+    return TaskCounts(int(total), int(open_))
+
+
 def open_task_count(session: Session, hall_id: int, issue_id: int) -> int:
-    """How many of the issue's tasks are not 已完成 (0 when it has none: check `task_count`)."""
-    found = session.exec(
-        select(func.count())
-        .select_from(Task)
-        .where(
-            Task.hall_id == hall_id,
-            Task.issue_id == issue_id,
-            col(Task.status) != TaskStatus.DONE,
-        )
-    ).one()
-    return int(found)
-
-
-def task_count(session: Session, hall_id: int, issue_id: int) -> int:
-    """How many tasks the issue has."""
-    found = session.exec(
-        select(func.count())
-        .select_from(Task)
-        .where(Task.hall_id == hall_id, Task.issue_id == issue_id)
-    ).one()
-    return int(found)
+    """How many of the issue's tasks are not 已完成 (0 when it has none: see `task_counts`)."""
+    return task_counts(session, hall_id=hall_id, issue_id=issue_id).open
 
 
 # --- an issue's tasks -----------------------------------------------------------------------
