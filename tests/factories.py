@@ -136,6 +136,19 @@ def make_member(
     return user, membership
 
 
+def join_pending(
+    db: Database, world: HallWorld, user: User, *, household_index: int = 0
+) -> Membership:
+    """`user` asks to join the world's hall too (pending: the chair has not verified them)."""
+    with db.session() as session:
+        form = schemas.JoinForm(
+            household_id=world.households[household_index].id, relation=Relation.OWNER
+        )
+        return service.join_hall(
+            session=session, user=user, token=world.hall.invite_token, form=form
+        )
+
+
 # --- issues (民提 · 民议) ---------------------------------------------------------------------
 
 

@@ -137,20 +137,26 @@ def test_demo_seeds_a_street_with_two_halls_and_every_role(fresh_database_url: s
                 .where(MeetingInvitee.meeting_id == upcoming.id)
             ).one()
             assert invited >= 3
-            told = s.exec(
-                select(func.count())
-                .select_from(Notification)
-                .where(col(Notification.text).contains(upcoming.title))
-            ).one()
-            members_invited = s.exec(
-                select(func.count())
-                .select_from(MeetingInvitee)
-                .where(
-                    MeetingInvitee.meeting_id == upcoming.id,
-                    col(MeetingInvitee.membership_id).is_not(None),
-                )
-            ).one()
-            assert told == members_invited > 0  # every invited member (guests have no account)
+            told = set(
+                s.exec(
+                    select(Notification.user_id).where(
+                        col(Notification.text).contains(upcoming.title),
+                        Notification.kind == "meeting_scheduled",
+                    )
+                ).all()
+            )
+            members_invited = set(
+                s.exec(
+                    select(Membership.user_id)
+                    .join(MeetingInvitee, col(MeetingInvitee.membership_id) == Membership.id)
+                    .where(MeetingInvitee.meeting_id == upcoming.id)
+                ).all()
+            )
+            officers = {upcoming.chair_id, upcoming.recorder_id} - {None}
+            # every invited member (guests have no account), the 主持人 and the 记录人, but
+            # the chair who sent the notice
+            assert members_invited
+            assert told == (members_invited | officers) - {upcoming.created_by_id}
             _check_demo_implementation(s)
     finally:
         db.dispose()

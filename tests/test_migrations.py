@@ -287,3 +287,177 @@ def test_evaluation_settings_become_exact_fractions_and_back(empty_url: str) -> 
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_replies_leave_the_stance_counts_and_the_recount_goes_both_ways(empty_url: str) -> None:
+    """8c2d3e4f5061: a reply takes no stance (issue #14). Up, the counts are the visible top
+    comments'; down, replies count under their stored stance again, as before."""
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issue_service
+    from app.issues.models import Issue, Stance
+    from tests import factories as f
+
+    migrate(empty_url)
+    database = Database.connect(empty_url)
+    try:
+        world = f.make_hall(database, buildings=1, entrances=1, rooms=4)
+        chair = f.make_chair(database, world)
+        issue = f.make_deliberating_issue(database, world, chair)
+        people = [
+            f.make_member(database, world, household_index=i, chair=chair)[0] for i in range(3)
+        ]
+
+        def say(user: object, stance: Stance, parent: int | None = None) -> int:
+            with database.session() as s:
+                made = issue_service.add_comment(
+                    session=s,
+                    access=f.member_access(database, world, user),  # type: ignore[arg-type]
+                    actor=user,  # type: ignore[arg-type]
+                    issue_id=issue.id or 0,
+                    form=issue_schemas.CommentForm(body="意见", stance=stance, parent_id=parent),
+                )
+            return made.id or 0
+
+        top = say(people[0], Stance.SUPPORT)
+        say(people[1], Stance.OPPOSE)
+        say(people[2], Stance.NEUTRAL, parent=top)  # a reply: stored neutral, counted nowhere
+        say(people[1], Stance.NEUTRAL, parent=top)
+        sql = (
+            "SELECT support_count, oppose_count, suggest_count, neutral_count, comment_count"
+            " FROM issue WHERE id = :id"
+        )
+
+        def counts() -> tuple[int, ...]:
+            with database.write_engine.connect() as conn:
+                return tuple(conn.execute(text(sql), {"id": issue.id}).one())
+
+        assert counts() == (1, 1, 0, 0, 4)
+        config = alembic_config(empty_url)
+        command.downgrade(config, "7b1c2d3e4f50")
+        assert counts() == (1, 1, 0, 2, 4)  # the old way: the two replies as 中立
+        command.upgrade(config, "head")
+        assert counts() == (1, 1, 0, 0, 4)
+        with database.session(read_only=True) as s:
+            row = s.get(Issue, issue.id)
+            assert row is not None
+            assert row.neutral_count == 0
+    finally:
+        database.dispose()
+
+
+def test_notices_name_their_meeting_and_the_column_goes_both_ways(empty_url: str) -> None:
+    """9d3e4f506172: a meeting's notice names its meeting (issue #14). Down one revision the
+    column goes and the notices stay; up again they are the old kind (no meeting: the list)."""
+    from tests import factories as f
+    from tests import meeting_helpers as mh
+
+    migrate(empty_url)
+    database = Database.connect(empty_url)
+    try:
+        world = f.make_hall(database, buildings=1, entrances=1, rooms=2)
+        chair = f.make_chair(database, world)
+        recorder = f.make_member(database, world, household_index=0, chair=chair)[0]
+        meeting = mh.schedule(database, world, chair, mh.form(recorder_id=recorder.id))
+        sql = "SELECT kind, meeting_id FROM notification WHERE user_id = :u"
+
+        def rows() -> list[tuple[object, ...]]:
+            with database.write_engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(text(sql), {"u": recorder.id})]
+
+        assert rows() == [("meeting_scheduled", meeting.id)]
+        config = alembic_config(empty_url)
+        command.downgrade(config, "8c2d3e4f5061")
+        columns = {c["name"] for c in inspect(database.write_engine).get_columns("notification")}
+        assert "meeting_id" not in columns
+        with database.write_engine.connect() as conn:
+            kinds = conn.execute(
+                text("SELECT kind FROM notification WHERE user_id = :u"), {"u": recorder.id}
+            ).all()
+        assert [k for (k,) in kinds] == ["meeting_scheduled"]
+        command.upgrade(config, "head")
+        assert rows() == [("meeting_scheduled", None)]
+        assert schema_diff(database.write_engine) == []
+    finally:
+        database.dispose()
+
+
+def test_opinions_per_round_and_the_key_goes_both_ways(empty_url: str) -> None:
+    """a0e4f5061728: a 协商意见 per round. Down one revision each issue keeps its latest
+    opinion (the one in force) keyed by the issue; up again, and a new round takes the next id."""
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issue_service
+    from app.voting import schemas as vote_schemas
+    from app.voting import service as vote_service
+    from tests import factories as f
+    from tests.web import issue_helpers as ih
+
+    migrate(empty_url)
+    database = Database.connect(empty_url)
+    try:
+        world = f.make_hall(database, buildings=1, entrances=1, rooms=2)
+        chair = f.make_chair(database, world)
+        access = f.chair_access(database, world, chair)
+        issue, solutions = f.make_deciding_issue(database, world, chair)
+        other, others = f.make_deciding_issue(database, world, chair)
+
+        def round_two(issue_id: int, chosen: list[int], agreements: str) -> None:
+            failed = ih.ballot(database, world, chair, issue_id, rule="consensus", opened=False)
+            with database.session() as s:
+                vote_service.record_consensus(
+                    session=s,
+                    access=access,
+                    actor=chair,
+                    ballot_id=failed.id or 0,
+                    form=vote_schemas.ConsensusForm(passed=False, text="未能协商一致"),
+                )
+            with database.session() as s:
+                vote_service.settle_failed(
+                    session=s,
+                    access=access,
+                    actor=chair,
+                    ballot_id=failed.id or 0,
+                    form=vote_schemas.FailedOutcomeForm(outcome="deliberate"),
+                )
+            with database.session() as s:
+                issue_service.close_deliberation(
+                    session=s,
+                    access=access,
+                    actor=chair,
+                    issue_id=issue_id,
+                    form=issue_schemas.CloseForm(
+                        agreements=agreements, disagreements="已回应", solution_ids=chosen
+                    ),
+                )
+
+        round_two(issue.id or 0, solutions[:1], "第二轮")
+        sql = "SELECT issue_id, agreements FROM consultation_opinion ORDER BY created_at, issue_id"
+
+        def rows() -> list[tuple[object, ...]]:
+            with database.write_engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(text(sql))]
+
+        assert rows() == [
+            (issue.id, "大家同意加装"),
+            (other.id, "大家同意加装"),
+            (issue.id, "第二轮"),
+        ]
+        config = alembic_config(empty_url)
+        command.downgrade(config, "9d3e4f506172")
+        assert rows() == [(other.id, "大家同意加装"), (issue.id, "第二轮")]
+        key = inspect(database.write_engine).get_pk_constraint("consultation_opinion")
+        assert key["constrained_columns"] == ["issue_id"]
+        command.upgrade(config, "head")
+        assert rows() == [(other.id, "大家同意加装"), (issue.id, "第二轮")]
+        assert schema_diff(database.write_engine) == []
+        round_two(other.id or 0, others[:1], "另一议题的第二轮")
+        with database.write_engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT id, agreements FROM consultation_opinion ORDER BY id")
+            )
+            assert [tuple(r) for r in found] == [
+                (1, "大家同意加装"),
+                (2, "第二轮"),
+                (3, "另一议题的第二轮"),
+            ]
+    finally:
+        database.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
@@ -193,12 +194,14 @@ def privacy(request: Request) -> Response:
 
 
 def _back(request: Request) -> str:
-    referer = request.headers.get("referer", "")
+    referer = urlsplit(request.headers.get("referer", ""))
     host = request.headers.get("host", "")
-    # Only ever go back to one of our own pages.
-    if host and f"//{host}/" in referer:
-        return "/" + referer.split(f"//{host}/", 1)[1]
-    return "/"
+    # Only ever go back to one of our own pages: the path (and query) of a Referer from this
+    # host, never a path that a browser would read as another host ("//evil.example/x").
+    if not host or referer.netloc != host or not referer.path.startswith("/"):
+        return "/"
+    path = "/" + referer.path.lstrip("/\\")
+    return path + (f"?{referer.query}" if referer.query else "")
 
 
 @router.post("/prefs/elder", name="prefs.elder")

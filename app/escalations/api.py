@@ -34,6 +34,7 @@ IdPath = Annotated[fields.Id, Path()]
 
 class EscalationListPublic(BaseModel):
     escalations: list[schemas.EscalationOut]
+    more: bool = False  # a department's inbox: more matched than it lists (older, not overdue)
 
 
 def _deadline(value: Deadline | None) -> schemas.DeadlineOut | None:
@@ -147,8 +148,8 @@ def department_inbox(session: SessionDep, access: DepartmentDep) -> EscalationLi
     """What was dispatched to the department (`part` "lead") or it was asked to help with
     ("helper"), overdue first, then newest; each deadline with its state at this moment
     (not_due, due_soon, overdue, met, late) and whether it was met (`in_time`)."""
-    rows = queries.department_inbox(session, department_id=access.department_id)
-    return EscalationListPublic(escalations=[_out(r) for r in rows])
+    inbox = queries.department_inbox(session, department_id=access.department_id)
+    return EscalationListPublic(escalations=[_out(r) for r in inbox.rows], more=inbox.more)
 
 
 @router.post(

@@ -157,8 +157,47 @@ _LISTED = (
 )
 
 
-def _rows(session: Session, query: Any) -> list[EscalationRow]:
-    now = clock.now()
+def _overdue_open(now: datetime) -> Any:
+    """`EscalationRow.overdue_open` in SQL: open, and its resolution overdue, or its 报到
+    overdue or done late (deadlines.deadline_at: due at the instant is in time)."""
+    e = Escalation
+    respond_due, acked = col(e.respond_due_at), col(e.acknowledged_at)
+    respond_flagged = sa.and_(
+        col(e.dispatched_at).is_not(None),
+        respond_due.is_not(None),
+        sa.or_(
+            sa.and_(acked.is_(None), respond_due < now),
+            sa.and_(acked.is_not(None), acked > respond_due),
+        ),
+    )
+    return sa.and_(
+        col(e.status) != EscalationStatus.RESOLVED,
+        sa.or_(col(e.resolve_due_at) < now, respond_flagged),
+    )
+
+
+@dataclass(frozen=True)
+class Inbox:
+    rows: list[EscalationRow]  # open and overdue first, then newest first
+    more: bool  # more than INBOX_LIMIT matched: the rest are older and not overdue
+
+    @property
+    def cut_at(self) -> int | None:
+        """How many the list shows when more matched (the page says so), else None."""
+        return INBOX_LIMIT if self.more else None
+
+
+def _inbox(session: Session, query: Any, now: datetime) -> Inbox:
+    """The first INBOX_LIMIT of `query` in the list's order, chosen by the database (an
+    overdue one is never left out for newer ones): one statement."""
+    flag = sa.case((_overdue_open(now), 0), else_=1)
+    ordered = query.order_by(flag, col(Escalation.id).desc()).limit(INBOX_LIMIT + 1)
+    rows = _rows(session, ordered, now)
+    return Inbox(rows[:INBOX_LIMIT], len(rows) > INBOX_LIMIT)
+
+
+def _rows(session: Session, query: Any, now: datetime | None = None) -> list[EscalationRow]:
+    now = now or clock.now()
     rows = []
     for escalation, hall_name, title, department_name in session.exec(query).all():
         respond, resolve = deadlines_of(escalation, now)
@@ -181,18 +220,17 @@ class InboxFilter:
         return raw if raw in InboxFilter.CHOICES else InboxFilter.OPEN
 
 
-def street_inbox(session: Session, *, street_id: int, status: str) -> list[EscalationRow]:
+def street_inbox(session: Session, *, street_id: int, status: str) -> Inbox:
     """The street's escalations (of all its halls): one statement."""
+    now = clock.now()
     query = _LISTED.where(Escalation.street_id == street_id)
     if status in {s.value for s in EscalationStatus}:
         query = query.where(Escalation.status == status)
+    elif status == InboxFilter.OVERDUE:
+        query = query.where(_overdue_open(now))
     elif status != InboxFilter.ALL:
         query = query.where(Escalation.status != EscalationStatus.RESOLVED)
-    query = query.order_by(col(Escalation.id).desc()).limit(INBOX_LIMIT)
-    rows = _rows(session, query)
-    if status == InboxFilter.OVERDUE:
-        rows = [r for r in rows if r.overdue_open]
-    return rows
+    return _inbox(session, query, now)
 
 
 def _helped(department_id: int) -> Any:
@@ -201,22 +239,20 @@ def _helped(department_id: int) -> Any:
     )
 
 
-def department_inbox(session: Session, *, department_id: int) -> list[EscalationRow]:
+def department_inbox(session: Session, *, department_id: int) -> Inbox:
     """What was dispatched to the department or it was asked to help with: one statement."""
-    query = (
-        _LISTED.where(
-            sa.or_(
-                col(Escalation.department_id) == department_id,
-                col(Escalation.id).in_(_helped(department_id)),
-            )
+    query = _LISTED.where(
+        sa.or_(
+            col(Escalation.department_id) == department_id,
+            col(Escalation.id).in_(_helped(department_id)),
         )
-        .order_by(col(Escalation.id).desc())
-        .limit(INBOX_LIMIT)
     )
-    return [
+    inbox = _inbox(session, query, clock.now())
+    rows = [
         replace(r, part=Part.LEAD if r.escalation.department_id == department_id else Part.HELPER)
-        for r in _rows(session, query)
+        for r in inbox.rows
     ]
+    return Inbox(rows, inbox.more)
 
 
 def part_of(escalation: Escalation, *, department_id: int, helpers: list[int]) -> Part | None:

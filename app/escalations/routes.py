@@ -30,6 +30,7 @@ from app.escalations.policies import DepartmentAccess
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import StreetDep, StreetView
 from app.issues import queries as issue_queries
+from app.issues.page import page_context
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
@@ -84,11 +85,15 @@ ActDep = Annotated[Act, Depends(_act)]
 Build = Callable[[Session], dict[str, Any]]
 
 
-def _page(act: Act | HallAction, build: Build, template: str, outcome: Outcome[Any]) -> Response:
-    """The page again with the messages next to the fields (422) or at the top (409)."""
+def _page(
+    act: Act | HallAction, build: Build, template: str, beside: str | None, outcome: Outcome[Any]
+) -> Response:
+    """The page again with the messages next to the fields (422), or the refusal under the
+    button pressed (409: `refused` names its form, shown even where it is no longer offered)."""
     with act.reading() as session:
         context = build(session)
     context["errors"] = outcome.errors
+    context["refused"] = beside if outcome.conflict else None
     return render(act.request, template, context, status_code=outcome.status)
 
 
@@ -101,17 +106,20 @@ def _post(
     build: Build,
     template: str,
     done: str,
+    beside: str | None = None,
 ) -> Response:
-    """Every form here: PRG on success (htmx follows the 303), the page again on a refusal."""
+    """Every form here: PRG on success (htmx follows the 303), the page again on a refusal,
+    said under the button `beside` names (409, with htmx and without JS)."""
     return respond(
         act.request,
         act.session,
         run,
         refused=refused,
         to=to,
-        page=partial(_page, act, build, template),
+        page=partial(_page, act, build, template, beside),
         done=done,
         htmx="redirect",
+        beside=beside is not None,
     )
 
 
@@ -119,10 +127,11 @@ def _post(
 
 
 def _inbox_context(session: Session, street: StreetView, status: str) -> dict[str, Any]:
-    rows = queries.street_inbox(session, street_id=street.street.id or 0, status=status)
+    inbox = queries.street_inbox(session, street_id=street.street.id or 0, status=status)
     return {
         "street": street.street,
-        "rows": rows,
+        "rows": inbox.rows,
+        "more": inbox.cut_at,
         "status": status,
         "filters": queries.InboxFilter.CHOICES,
         "side": "street",
@@ -150,6 +159,7 @@ def _street_detail(session: Session, street: StreetView, escalation_id: int) -> 
         "departments": queries.department_names(session, street_id=street_id),
         "side": "street",
         "errors": {},
+        "form": {},
     }
 
 
@@ -180,9 +190,10 @@ def dispatch(
         refused,
         lambda: service.dispatch(**act.who(street.access), escalation_id=escalation_id, form=form),
         to=_street_url(street.access.street_id, escalation_id),
-        build=lambda s: _street_detail(s, street, escalation_id),
+        build=lambda s: _street_detail(s, street, escalation_id) | {"form": form.model_dump()},
         template="escalations/street_detail.html",
         done=_("已派单，部门报到计时开始"),
+        beside="dispatch",
     )
 
 
@@ -348,8 +359,9 @@ def set_deadline(
 
 @router.get("/departments/{department_id}/escalations", name="escalations.department_inbox")
 def department_inbox(request: Request, session: SessionDep, access: DepartmentDep) -> Response:
-    rows = queries.department_inbox(session, department_id=access.department_id)
-    context = {"department": access, "rows": rows, "side": "department"}
+    inbox = queries.department_inbox(session, department_id=access.department_id)
+    context = {"department": access, "rows": inbox.rows, "side": "department"}
+    context["more"] = inbox.cut_at
     template = (
         "escalations/_rows.html" if is_partial(request) else "escalations/department_inbox.html"
     )
@@ -419,6 +431,7 @@ def acknowledge(act: ActDep, access: DepartmentDep, escalation_id: EscalationId)
         build=_again(access, escalation_id, {}),
         template=DETAIL,
         done=_("已报到"),
+        beside="acknowledge",
     )
 
 
@@ -440,6 +453,7 @@ def reply(
         build=_again(access, escalation_id, {"reply": form.text}),
         template=DETAIL,
         done=_("答复已记录，社区可以看到"),
+        beside="reply",
     )
 
 
@@ -461,6 +475,7 @@ def ask_help(
         build=_again(access, escalation_id, {"help": form.text}),
         template=DETAIL,
         done=_("已请求协办"),
+        beside="ask_help",
     )
 
 
@@ -483,6 +498,7 @@ def resolve(
         build=_again(access, escalation_id, {"resolve": form.text}),
         template=DETAIL,
         done=_("已办结，社区会收到通知"),
+        beside="resolve",
     )
 
 
@@ -534,6 +550,7 @@ def raise_escalation(
         build=lambda s: _new_context(act, s, issue_id) | {"form": typed},
         template="escalations/new.html",
         done=_("已吹哨，等待街道派单"),
+        beside="raise",
     )
 
 
@@ -550,7 +567,10 @@ def withdraw(act: ActionDep, issue_id: IssueId, escalation_id: EscalationId) -> 
             **act.who, issue_id=issue_id, escalation_id=escalation_id
         ),
         to=_issue_url(act.hall_id, issue_id),
-        build=lambda s: _new_context(act, s, issue_id),
-        template="escalations/new.html",
+        build=lambda s: (
+            page_context(s, act.hall, act.access, issue_id) | {"withdrawn_id": escalation_id}
+        ),  # the issue page again, the refusal under its 撤回
+        template="issues/detail.html",
         done=_("吹哨已撤回"),
+        beside="withdraw",
     )

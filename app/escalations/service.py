@@ -6,7 +6,8 @@ event and its trail step (EscalationStep) in it.
 - The hall's chair: raise (吹哨) on an issue 办理中, withdraw before dispatch.
 - A department's members: 报到, reply (答复 / 进展), ask another department for help (协办),
   办结. A helper department replies; the rest is the lead department's.
-- The periodic job: notify once per deadline when a response or resolution is overdue.
+- The periodic job: notify once per deadline when a response or resolution is overdue (the
+  department, the street, the chair who blew the whistle and the hall's chairs).
 
 Concurrency: every status change reads the escalation FOR UPDATE (PostgreSQL; SQLite's write
 transactions are BEGIN IMMEDIATE) and checks the move against the status it holds
@@ -43,11 +44,15 @@ from app.escalations.models import (
     StreetDeadline,
 )
 from app.escalations.policies import DepartmentAccess, Part
-from app.halls.models import Hall, StreetAdmin
+from app.halls import queries as hall_queries
+from app.halls.models import (
+    Hall,
+    StreetAdmin,
+)
 from app.halls.policies import HallAccess, StreetAccess
-from app.issues import lifecycle
+from app.issues import lifecycle, notices
 from app.issues.lifecycle import Action, InvalidTransition
-from app.issues.models import Issue, Notification
+from app.issues.models import Issue
 from app.tasks.models import Task
 
 WORK_ORDER = re.compile(r"[0-9A-Za-z]{1,40}")
@@ -111,18 +116,20 @@ def _notify(
     kind: str,
     *,
     link_issue: bool,
-) -> None:
-    text = escalation.summary.strip().replace("\n", " ")[:200]
-    for user_id in sorted(set(user_ids)):
-        session.add(
-            Notification(
-                hall_id=escalation.hall_id,
-                user_id=user_id,
-                issue_id=escalation.issue_id if link_issue else None,
-                kind=kind,
-                text=text,
-            )
-        )
+    actor_id: int | None = None,
+) -> set[int]:
+    """The notice to these people but the actor; `link_issue` for readers of the hall's issue
+    (a department's members see the escalation in their 部门待办, not the issue page: a notice
+    that names no issue is how notices.link knows to send its reader there)."""
+    return notices.send(
+        session,
+        hall_id=escalation.hall_id,
+        user_ids=user_ids,
+        kind=kind,
+        text=escalation.summary.strip().replace("\n", " "),
+        issue_id=escalation.issue_id if link_issue else None,
+        actor_id=actor_id,
+    )
 
 
 def _department_members(session: Session, department_id: int | None) -> list[int]:
@@ -435,6 +442,7 @@ def raise_escalation(
         _street_admins(session, hall.street_id),
         "escalation_raised",
         link_issue=True,
+        actor_id=actor.id,
     )
     _audit(
         session,
@@ -466,6 +474,15 @@ def withdraw_escalation(
         raise NotFound("not_found")
     _refuse(Move.WITHDRAW, escalation)
     _audit(session, "withdraw_escalation", actor.id, escalation, summary=escalation.summary[:200])
+    # The street's officials were asked to dispatch it: they hear it is no longer to dispatch.
+    _notify(
+        session,
+        escalation,
+        _street_admins(session, escalation.street_id),
+        "escalation_withdrawn",
+        link_issue=True,
+        actor_id=actor.id,
+    )
     session.execute(
         delete(EscalationStep).where(col(EscalationStep.escalation_id) == escalation_id)
     )
@@ -524,7 +541,9 @@ def dispatch(
         at=now,
     )
     members = _department_members(session, department.id)
-    _notify(session, escalation, members, "escalation_dispatched", link_issue=False)
+    _notify(
+        session, escalation, members, "escalation_dispatched", link_issue=False, actor_id=actor.id
+    )
     _audit(session, "dispatch", actor.id, escalation, department_id=department.id)
     session.commit()
     return escalation
@@ -589,8 +608,27 @@ def acknowledge(
         department_id=access.department_id,
         in_time=deadlines.in_time(now, escalation.respond_due_at),
     )
+    _notify(
+        session,
+        escalation,
+        _hall_side(session, escalation),
+        "escalation_acknowledged",
+        link_issue=True,
+        actor_id=actor.id,
+    )
     session.commit()
     return escalation
+
+
+def _hall_side(session: Session, escalation: Escalation) -> set[int]:
+    """The hall's chairs (the issue page's trail). The one who blew the whistle hears of it while
+    still a chair, or if a platform admin blew it, or if the hall has no chair just now (so that
+    someone on the hall's side always hears)."""
+    chairs = hall_queries.chair_ids(session, hall_id=escalation.hall_id)
+    raiser = session.get(User, escalation.raised_by_id)
+    if not chairs or (raiser is not None and raiser.is_platform_admin):
+        return chairs | {escalation.raised_by_id}
+    return chairs
 
 
 def reply(
@@ -618,6 +656,14 @@ def reply(
     session.add(escalation)
     _audit(
         session, "reply", actor.id, escalation, department_id=access.department_id, part=part.value
+    )
+    _notify(
+        session,
+        escalation,
+        _hall_side(session, escalation),
+        "escalation_replied",
+        link_issue=True,
+        actor_id=actor.id,
     )
     session.commit()
     return escalation
@@ -669,7 +715,9 @@ def ask_help(
     escalation.version += 1
     session.add(escalation)
     members = _department_members(session, helper.id)
-    _notify(session, escalation, members, "escalation_help_asked", link_issue=False)
+    _notify(
+        session, escalation, members, "escalation_help_asked", link_issue=False, actor_id=actor.id
+    )
     _audit(session, "ask_help", actor.id, escalation, department_id=helper.id)
     session.commit()
     return escalation
@@ -683,7 +731,7 @@ def resolve(
     escalation_id: int,
     form: schemas.TextForm,
 ) -> Escalation:
-    """办结 with what was done; the hall's chair is told."""
+    """办结 with what was done; the hall's chairs are told."""
     escalation, part = _as_department(session, access, escalation_id)
     policies.require(policies.can_resolve(part))
     _check({"text": _text(form.text, schemas.TEXT_MAX)})
@@ -704,7 +752,10 @@ def resolve(
         text=escalation.resolution,
         at=now,
     )
-    _notify(session, escalation, [escalation.raised_by_id], "escalation_resolved", link_issue=True)
+    # The hall's chairs (who follow it on the issue page; _hall_side) and the street's
+    # officials who dispatched it.
+    told = _hall_side(session, escalation) | set(_street_admins(session, escalation.street_id))
+    _notify(session, escalation, told, "escalation_resolved", link_issue=True, actor_id=actor.id)
     _audit(
         session,
         "resolve",
@@ -721,9 +772,12 @@ def resolve(
 
 
 def notify_overdue(*, session: Session, now: datetime) -> int:
-    """Tell the department's members and the street's officials, once per escalation and
-    deadline, that a response (报到) or a resolution (办结) is overdue (strictly past due).
-    No commit: the job runner commits with its bookkeeping (app/jobs/registry.py)."""
+    """Tell the department's members, the street's officials and the hall's current chairs
+    (the chair who blew the whistle only while still one: the 吹哨报到 card is the chairs'),
+    once per escalation and deadline, that a response (报到) or a resolution (办结) is overdue
+    (strictly past due). Each person hears it once (a member in two of these roles: as a
+    member, in the 部门待办). No commit: the job runner commits with its bookkeeping
+    (app/jobs/registry.py)."""
     respond_late = session.exec(
         locked(
             select(Escalation).where(
@@ -746,15 +800,13 @@ def notify_overdue(*, session: Session, now: datetime) -> int:
     for escalation, kind in [(e, "respond") for e in respond_late] + [
         (e, "resolve") for e in resolve_late
     ]:
-        members = _department_members(session, escalation.department_id)
-        admins = _street_admins(session, escalation.street_id)
+        members = set(_department_members(session, escalation.department_id))
+        others = set(_street_admins(session, escalation.street_id)) | _hall_side(
+            session, escalation
+        )
         _notify(session, escalation, members, f"escalation_{kind}_overdue", link_issue=False)
         _notify(
-            session,
-            escalation,
-            set(admins) - set(members),
-            f"escalation_{kind}_overdue",
-            link_issue=True,
+            session, escalation, others - members, f"escalation_{kind}_overdue", link_issue=True
         )
         if kind == "respond":
             escalation.respond_overdue_notified_at = now

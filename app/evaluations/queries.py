@@ -23,9 +23,7 @@ from app.halls.models import (
     Entrance,
     Household,
     Membership,
-    MembershipRole,
     MembershipStatus,
-    Role,
 )
 from app.issues import queries as issue_queries
 from app.issues.lifecycle import Stage
@@ -256,20 +254,6 @@ def summarize(row: EvaluationRound) -> rules.Summary:
         weight=Fraction(row.weight_num, row.weight_den),
         threshold=Fraction(row.threshold_num, row.threshold_den),
     )
-
-
-def chair_ids(session: Session, *, hall_id: int) -> set[int]:
-    """The hall's verified chairs."""
-    rows = session.exec(
-        select(Membership.user_id)
-        .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
-        .where(
-            Membership.hall_id == hall_id,
-            Membership.status == MembershipStatus.VERIFIED,
-            MembershipRole.role == Role.CHAIR,
-        )
-    ).all()
-    return set(rows)
 
 
 # --- 等您评价 on the hall home --------------------------------------------------------------------

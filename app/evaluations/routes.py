@@ -60,9 +60,12 @@ def _act(
     typed: dict[str, str] | None = None,
     paper: bool = False,
     refused: Refusals | None = None,
+    button: str | None = None,
 ) -> Response:
     """PRG to the page (or the paper desk); a field error renders it again (422), a conflict
-    is a warning flash (409 and the page with htmx)."""
+    is a warning flash (409 and the page with htmx). The chair's buttons (`button`: "open",
+    "close") have no field: their conflict is the page again (409), the reason under the
+    button that was pressed."""
     to = views.page_url(act.hall_id, issue.id or 0)
     if paper:
         to = url("evaluations.paper", hall_id=act.hall_id, issue_id=issue.id)
@@ -74,7 +77,10 @@ def _act(
         else:
             context = views.page_context(act.session, act.hall, act.access, fresh)
         context |= {"form": typed or {}, "errors": outcome.errors}
-        context["page_error"] = outcome.conflict
+        if button is None:
+            context["page_error"] = outcome.conflict
+        else:
+            context |= {"manage_errors": outcome.errors, "manage_pressed": button}
         template = "evaluations/paper.html" if paper else "evaluations/page.html"
         return render(act.request, template, context, status_code=outcome.status)
 
@@ -87,6 +93,7 @@ def _act(
         done=done,
         refused=refused,
         htmx="redirect",
+        beside=button is not None,
     )
 
 
@@ -147,7 +154,7 @@ def open_round(act: ActionDep, issue: IssueDep) -> Response:
     """开启民评 (the chair): every task done; the round runs for the hall's window."""
     policies.require(policies.can_manage(act.access))
     run = partial(service.open_round, **act.who, issue_id=issue.id or 0)
-    return _act(act, issue, run, done=_("民评已开启，已通知相关居民"))
+    return _act(act, issue, run, done=_("民评已开启，已通知相关居民"), button="open")
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/evaluation/close", name="evaluations.close")
@@ -155,7 +162,7 @@ def close_round(act: ActionDep, issue: IssueDep) -> Response:
     """结束民评 (the chair), once the window is over: 已办结 or back to 办理中."""
     policies.require(policies.can_manage(act.access))
     run = partial(service.close_round, **act.who, issue_id=issue.id or 0)
-    return _act(act, issue, run, done=_("民评已结束"))
+    return _act(act, issue, run, done=_("民评已结束"), button="close")
 
 
 # --- paper ------------------------------------------------------------------------------------

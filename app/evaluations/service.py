@@ -44,6 +44,7 @@ from app.evaluations.models import (
     RoundOutcome,
     Satisfaction,
 )
+from app.halls import queries as hall_queries
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.issues import service as issues
@@ -111,12 +112,17 @@ def open_round(
     hall = session.get(Hall, access.hall_id)
     assert hall is not None
     now = clock.now()
+    # Those who can answer (the verified members in the issue's scope) are asked; the other
+    # followers and the people responsible for its tasks hear of the stage only.
+    asked = set(queries.scope_user_ids(session, issue))
     issues.advance_for_decision(
         session,
         issue=issue,
         target=Stage.EVALUATING,
         actor_id=actor.id,
         facts={"open_tasks": tasks.open},
+        also=queries.responsible_ids(session, hall_id=issue.hall_id, issue_id=issue_id),
+        told=asked,
     )
     number = queries.last_number(session, hall_id=access.hall_id, issue_id=issue_id) + 1
     row = EvaluationRound(
@@ -134,18 +140,7 @@ def open_round(
     session.add(row)
     session.flush()
     _audit(session, "open_round", actor.id, row, ends_at=row.ends_at.isoformat())
-    followers = queries.involved_ids(session, issue) - queries.responsible_ids(
-        session, hall_id=issue.hall_id, issue_id=issue_id
-    )  # the followers heard of the stage change already
-    asked = (
-        (
-            set(queries.scope_user_ids(session, issue))
-            | queries.responsible_ids(session, hall_id=issue.hall_id, issue_id=issue_id)
-        )
-        - followers
-        - {actor.id}
-    )
-    issues.notify_users(session, issue, asked, kind="evaluation_open")
+    issues.notify_users(session, issue, asked, kind="evaluation_open", exclude=actor.id)
     session.commit()
     return row
 
@@ -353,6 +348,10 @@ def _close(
     """Close a locked open round and move its locked issue by the round's summary (no commit)."""
     summary = queries.summarize(row)
     target = Stage.IMPLEMENTING if summary.reopen else Stage.CLOSED
+    # Everyone involved (with who answered the round) hears the outcome once: a reopening by
+    # its own notice (the chairs too, who must reopen tasks), a close by the stage's.
+    involved = queries.involved_ids(session, issue, round_id=row.id)
+    reopened = involved | hall_queries.chair_ids(session, hall_id=issue.hall_id)
     issues.advance_for_decision(
         session,
         issue=issue,
@@ -364,6 +363,8 @@ def _close(
             "evaluation_ends_at": row.ends_at,
             "satisfaction_ok": not summary.reopen,
         },
+        also=involved,
+        told=reopened if summary.reopen else (),
     )
     row.closed_at = now
     row.closed_by_id = actor_id
@@ -379,10 +380,7 @@ def _close(
         dissatisfied=row.dissatisfied,
     )
     if summary.reopen:  # everyone involved is told why it comes back
-        involved = queries.involved_ids(session, issue, round_id=row.id) | queries.chair_ids(
-            session, hall_id=issue.hall_id
-        )
-        issues.notify_users(session, issue, involved - {actor_id}, kind="evaluation_reopened")
+        issues.notify_users(session, issue, reopened, kind="evaluation_reopened", exclude=actor_id)
     return row
 
 

@@ -89,4 +89,6 @@ def page_context(session: Session, hall: Hall, access: HallAccess, issue: Issue)
         "form": {},
         "errors": {},
         "page_error": None,
+        "manage_errors": {},  # the refusal of the chair's button that was pressed ...
+        "manage_pressed": None,  # ... "open" or "close" (shown even if no longer offered)
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.halls.models import Hall, MembershipStatus, Relation, Role
-from app.web.i18n import N_
+from app.web.i18n import N_, gettext
 
 ROLE_LABELS = {
     Role.RESIDENT: N_("居民"),
@@ -30,7 +30,20 @@ STATUS_LABELS = {
 }
 
 
-def issuer_of(hall: Hall) -> str:
-    """青年湖社区议事厅 → 青年湖社区居民委员会: who issues what the hall prints (the 居委会)."""
+def issuer_record(hall: Hall) -> str:
+    """青年湖社区议事厅 → 青年湖社区居民委员会: who issues what the hall prints (the 居委会), in
+    Chinese whoever asks: the form frozen into a signed document (the minutes' hash covers it)."""
     name = hall.name.strip().removesuffix("议事厅").strip()
     return name + ("居民委员会" if name.endswith("社区") else "社区居民委员会")
+
+
+def issuer_shown(record: str) -> str:
+    """An issuer as `issuer_record` wrote it, in the reader's language."""
+    if record.endswith("社区居民委员会"):
+        return gettext("%(name)s社区居民委员会") % {"name": record.removesuffix("社区居民委员会")}
+    return record
+
+
+def issuer_of(hall: Hall) -> str:
+    """Who issues what the hall prints, in the reader's language (青年湖社区居民委员会)."""
+    return issuer_shown(issuer_record(hall))

@@ -96,6 +96,9 @@ class Hall(SQLModel, table=True):
     basic_satisfied_weight_den: int = 10
     reopen_threshold_num: int = 1
     reopen_threshold_den: int = 3
+    # The 居委会's public number, printed whole on the 公示 ("" for none): one the chair chose to
+    # publish, unlike the chair's own login number (issue #14).
+    office_phone: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
 
 
 class Building(SQLModel, table=True):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.halls.models import MembershipStatus, Role
+
+if TYPE_CHECKING:
+    from app.halls.queries import MyHall
 
 
 @dataclass(frozen=True)
@@ -69,3 +74,16 @@ def can_view_audit(access: HallAccess) -> bool:
 def can_see_contact(access: HallAccess, *, owner_user_id: int | None) -> bool:
     """Full phone and room number: only their owner and the hall's chair (PRIV-02)."""
     return (access.user_id is not None and access.user_id == owner_user_id) or access.is_chair
+
+
+def straight_into(
+    halls: Sequence[MyHall], *, has_desk: bool, must_change_password: bool
+) -> int | None:
+    """The hall a person's home page sends them straight into: their one hall, when it is
+    all the home page would show them (a verified membership, nothing pending or refused, no
+    street's halls, no 部门待办 or 派单 desk, no password to change first); else None."""
+    if has_desk or must_change_password or len(halls) != 1:
+        return None
+    only = halls[0]
+    verified = only.membership is not None and only.membership.status == MembershipStatus.VERIFIED
+    return only.hall.id if verified and not only.via_street else None

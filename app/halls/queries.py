@@ -345,18 +345,62 @@ def list_all_entrances(session: Session, *, hall_id: int) -> list[tuple[Entrance
     ]
 
 
-def list_verified_people(session: Session, *, hall_id: int) -> list[tuple[int, str]]:
-    """(user id, name) of the hall's verified members, for choosing 计票人 and 监票人."""
-    return [
-        (uid, name)
-        for uid, name in session.exec(
-            select(User.id, User.name)
-            .join(Membership, col(Membership.user_id) == User.id)
-            .where(Membership.hall_id == hall_id, Membership.status == MembershipStatus.VERIFIED)
-            .order_by(col(User.name))
-        ).all()
-        if uid is not None
-    ]
+@dataclass(frozen=True)
+class PickablePerson:
+    """A verified member as a person picker shows them: the name and where they live (building
+    and unit, never the room), so that two people of the same name can be told apart."""
+
+    user_id: int
+    membership_id: int
+    name: str
+    building: str | None  # 3号楼; None for a member without a household (an official)
+    entrance: str | None  # 2单元
+
+    @property
+    def place(self) -> str:
+        return f"{self.building or ''}{self.entrance or ''}"
+
+
+@dataclass(frozen=True)
+class PickerGroup:
+    """The people of one building (or of none: the officials), in the picker's order."""
+
+    building: str | None
+    people: tuple[PickablePerson, ...]
+
+
+def list_pickable_people(session: Session, *, hall_id: int) -> list[PickerGroup]:
+    """The hall's verified members grouped by building (those without a household first), each
+    with their building and unit; by unit, then name, inside a building. One statement."""
+    rows = session.execute(
+        sa.select(
+            col(User.id), col(Membership.id), col(User.name), col(Building.name), col(Entrance.name)
+        )
+        .select_from(Membership)
+        .join(User, col(User.id) == Membership.user_id)
+        .outerjoin(Household, col(Household.id) == Membership.household_id)
+        .outerjoin(Entrance, col(Entrance.id) == Household.entrance_id)
+        .outerjoin(Building, col(Building.id) == Entrance.building_id)
+        .where(
+            col(Membership.hall_id) == hall_id,
+            col(Membership.status) == MembershipStatus.VERIFIED,
+        )
+        .order_by(
+            col(Building.id).is_not(None),
+            col(Building.sort_key),
+            col(Building.name),
+            col(Entrance.sort_key),
+            col(Entrance.name),
+            col(User.name),
+            col(User.id),
+        )
+    ).all()
+    groups: dict[str | None, list[PickablePerson]] = {}
+    for uid, mid, name, building, entrance in rows:
+        if uid is not None and mid is not None:
+            person = PickablePerson(uid, mid, name, building, entrance)
+            groups.setdefault(building, []).append(person)
+    return [PickerGroup(b, tuple(people)) for b, people in groups.items()]
 
 
 def roster_state(session: Session, *, hall_id: int) -> roster.HallState:
@@ -407,3 +451,17 @@ def roster_state(session: Session, *, hall_id: int) -> roster.HallState:
         phoneless_members=phoneless,
         frozen=frozen,
     )
+
+
+def chair_ids(session: Session, *, hall_id: int) -> set[int]:
+    """The hall's verified chairs (who are told what the 居委会 must act on)."""
+    rows = session.exec(
+        select(Membership.user_id)
+        .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
+        .where(
+            Membership.hall_id == hall_id,
+            Membership.status == MembershipStatus.VERIFIED,
+            MembershipRole.role == Role.CHAIR,
+        )
+    ).all()
+    return set(rows)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
@@ -23,9 +24,10 @@ from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall, MembershipStatus, Role
 from app.halls.policies import HallAccess
+from app.issues import labels as issue_labels
 from app.issues import policies as issue_policies
 from app.issues import queries as issue_queries
-from app.issues.lifecycle import Stage
+from app.issues.lifecycle import Stage, VoteState
 from app.tasks import queries as task_queries
 from app.voting import queries as voting_queries
 from app.web import pdf, qr
@@ -186,6 +188,50 @@ def _my_household(session: Session, access: HallAccess) -> dict[str, Any]:
     return {"membership": membership, "address": address}
 
 
+# Issues that ended without being taken up (不予受理, 已合并, 已撤回): counted behind a fold on
+# the hall page, after the stages the hall is working on.
+ENDED_UNTAKEN = frozenset({Stage.REJECTED, Stage.MERGED, Stage.WITHDRAWN})
+
+
+@dataclass(frozen=True)
+class StageTile:
+    """One count on the hall page: its stage and, in 表决中, its vote (the list it links to),
+    its words, how many."""
+
+    stage: Stage
+    vote: VoteState | None  # in 表决中 only
+    label: str  # untranslated msgid
+    count: int
+
+    @property
+    def query(self) -> str:
+        """The issue list's filters for this count: ?stage=deciding&vote=open."""
+        return urlencode({"stage": self.stage, **({"vote": self.vote} if self.vote else {})})
+
+
+# Within 表决中, the order of the tiles: waiting for the chair first, then a vote under way.
+VOTE_ORDER = (None, "open", "closed")
+
+
+def _stage_tiles(by_state: dict[tuple[Stage, str | None], int], *, chair: bool) -> list[StageTile]:
+    """The counts in the stages' order, 表决中 split as the issue page says it (issue #14), in
+    words short enough for a half-width tile: 待发起表决 (to the chair: 待您发起表决) until a
+    ballot is open, 表决中, 表决已截止; each links to the list of its own issues."""
+    return [
+        StageTile(
+            stage,
+            VoteState(vote or VoteState.WAITING) if stage == Stage.DECIDING else None,
+            issue_labels.tile_label(stage, vote, chair=chair),
+            n,
+        )
+        for (stage, vote), n in sorted(
+            by_state.items(),
+            key=lambda item: (list(Stage).index(item[0][0]), VOTE_ORDER.index(item[0][1])),
+        )
+        if n
+    ]
+
+
 def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
     """Counts per stage and what needs me: issues I can still co-sign; for chairs, reviews
     and reports waiting."""
@@ -211,14 +257,20 @@ def _issue_summary(session: Session, access: HallAccess) -> dict[str, Any]:
         else []
     )
     chair = issue_policies.can_view_queues(access)
-    counts = issue_queries.count_by_stage(session, hall_id=hall_id)
+    by_state = voting_queries.count_issues_by_state(session, hall_id=hall_id)
+    counts = dict.fromkeys(Stage, 0)
+    for (stage, _vote), n in by_state.items():
+        counts[stage] += n
+    tiles = _stage_tiles(by_state, chair=issue_policies.can_review(access))
     return {
         "awaiting_vote": voting_queries.awaiting_vote(
             session, hall_id=hall_id, user_id=access.user_id
         )
         if access.user_id is not None and access.is_verified
         else [],
-        "issue_counts": counts,
+        # the stages still being worked on first; those that ended in 民提 behind a fold
+        "issue_tiles": [t for t in tiles if t.stage not in ENDED_UNTAKEN],
+        "ended_tiles": [t for t in tiles if t.stage in ENDED_UNTAKEN],
         "issue_total": sum(counts.values()),
         "cosignable": cosignable,
         "awaiting_evaluation": to_evaluate,
@@ -574,7 +626,7 @@ def confirm_roster(
 @router.get("/halls/{hall_id}/settings", name="halls.settings")
 def settings_page(request: Request, hall: HallDep, access: AccessDep) -> Response:
     _require(policies.can_edit_settings(access))
-    values = {field: getattr(hall, field) for field in schemas.SETTING_BOUNDS}
+    values = {field: getattr(hall, field) for field in [*schemas.SETTING_BOUNDS, "office_phone"]}
     return render(
         request,
         "halls/settings.html",
@@ -758,6 +810,14 @@ def rotate_invite(
 
 @router.get("/", name="home")
 def home(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    """The halls I belong to and my desks; a resident with one hall goes straight into it."""
     my_halls = queries.list_my_halls(session, user_id=user.id) if user and user.id else []
     links = escalation_queries.home_links(session, user_id=user.id) if user and user.id else []
+    hall_id = policies.straight_into(
+        my_halls,
+        has_desk=bool(links),
+        must_change_password=bool(user and user.must_change_password),
+    )
+    if hall_id is not None:
+        return redirect(request, url("halls.detail", hall_id=hall_id))
     return render(request, "home.html", {"my_halls": my_halls, "work_links": links})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
@@ -86,6 +87,25 @@ class SettingsForm(BaseModel):
     basic_satisfied_weight_den: Text = ""
     reopen_threshold_num: Text = ""
     reopen_threshold_den: Text = ""
+    office_phone: Text = ""
+
+
+# The 居委会's public number, printed whole on the 公示 (issue #14): a landline with its area
+# code, or a mobile; spaces, dashes, brackets and a leading + are kept as the chair typed them.
+_OFFICE_PHONE = re.compile(r"\+?[0-9 ()\-]+")
+OFFICE_PHONE_DIGITS = (7, 15)
+
+
+def parse_office_phone(raw: str) -> tuple[str, str | None]:
+    """The number as it will be printed ("" for none), and an error code if it is not one."""
+    value = " ".join(raw.split())
+    if not value:
+        return "", None
+    digits = sum(c.isdigit() for c in value)
+    low, high = OFFICE_PHONE_DIGITS
+    if len(value) > 20 or not _OFFICE_PHONE.fullmatch(value) or not low <= digits <= high:
+        return value, "office_phone_invalid"
+    return value, None
 
 
 def parse_settings(form: SettingsForm) -> tuple[dict[str, int], dict[str, str]]:

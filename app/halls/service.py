@@ -782,12 +782,20 @@ def update_hall_settings(
     Raises: NotAllowed, ValidationFailed with a code per field; nothing is saved on error.
     """
     _require(policies.can_edit_settings(access))
-    values, errors = schemas.parse_settings(form)
+    numbers, errors = schemas.parse_settings(form)
+    office_phone, phone_error = schemas.parse_office_phone(form.office_phone)
+    if phone_error:
+        errors["office_phone"] = phone_error
     if errors:
         raise ValidationFailed(errors)
     db_hall = session.get(Hall, hall.id)
     assert db_hall is not None
+    values: dict[str, object] = {**numbers, "office_phone": office_phone}
     changed = {k: [getattr(db_hall, k), v] for k, v in values.items() if getattr(db_hall, k) != v}
+    if "office_phone" in changed:
+        # The audit chain keeps no phone number whole (it cannot be taken out again), even a
+        # public one: the record says that it changed, masked.
+        changed["office_phone"] = [_masked_number(n) for n in changed["office_phone"]]
     for key, value in values.items():
         setattr(db_hall, key, value)
     audit.record(
@@ -801,6 +809,12 @@ def update_hall_settings(
     )
     session.commit()
     return db_hall
+
+
+def _masked_number(number: object) -> str:
+    """An office number for the audit record: its last four digits only ("" stays "")."""
+    digits = "".join(c for c in str(number) if c.isdigit())
+    return f"****{digits[-4:]}" if digits else ""
 
 
 def set_member_roles(

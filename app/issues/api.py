@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentUser
@@ -17,7 +19,7 @@ from app.halls.deps import AccessDep
 from app.halls.policies import HallAccess
 from app.issues import policies, queries, schemas, service
 from app.issues.deps import IssueDep
-from app.issues.lifecycle import PHASE_OF, Phase, Stage
+from app.issues.lifecycle import PHASE_OF, Phase, Stage, VoteState
 from app.issues.models import Category, Comment, Issue, Scope, Solution, Source, Stance
 from app.voting import policies as voting_policies
 from app.voting import queries as voting_queries
@@ -58,6 +60,10 @@ class IssuePublic(BaseModel):
     location: str
     stage: Stage
     phase: Phase
+    # In `deciding` only, how far its vote is (as the pages say it, issue #14): `waiting` for
+    # the chair to open a ballot, a ballot `open`, or one `closed` awaiting the chair's next
+    # step; null in every other stage.
+    vote: Literal["waiting", "open", "closed"] | None
     source: Source
     cosign_count: int
     comment_count: int
@@ -66,7 +72,10 @@ class IssuePublic(BaseModel):
     merged_into_id: int | None
 
     @classmethod
-    def of(cls, issue: Issue) -> IssuePublic:
+    def of(cls, issue: Issue, votes: Mapping[int, str] | None = None) -> IssuePublic:
+        """`votes`: voting.queries.vote_states of the issues (absent in `deciding`: waiting)."""
+        deciding = issue.stage == Stage.DECIDING
+        vote = (votes or {}).get(issue.id or 0, "waiting") if deciding else None
         return cls(
             id=issue.id or 0,
             hall_id=issue.hall_id,
@@ -77,6 +86,7 @@ class IssuePublic(BaseModel):
             location=issue.location,
             stage=issue.stage,
             phase=PHASE_OF[issue.stage],
+            vote=vote,
             source=issue.source,
             cosign_count=issue.cosign_count,
             comment_count=issue.comment_count,
@@ -90,7 +100,7 @@ class CommentPublic(BaseModel):
     id: int
     issue_id: int
     parent_id: int | None
-    stance: Stance
+    stance: Stance | None  # None for a reply: it answers a comment and takes no stance
     body: str | None  # None when hidden
     hidden_reason: str | None
     created_at: datetime
@@ -103,7 +113,7 @@ class CommentPublic(BaseModel):
             id=comment.id or 0,
             issue_id=comment.issue_id,
             parent_id=comment.parent_id,
-            stance=comment.stance,
+            stance=None if comment.parent_id is not None else comment.stance,
             body=None if hidden else comment.body,
             hidden_reason=comment.hidden_reason if hidden else None,
             created_at=comment.created_at,
@@ -153,20 +163,26 @@ def list_issues(
     category: Annotated[Category | None, Query()] = None,
     q: Annotated[fields.Text, Query(max_length=60)] = "",
     before: Annotated[fields.Id | None, Query()] = None,
+    vote: Annotated[VoteState | None, Query()] = None,
 ) -> IssueListPublic:
-    """The hall's issues, newest first (cursor `before`), filtered by stage, category and text."""
-    filters = queries.IssueFilters(stage=stage, category=category, q=q)
+    """The hall's issues, newest first (cursor `before`), filtered by stage, category, text and
+    `vote`: those in `deciding` whose vote is `waiting`, `open` or `closed` (as each item's
+    `vote` says; with another `stage`, none)."""
+    filters = queries.IssueFilters(stage=stage, category=category, q=q, vote=vote)
+    return _issue_page(session, access.hall_id, filters, before)
+
+
+def _issue_page(
+    session: Session, hall_id: int, filters: queries.IssueFilters, before: int | None
+) -> IssueListPublic:
     rows = queries.list_issues(
-        session,
-        hall_id=access.hall_id,
-        filters=filters,
-        before=before,
-        limit=queries.ISSUE_PAGE + 1,
+        session, hall_id=hall_id, filters=filters, before=before, limit=queries.ISSUE_PAGE + 1
     )
     page = rows[: queries.ISSUE_PAGE]
     more = len(rows) > queries.ISSUE_PAGE and page
+    votes = voting_queries.vote_states(session, hall_id=hall_id, issues=[r.issue for r in page])
     return IssueListPublic(
-        issues=[IssuePublic.of(r.issue) for r in page],
+        issues=[IssuePublic.of(r.issue, votes) for r in page],
         next_before=page[-1].issue.id if more else None,
     )
 
@@ -180,13 +196,21 @@ def issue_detail(
 ) -> IssueDetailPublic:
     """One issue with its 方案 and a page of comments (replies included, each after the comment
     it answers; hidden ones blanked)."""
-    hall_id, issue_id, before = access.hall_id, issue.id or 0, comments_before
+    return _detail(session, access, issue, comments_before)
+
+
+def _detail(
+    session: Session, access: HallAccess, issue: Issue, before: int | None
+) -> IssueDetailPublic:
+    hall_id, issue_id = access.hall_id, issue.id or 0
     page = queries.list_comments(session, hall_id=hall_id, issue_id=issue_id, before=before)
     header = queries.get_issue_header(session, hall_id=hall_id, issue_id=issue_id)
     solutions = queries.list_solutions(session, hall_id=hall_id, issue_id=issue_id)
     drafts = voting_policies.can_manage(access)  # a draft ballot is the chair's to see
     return IssueDetailPublic(
-        issue=IssuePublic.of(issue),
+        issue=IssuePublic.of(
+            issue, voting_queries.vote_states(session, hall_id=hall_id, issues=[issue])
+        ),
         proposer_name=header.proposer_name if header else "",
         solutions=[SolutionPublic.of(r.solution) for r in solutions],
         comments=[CommentPublic.of(c.comment) for row in page.rows for c in [row, *row.replies]],
@@ -350,7 +374,12 @@ def add_comment(
     issue_id: IdPath,
     body: schemas.CommentForm,
 ) -> CommentPublic:
-    """Comment with a stance, or reply to a comment."""
+    """Comment with a stance, or reply to a comment.
+
+    `stance` is one of support / oppose / suggest / neutral and may be left out: a comment
+    without one counts as neutral (中立), as on the page, whose form says so ("不选态度即算作中立")
+    and whose notice names the stance the comment was counted under. A reply (`parent_id`)
+    takes no stance: any sent is ignored, it is in no stance count and reads `stance: null`."""
     _participant(access)
     return CommentPublic.of(
         service.add_comment(
@@ -439,8 +468,8 @@ def close(
 ) -> IssuePublic:
     """The chair closes 民议 with a 协商意见 and the 方案 that go to the decision."""
     _chair(access)
-    return IssuePublic.of(
-        service.close_deliberation(
-            session=session, access=access, actor=user, issue_id=issue_id, form=body
-        )
+    issue = service.close_deliberation(
+        session=session, access=access, actor=user, issue_id=issue_id, form=body
     )
+    votes = voting_queries.vote_states(session, hall_id=access.hall_id, issues=[issue])
+    return IssuePublic.of(issue, votes)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from app.issues.lifecycle import Phase, Stage
+from app.issues import notices
+from app.issues.lifecycle import Phase, Stage, VoteState
 from app.issues.models import Category, Scope, Source, Stance
 from app.web.i18n import N_, get_locale, gettext
 
@@ -26,13 +27,65 @@ STAGE_LABELS = {
     Stage.MERGED: N_("已合并"),
     Stage.WITHDRAWN: N_("已撤回"),
     Stage.DELIBERATING: N_("协商中"),
-    Stage.DECIDING: N_("表决中"),
+    # Named without its vote (the list's stage filter, a move in the audit trail), 表决中
+    # would claim a vote that may not have begun (issue #14): this is the stage a vote happens
+    # in. Where the vote is known, stage_label says 等待居委会发起表决 or 表决中.
+    Stage.DECIDING: N_("表决阶段"),
     Stage.PUBLICIZING: N_("公示中"),
     Stage.NOT_PASSED: N_("未通过"),
     Stage.IMPLEMENTING: N_("办理中"),
     Stage.EVALUATING: N_("评价中"),
     Stage.CLOSED: N_("已办结"),
 }
+# The history names the step taken where the stage's name would claim more: entering 民决 is
+# not yet a vote (issue #14), which only begins when the chair opens a ballot.
+HISTORY_LABELS = {
+    Stage.DECIDING: N_("协商结束，进入民决"),
+}
+# 表决中 says more than the stage: a vote is only under way once a ballot is open
+# (app.voting.queries.vote_states); until then the issue waits for the chair.
+DECIDING_LABELS = {
+    "open": N_("表决中"),
+    "closed": N_("表决已截止，等待居委会决定下一步"),
+    "waiting": N_("等待居委会发起表决"),
+}
+# The same, said to the chair, who is the 居委会.
+DECIDING_LABELS_FOR_CHAIR = {
+    "open": N_("表决中"),
+    "closed": N_("表决已截止，请决定下一步"),
+    "waiting": N_("待您发起表决"),
+}
+
+
+# The same in a few words, where there is room for no more: a half-width count on the hall
+# page (at 390 px, 等待居委会发起表决 took two lines) and the list's filter by the vote.
+VOTE_STATE_LABELS = {
+    VoteState.WAITING: N_("待发起表决"),
+    VoteState.OPEN: N_("表决中"),
+    VoteState.CLOSED: N_("表决已截止"),
+}
+VOTE_STATE_LABELS_FOR_CHAIR = {
+    **VOTE_STATE_LABELS,
+    VoteState.WAITING: N_("待您发起表决"),
+}
+
+
+def stage_label(stage: str, ballot_state: str | None, *, chair: bool = False) -> str:
+    """The msgid of an issue's stage as shown: 表决中 split by its vote (DECIDING_LABELS)."""
+    if stage == Stage.DECIDING:
+        table = DECIDING_LABELS_FOR_CHAIR if chair else DECIDING_LABELS
+        return table[ballot_state or "waiting"]
+    return STAGE_LABELS[Stage(stage)]
+
+
+def tile_label(stage: str, ballot_state: str | None, *, chair: bool = False) -> str:
+    """The msgid of a count on the hall page: stage_label, 表决中 in its short words."""
+    if stage == Stage.DECIDING:
+        table = VOTE_STATE_LABELS_FOR_CHAIR if chair else VOTE_STATE_LABELS
+        return table[VoteState(ballot_state or VoteState.WAITING)]
+    return STAGE_LABELS[Stage(stage)]
+
+
 CATEGORY_LABELS = {
     Category.PARKING: N_("停车管理"),
     Category.EBIKE: N_("电动自行车充电"),
@@ -67,28 +120,6 @@ STANCE_LABELS = {
     Stance.SUGGEST: N_("建议"),
     Stance.NEUTRAL: N_("中立"),
 }
-NOTIFICATION_LABELS = {
-    "review_needed": N_("有议题等待您审核"),
-    "reply": N_("有人回复了您的评论"),
-    "merged": N_("议题已合并"),
-    "meeting_scheduled": N_("会议通知"),
-    "meeting_cancelled": N_("会议取消"),
-    "meeting_rescheduled": N_("会议改期"),
-    "ballot_open": N_("您有一项表决可以投票了"),
-    "ballot_reminder": N_("表决快截止了，您还没有投票"),
-    "ballot_passed": N_("您参加的表决已通过"),
-    "ballot_failed": N_("您参加的表决未通过"),
-    # 吹哨报到 (app.escalations.service)
-    "escalation_raised": N_("社区吹哨，等待派单"),
-    "escalation_dispatched": N_("街道派单，请及时报到"),
-    "escalation_help_asked": N_("请求协办"),
-    "escalation_resolved": N_("吹哨事项已办结"),
-    "escalation_respond_overdue": N_("吹哨报到：报到已逾期"),
-    "escalation_resolve_overdue": N_("吹哨报到：办结已逾期"),
-    "evaluation_open": N_("请您评价议题的办理结果"),
-    "evaluation_reopened": N_("满意度未达标，重新办理"),
-    "task_overdue": N_("有办理任务已逾期"),
-}
 
 
 def translated(labels: Mapping[K, str]) -> Mapping[K, str]:
@@ -107,26 +138,5 @@ _TRANSLATED: dict[tuple[int, str], tuple[Mapping[Any, str], Mapping[Any, str]]] 
 
 
 def notification_label(kind: str) -> str:
-    """The untranslated msgid for a notification kind (stage changes share one per stage)."""
-    if kind.startswith("stage:"):
-        try:
-            return STAGE_ANNOUNCE[Stage(kind.removeprefix("stage:"))]
-        except ValueError:
-            return N_("议题有新进展")
-    return NOTIFICATION_LABELS.get(kind, N_("议题有新进展"))
-
-
-STAGE_ANNOUNCE = {
-    Stage.COLLECTING: N_("议题开始征集附议"),
-    Stage.UNDER_REVIEW: N_("议题附议人数已达到，等待居委会审核"),
-    Stage.REJECTED: N_("议题未被受理"),
-    Stage.MERGED: N_("议题已合并到其他议题"),
-    Stage.WITHDRAWN: N_("议题已被撤回"),
-    Stage.DELIBERATING: N_("议题已受理，进入协商"),
-    Stage.DECIDING: N_("协商结束，进入民决；有投票权的人会另收到投票通知"),
-    Stage.PUBLICIZING: N_("表决通过，正在公示"),
-    Stage.NOT_PASSED: N_("表决未通过"),
-    Stage.IMPLEMENTING: N_("议题进入办理"),
-    Stage.EVALUATING: N_("办理完成，请评价"),
-    Stage.CLOSED: N_("议题已办结"),
-}
+    """The untranslated headline of a notification kind (app.issues.notices)."""
+    return notices.notice_of(kind).label

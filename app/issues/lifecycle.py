@@ -43,6 +43,14 @@ class Stage(StrEnum):
     CLOSED = "closed"  # 已办结
 
 
+class VoteState(StrEnum):
+    """Within 表决中, how far its vote is (issue #14; app.voting.queries.vote_states)."""
+
+    WAITING = "waiting"  # for the chair to open a ballot
+    OPEN = "open"  # a ballot is open: 表决中
+    CLOSED = "closed"  # a ballot closed, awaiting the chair's next step
+
+
 PHASE_OF: Mapping[Stage, Phase] = {
     Stage.COLLECTING: Phase.PROPOSE,
     Stage.UNDER_REVIEW: Phase.PROPOSE,
@@ -61,6 +69,11 @@ PHASE_OF: Mapping[Stage, Phase] = {
 TERMINAL: frozenset[Stage] = frozenset(
     {Stage.REJECTED, Stage.MERGED, Stage.WITHDRAWN, Stage.NOT_PASSED, Stage.CLOSED}
 )
+
+# The issues a duplicate may be merged into: any the hall is still working on. One that has
+# ended (不予受理, 已合并, 已撤回, 未通过, 已办结) takes no more co-signers. The chair's list
+# offers exactly these, and the service refuses any other.
+MERGE_TARGETS: frozenset[Stage] = frozenset(Stage) - TERMINAL
 
 TRANSITIONS: Mapping[Stage, frozenset[Stage]] = {
     Stage.COLLECTING: frozenset({Stage.UNDER_REVIEW, Stage.WITHDRAWN, Stage.MERGED}),

@@ -90,7 +90,7 @@ class Issue(SQLModel, table=True):
     entered_by_id: int | None = Field(sa_type=Int64, default=None, foreign_key="user.id")
     cosign_count: int = 0  # kept in step with the cosign rows in the same transaction
     comment_count: int = 0
-    # Visible (not hidden) comments per stance, kept in step by the comment service in the
+    # Visible (not hidden) top comments per stance (a reply takes none), kept in step by the comment service in the
     # same transaction (add, hide, restore): the issue page reads them instead of counting.
     support_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     oppose_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -222,14 +222,16 @@ class Solution(SQLModel, table=True):
 
 
 class ConsultationOpinion(SQLModel, table=True):
-    """协商意见: how the chair closed deliberation."""
+    """协商意见: how the chair closed deliberation, one per round (an issue sent back to 民议 by
+    a failed vote or an upheld 异议 is closed again with a new one; the latest is current)."""
 
     __tablename__ = "consultation_opinion"
     __table_args__ = (
         sa.ForeignKeyConstraint(["issue_id", "hall_id"], ["issue.id", "issue.hall_id"]),
     )
 
-    issue_id: int = Field(sa_type=Int64, primary_key=True)
+    id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
+    issue_id: int = Field(sa_type=Int64, index=True)
     hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     agreements: str = Field(sa_type=sa.Text)
     disagreements: str = Field(sa_type=sa.Text)  # points of disagreement and how they were answered
@@ -238,13 +240,24 @@ class ConsultationOpinion(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
+    """A notice in the bell (app.issues.notices): about an issue, a meeting of the hall (kept
+    in the hall by the composite key), or an escalation (by its issue)."""
+
     __tablename__ = "notification"
-    __table_args__ = (sa.Index("ix_notification_user_unread", "user_id", "read_at"),)
+    __table_args__ = (
+        sa.Index("ix_notification_user_unread", "user_id", "read_at"),
+        sa.ForeignKeyConstraint(
+            ["meeting_id", "hall_id"],
+            ["meeting.id", "meeting.hall_id"],
+            name="fk_notification_meeting",
+        ),
+    )
 
     id: int | None = Field(sa_type=Int64, default=None, primary_key=True)
     hall_id: int = Field(sa_type=Int64, foreign_key="hall.id", index=True)
     user_id: int = Field(sa_type=Int64, foreign_key="user.id")
     issue_id: int | None = Field(sa_type=Int64, default=None, foreign_key="issue.id")
+    meeting_id: int | None = Field(sa_type=Int64, default=None, index=True)
     kind: str = Field(max_length=40)
     text: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=clock.now)

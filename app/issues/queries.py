@@ -18,10 +18,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
-from app.core.fields import ID_MAX
-from app.halls.models import Entrance, Hall, Household, Membership
-from app.issues import search
-from app.issues.lifecycle import TERMINAL, Stage
+from app.core.fields import ID_MAX, parse_id
+from app.escalations.models import Department, DepartmentMember
+from app.halls.models import Entrance, Hall, Household, Membership, StreetAdmin
+from app.issues import notices, search
+from app.issues.lifecycle import MERGE_TARGETS, TERMINAL, Stage, VoteState
 from app.issues.models import (
     STANCE_COUNT_COLUMN,
     Category,
@@ -37,6 +38,7 @@ from app.issues.models import (
     StageEvent,
     Stance,
 )
+from app.voting import queries as voting_queries
 
 COMMENT_PAGE = 20
 ISSUE_PAGE = 30
@@ -45,22 +47,33 @@ ISSUE_PAGE = 30
 # --- search ---------------------------------------------------------------------------------
 
 
-def _match(session: Session, text: str) -> sa.ColumnElement[bool] | sa.TextClause | None:
-    """A condition on Issue.id for full-text `text`; None when the text has no terms.
+def _match(
+    session: Session, text: str, *, every: bool = True
+) -> sa.ColumnElement[bool] | sa.TextClause | None:
+    """A condition on Issue.id for full-text `text` (all of its terms, or with `every=False`
+    any of them); None when the text has no terms.
 
     The terms are bound as one parameter, never formatted into the SQL.
     """
-    terms = search.query_terms(text)
+    return _match_terms(session, search.query_terms(text), every=every)
+
+
+def _match_terms(
+    session: Session, terms: list[str], *, every: bool = True
+) -> sa.ColumnElement[bool] | sa.TextClause | None:
+    """`_match` for terms already made (search.tokens), as many as given."""
     if not terms:
         return None
     if session.get_bind().dialect.name == "postgresql":
         # Terms are CJK characters or [a-z0-9]+ only (search.tokens), so no tsquery syntax.
-        query = " & ".join(terms)
+        query = (" & " if every else " | ").join(terms)
         return sa.text(
             "to_tsvector('simple', issue.search_text) @@ to_tsquery('simple', :fts_query)"
         ).bindparams(fts_query=query)
     # FTS5: each term a quoted phrase (inner quotes doubled), all required.
-    match = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    match = (" AND " if every else " OR ").join(
+        '"' + term.replace('"', '""') + '"' for term in terms
+    )
     ids = sa.text("SELECT rowid FROM issue_fts WHERE issue_fts MATCH :fts_query").bindparams(
         fts_query=match
     )
@@ -114,6 +127,7 @@ class IssueFilters:
     building_id: int | None = None
     q: str = ""
     open_only: bool = False
+    vote: VoteState | None = None  # in 表决中, how far its vote is (implies that stage)
 
 
 def list_issues(
@@ -131,6 +145,8 @@ def list_issues(
         query = query.where(Issue.stage == f.stage)
     if f.open_only:
         query = query.where(col(Issue.stage).not_in(list(TERMINAL)))
+    if f.vote is not None:
+        query = query.where(voting_queries.vote_state_is(f.vote))
     if f.category is not None:
         query = query.where(Issue.category == f.category)
     if f.building_id is not None:
@@ -161,16 +177,6 @@ def list_similar(session: Session, *, hall_id: int, title: str, limit: int = 5) 
     return rows
 
 
-def count_by_stage(session: Session, *, hall_id: int) -> dict[Stage, int]:
-    rows = session.exec(
-        select(Issue.stage, func.count()).where(Issue.hall_id == hall_id).group_by(col(Issue.stage))
-    ).all()
-    counts = dict.fromkeys(Stage, 0)
-    for stage, count in rows:
-        counts[Stage(stage)] = count
-    return counts
-
-
 def list_review_queue(session: Session, *, hall_id: int, limit: int = 200) -> list[IssueRow]:
     """Issues awaiting the chair's review, oldest deadline first."""
     return [
@@ -197,21 +203,72 @@ def count_overdue_reviews(session: Session, *, hall_id: int, now: datetime) -> i
     ).one()
 
 
-def list_merge_targets(
-    session: Session, *, hall_id: int, exclude_id: int, limit: int = 50
-) -> list[Issue]:
-    return list(
-        session.exec(
-            select(Issue)
-            .where(
-                Issue.hall_id == hall_id,
-                Issue.id != exclude_id,
-                col(Issue.stage).not_in(list(TERMINAL)),
-            )
-            .order_by(col(Issue.id).desc())
-            .limit(limit)
-        ).all()
+# The chair's merge list: this many choices at most (a search finds the others).
+MERGE_CHOICES = 15
+
+
+def _title_words(title: str) -> list[str]:
+    """The terms two titles are compared by, each once in the order of the title: character
+    pairs and words, not a lone character or digit (the 3 of 3号楼 makes no two issues alike)."""
+    return list(dict.fromkeys(t for t in search.tokens(title) if len(t) > 1))
+
+
+def _title_likeness(words: list[str]) -> sa.ColumnElement[int]:
+    """How many of `words` an issue's title contains (SQL): a word of the index is a run of
+    CJK characters or of [a-z0-9] (search.tokens), so it holds no LIKE wildcard."""
+    title = sa.func.lower(col(Issue.title))
+    return sum(
+        (sa.case((title.contains(w, autoescape=True), 1), else_=0) for w in words),
+        start=sa.literal(0),
     )
+
+
+def list_merge_targets(
+    session: Session, *, hall_id: int, issue: Issue, q: str = "", limit: int = MERGE_CHOICES
+) -> list[Issue]:
+    """What the chair may merge `issue` into, most relevant first, at most `limit`: the hall's
+    others in a stage that takes a merge (lifecycle.MERGE_TARGETS, the rule merge_issue
+    enforces). With a search `q`, those it finds (by number, #12 or 12, or by all of its
+    words), newest first; without, those whose titles share the most words (character pairs)
+    with the issue's title, ranked in SQL among every such issue of the hall (not among the
+    newest that mention a word anywhere), then the newest. One query with a search, two
+    without, whatever the hall's size."""
+    targets = (
+        select(Issue)
+        .where(
+            Issue.hall_id == hall_id,
+            col(Issue.id) != issue.id,
+            col(Issue.stage).in_(sorted(MERGE_TARGETS)),
+        )
+        .order_by(col(Issue.id).desc())
+    )
+    if q.strip():
+        found: list[sa.ColumnElement[bool] | sa.TextClause] = []
+        number = parse_id(q.strip().lstrip("#＃"))
+        if number is not None:
+            found.append(col(Issue.id) == number)
+        words = _match(session, q)
+        if words is not None:
+            found.append(words)
+        if not found:
+            return []
+        return list(session.exec(targets.where(sa.or_(*found)).limit(limit)).all())
+    title = _title_words(issue.title)
+    shared = _match_terms(session, title, every=False)  # the index narrows; the title decides
+    closest: list[Issue] = []
+    if shared is not None:
+        likeness = _title_likeness(title)
+        closest = list(
+            session.exec(
+                targets.where(shared, likeness > 0)
+                .order_by(None)
+                .order_by(likeness.desc(), col(Issue.id).desc())
+                .limit(limit)
+            ).all()
+        )
+    chosen = {t.id for t in closest}
+    newest = session.exec(targets.limit(limit)).all()
+    return (closest + [t for t in newest if t.id not in chosen])[:limit]
 
 
 @dataclass(frozen=True)
@@ -315,6 +372,15 @@ class IssueHeader:
 
 # Made once: a fresh alias per call rebuilds its column proxies and defeats the SQL cache.
 _MERGE_TARGET = aliased(Issue, name="merge_target")
+_LATER_OPINION = aliased(ConsultationOpinion, name="later_opinion")
+# The issue's current 协商意见: its latest round's (an issue back in 民议 closes it again).
+_CURRENT_OPINION = sa.and_(
+    col(ConsultationOpinion.issue_id) == Issue.id,
+    ~sa.exists().where(
+        col(_LATER_OPINION.issue_id) == col(ConsultationOpinion.issue_id),
+        col(_LATER_OPINION.id) > col(ConsultationOpinion.id),
+    ),
+)
 
 
 def get_issue_header(session: Session, *, hall_id: int, issue_id: int) -> IssueHeader | None:
@@ -356,7 +422,7 @@ _ISSUE_PAGE = (
     select(*_PAGE_COLUMNS)
     .join(User, col(User.id) == Issue.proposer_id)
     .outerjoin(_MERGE_TARGET, col(_MERGE_TARGET.id) == Issue.merged_into_id)
-    .outerjoin(ConsultationOpinion, col(ConsultationOpinion.issue_id) == Issue.id)
+    .outerjoin(ConsultationOpinion, _CURRENT_OPINION)
     .outerjoin(
         Cosign, sa.and_(col(Cosign.issue_id) == Issue.id, col(Cosign.user_id) == _param("user_id"))
     )
@@ -387,7 +453,7 @@ _ISSUE_SHOWN = (
     select(Issue, User.name, _MERGE_TARGET, ConsultationOpinion)
     .join(User, col(User.id) == Issue.proposer_id)
     .outerjoin(_MERGE_TARGET, col(_MERGE_TARGET.id) == Issue.merged_into_id)
-    .outerjoin(ConsultationOpinion, col(ConsultationOpinion.issue_id) == Issue.id)
+    .outerjoin(ConsultationOpinion, _CURRENT_OPINION)
     .where(col(Issue.id) == _param("issue_id"), col(Issue.hall_id) == _param("hall_id"))
 )
 
@@ -494,14 +560,14 @@ def list_solutions(session: Session, *, hall_id: int, issue_id: int) -> list[Sol
 
 def get_opinion(session: Session, *, hall_id: int, issue_id: int) -> ConsultationOpinion | None:
     return session.exec(
-        select(ConsultationOpinion).where(
-            ConsultationOpinion.issue_id == issue_id, ConsultationOpinion.hall_id == hall_id
-        )
+        select(ConsultationOpinion)
+        .where(ConsultationOpinion.issue_id == issue_id, ConsultationOpinion.hall_id == hall_id)
+        .order_by(col(ConsultationOpinion.id).desc())
     ).first()
 
 
 def stance_counts(issue: Issue) -> dict[Stance, int]:
-    """Visible comments per stance (hidden ones are not counted): kept on the issue row by
+    """Visible top comments per stance (hidden ones and replies are not counted): kept on the issue row by
     the comment service, so no query."""
     return {stance: getattr(issue, column) for stance, column in STANCE_COUNT_COLUMN.items()}
 
@@ -683,16 +749,51 @@ def count_unread(session: Session, *, user_id: int) -> int:
 class NotificationRow:
     notification: Notification
     hall_name: str
+    link: str | None  # where the reader does what the notice asks (app.issues.notices)
+    action: str  # the link's text (untranslated msgid)
 
 
 def list_notifications(session: Session, *, user_id: int, limit: int = 50) -> list[NotificationRow]:
+    """The person's latest notices, each with the page where its action is: for a 吹哨 notice
+    to a department's members their 部门待办 in the hall's street, for one to the hall's side
+    that street's 吹哨派单 if they are its official, else the issue (notices.link)."""
+    rows = session.exec(
+        select(Notification, Hall.name, Hall.street_id)
+        .join(Hall, col(Hall.id) == Notification.hall_id)
+        .where(Notification.user_id == user_id)
+        .order_by(col(Notification.id).desc())
+        .limit(limit)
+    ).all()
+    departments: dict[int, int] = {}
+    admin_of: set[int] = set()
+    if any(notices.notice_of(n.kind).target in {"escalation", "street"} for n, _, _ in rows):
+        for street_id, department_id, count in session.exec(
+            select(
+                Department.street_id,
+                func.min(Department.id),
+                func.count(func.distinct(Department.id)),
+            )
+            .join(DepartmentMember, col(DepartmentMember.department_id) == Department.id)
+            .where(DepartmentMember.user_id == user_id)
+            .group_by(col(Department.street_id))
+        ).all():
+            if department_id is not None:
+                # In two departments of the street, which inbox holds it is not known here:
+                # the home page lists both (notices.SEVERAL).
+                departments[street_id] = department_id if count == 1 else notices.SEVERAL
+        admin_of = set(
+            session.exec(select(StreetAdmin.street_id).where(StreetAdmin.user_id == user_id)).all()
+        )
     return [
-        NotificationRow(n, hall_name)
-        for n, hall_name in session.exec(
-            select(Notification, Hall.name)
-            .join(Hall, col(Hall.id) == Notification.hall_id)
-            .where(Notification.user_id == user_id)
-            .order_by(col(Notification.id).desc())
-            .limit(limit)
-        ).all()
+        NotificationRow(
+            n,
+            hall_name,
+            notices.link(
+                n,
+                department_id=departments.get(street_id),
+                street_id=street_id if street_id in admin_of else None,
+            ),
+            notices.notice_of(n.kind).action,
+        )
+        for n, hall_name, street_id in rows
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -19,18 +20,16 @@ from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.db import locked
+from app.halls import queries as hall_queries
 from app.halls.models import (
     Building,
     Entrance,
     Hall,
     Household,
     Membership,
-    MembershipRole,
-    MembershipStatus,
-    Role,
 )
 from app.halls.policies import HallAccess
-from app.issues import lifecycle, photos, policies, schemas, search
+from app.issues import lifecycle, notices, photos, policies, schemas, search
 from app.issues.lifecycle import Action, InvalidTransition, IssueFacts, Stage
 from app.issues.models import (
     STANCE_COUNT_COLUMN,
@@ -80,7 +79,12 @@ def _facts(session: Session, issue: Issue, hall: Hall, **extra: object) -> Issue
     solutions = session.exec(
         select(func.count()).select_from(Solution).where(Solution.issue_id == issue.id)
     ).one()
-    has_opinion = session.get(ConsultationOpinion, issue.id) is not None
+    has_opinion = (
+        session.exec(
+            select(ConsultationOpinion.id).where(ConsultationOpinion.issue_id == issue.id).limit(1)
+        ).first()
+        is not None
+    )
     values: dict[str, object] = {
         "now": clock.now(),
         "cosigns": issue.cosign_count,
@@ -104,8 +108,13 @@ def _advance_stage(
     actor_id: int | None,
     facts: IssueFacts,
     note: str = "",
+    also: Iterable[int] = (),
+    told: Iterable[int] = (),
 ) -> None:
-    """The one place an issue changes stage: guard, assign, timeline, audit, notify (no commit)."""
+    """The one place an issue changes stage: guard, assign, timeline, audit, notify (no commit).
+
+    The issue's followers (and `also`) hear of the move, but the actor and those `told` of
+    it by a notice of the event itself (a ballot's result, a merge, a round of 民评)."""
     try:
         lifecycle.check_transition(issue.stage, target, facts)
     except InvalidTransition as exc:
@@ -137,30 +146,14 @@ def _advance_stage(
         subject_id=issue.id,
         data={"from": before.value, "to": target.value},
     )
-    _notify(
-        session, issue, _followers(session, issue), kind=f"stage:{target.value}", exclude=actor_id
-    )
-
-
-def _followers(session: Session, issue: Issue) -> set[int]:
-    """Proposer, co-signers and commenters hear of stage changes."""
-    cosigners = session.exec(select(Cosign.user_id).where(Cosign.issue_id == issue.id)).all()
-    commenters = session.exec(select(Comment.author_id).where(Comment.issue_id == issue.id)).all()
-    return {issue.proposer_id, *cosigners, *commenters}
-
-
-def _chairs(session: Session, hall_id: int) -> set[int]:
-    return set(
-        session.exec(
-            select(Membership.user_id)
-            .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
-            .where(
-                Membership.hall_id == hall_id,
-                Membership.status == MembershipStatus.VERIFIED,
-                MembershipRole.role == Role.CHAIR,
-            )
-        ).all()
-    )
+    if target in notices.STAGE_NOTICES:
+        _notify(
+            session,
+            issue,
+            (followers_of(session, [issue.id or 0]) | set(also)) - set(told),
+            kind=notices.stage_kind(target),
+            exclude=actor_id,
+        )
 
 
 def _notify(
@@ -171,17 +164,16 @@ def _notify(
     kind: str,
     exclude: int | None = None,
     text: str | None = None,
-) -> None:
-    for user_id in sorted(set(user_ids) - {exclude} if exclude is not None else set(user_ids)):
-        session.add(
-            Notification(
-                hall_id=issue.hall_id,
-                user_id=user_id,
-                issue_id=issue.id,
-                kind=kind,
-                text=(text or issue.title)[:200],
-            )
-        )
+) -> set[int]:
+    return notices.send(
+        session,
+        hall_id=issue.hall_id,
+        user_ids=user_ids,
+        kind=kind,
+        text=text or issue.title,
+        issue_id=issue.id,
+        actor_id=exclude,
+    )
 
 
 # --- 民提 -----------------------------------------------------------------------------------
@@ -349,7 +341,8 @@ def enter_issue_on_behalf(
     """The chair enters an issue from paper, a phone call or a 12345 work order.
 
     Rules: the source is recorded (and the 工单号 for 12345); it goes straight to review,
-    since the chair has received it through an official channel; audited.
+    since the chair has received it through an official channel; the hall's other chairs are
+    told it waits for review, as when a resident's proposal reaches it; audited.
     Raises: NotAllowed, ValidationFailed.
     """
     _require(policies.can_review(access))
@@ -377,6 +370,7 @@ def enter_issue_on_behalf(
         subject_id=issue.id,
         data={"source": form.source.value, "work_order_no": work_order or None},
     )
+    notify_chairs(session, issue, kind="review_needed", exclude=actor.id)
     session.commit()
     return issue
 
@@ -398,11 +392,16 @@ def _in_scope(session: Session, issue: Issue, access: HallAccess) -> bool:
     return entrance_id == issue.scope_entrance_id
 
 
-def _review_if_threshold_reached(session: Session, issue: Issue) -> None:
-    """A collecting issue at the hall's co-sign threshold goes to 待审核; the chairs are told."""
+def _review_if_threshold_reached(
+    session: Session, issue: Issue, *, by: int | None, told: frozenset[int] = frozenset()
+) -> None:
+    """A collecting issue at the hall's co-sign threshold goes to 待审核; the chairs are told,
+    and the followers but the one (`by`) whose co-signature or merge took it there, and those
+    (`told`) who hear of it otherwise (a merge's followers get its `merged` notice)."""
     hall = _hall(session, issue.hall_id)
     if issue.stage != Stage.COLLECTING or issue.cosign_count < hall.cosign_threshold:
         return
+    chairs = hall_queries.chair_ids(session, hall_id=issue.hall_id)
     _advance_stage(
         session,
         issue=issue,
@@ -410,9 +409,10 @@ def _review_if_threshold_reached(session: Session, issue: Issue) -> None:
         actor_id=None,
         facts=_facts(session, issue, hall),
         note="cosign_threshold_reached",
+        told=chairs | told | ({by} if by is not None else set()),  # a co-signing chair: once
     )
     issue.review_due_at = clock.now() + timedelta(days=hall.review_sla_days)
-    _notify(session, issue, _chairs(session, issue.hall_id), kind="review_needed")
+    _notify(session, issue, chairs, kind="review_needed")
 
 
 def cosign_issue(*, session: Session, access: HallAccess, actor: User, issue_id: int) -> Issue:
@@ -453,7 +453,7 @@ def cosign_issue(*, session: Session, access: HallAccess, actor: User, issue_id:
         subject_id=issue.id,
         data={"count": issue.cosign_count},
     )
-    _review_if_threshold_reached(session, issue)
+    _review_if_threshold_reached(session, issue, by=actor.id)
     session.commit()
     return issue
 
@@ -566,7 +566,8 @@ def merge_issue(
 ) -> Issue:
     """The chair merges a duplicate into another open issue of the hall.
 
-    Rules: co-signers are carried over (once each; the target's proposer is not added), and
+    Rules: the target is another issue of the same hall in a stage that takes a merge
+    (lifecycle.MERGE_TARGETS: not one that has ended); co-signers are carried over (once each; the target's proposer is not added), and
     if that brings a collecting target to the threshold it goes to review; everyone who
     followed the duplicate is told where it went.
     Raises: NotAllowed, NotFound, ValidationFailed({"target_id": …}), Conflict (stage).
@@ -581,9 +582,10 @@ def merge_issue(
         if form.target_id
         else None
     )
-    if target is None or target.id == issue.id or target.stage in lifecycle.TERMINAL:
+    # The rule list_merge_targets offers by: the hall's others that still take a merge.
+    if target is None or target.id == issue.id or target.stage not in lifecycle.MERGE_TARGETS:
         raise ValidationFailed({"target_id": "merge_target_invalid"})
-    followers = _followers(session, issue)
+    followers = followers_of(session, [issue.id or 0])
     _advance_stage(
         session,
         issue=issue,
@@ -609,7 +611,8 @@ def merge_issue(
     )
     session.refresh(target)
     # The carried co-signatures count like any others: the threshold sends it to review.
-    _review_if_threshold_reached(session, target)
+    _review_if_threshold_reached(session, target, by=actor.id, told=frozenset(followers))
+    # No stage notice for a merge: this one tells the followers, with the link to where it went.
     _notify(session, target, followers, kind="merged", exclude=actor.id)
     audit.record(
         session,
@@ -669,10 +672,13 @@ def add_comment(
         body=form.body.strip(),
     )
     session.add(comment)
+    # A reply answers a comment and takes no stance of its own: it counts as a comment, not
+    # as 中立 (issue #14); the stance counts are the visible top comments'.
+    stance = _stance_count(form.stance, 1) if parent is None else {}
     session.exec(
         update(Issue)
         .where(col(Issue.id) == issue.id)
-        .values(comment_count=Issue.comment_count + 1, **_stance_count(form.stance, 1))
+        .values(comment_count=Issue.comment_count + 1, **stance)
     )
     session.flush()
     if answered:
@@ -774,11 +780,12 @@ def _moderate(
 ) -> None:
     """Hide (with a reason) or show a comment; either way its open reports are resolved.
 
-    Hiding a visible comment or showing a hidden one moves the issue's stance count with it.
+    Hiding a visible top comment or showing a hidden one moves the issue's stance count with it
+    (a reply is in no stance count).
     """
     now = clock.now()
     hide = reason is not None
-    if hide == (comment.hidden_at is None):
+    if comment.parent_id is None and hide == (comment.hidden_at is None):
         session.exec(
             update(Issue)
             .where(col(Issue.id) == comment.issue_id)
@@ -816,9 +823,21 @@ def hide_comment(
     if problem := schemas.text_problem(form.reason, maximum=schemas.REASON_MAX):
         raise ValidationFailed({"reason": problem})
     comment = _comment(session, access, comment_id, lock=True)
-    _moderate(
-        session, comment, actor=actor, reason=form.reason.strip(), action="issues.hide_comment"
-    )
+    reason = form.reason.strip()
+    # Hidden already for this reason (a second tap, a double submit): its author heard of it.
+    told_already = comment.hidden_at is not None and comment.hidden_reason == reason
+    _moderate(session, comment, actor=actor, reason=reason, action="issues.hide_comment")
+    issue = session.get(Issue, comment.issue_id)
+    assert issue is not None
+    if not told_already:  # its author is told why (the page shows the reason in its place)
+        _notify(
+            session,
+            issue,
+            {comment.author_id},
+            kind="comment_hidden",
+            exclude=actor.id,
+            text=f"{issue.title}：{reason}",
+        )
     session.commit()
     return comment
 
@@ -896,17 +915,15 @@ def close_deliberation(
         errors["disagreements"] = problem
     issue = _load(session, access, issue_id)
     _action(issue, Action.CLOSE_DELIBERATION)
-    chosen = session.exec(
-        select(Solution).where(
-            Solution.issue_id == issue.id, col(Solution.id).in_(form.solution_ids or [0])
-        )
-    ).all()
-    if not chosen:
+    solutions = session.exec(select(Solution).where(Solution.issue_id == issue.id)).all()
+    picked = set(form.solution_ids or [])
+    if not any(solution.id in picked for solution in solutions):
         errors["solution_ids"] = "solution_required"
     if errors:
         raise ValidationFailed(errors)
-    for solution in chosen:
-        solution.selected = True
+    # The 方案 that go to this round's decision are those chosen now, not an earlier round's.
+    for solution in solutions:
+        solution.selected = solution.id in picked
     session.add(
         ConsultationOpinion(
             issue_id=issue.id or 0,
@@ -951,9 +968,12 @@ def advance_for_decision(
     actor_id: int | None,
     note: str = "",
     facts: Mapping[str, object],
+    also: Iterable[int] = (),
+    told: Iterable[int] = (),
 ) -> None:
     """Move an issue on after a decision, 公示 or 异议, and in 民办 · 民评 when its tasks are
-    done or an evaluation round closes (no commit: the caller's transaction)."""
+    done or an evaluation round closes (no commit: the caller's transaction). The stage
+    notice goes to the followers and `also`, but not to those `told` of the event already."""
     _advance_stage(
         session,
         issue=issue,
@@ -961,16 +981,53 @@ def advance_for_decision(
         actor_id=actor_id,
         facts=_facts(session, issue, _hall(session, issue.hall_id), **facts),
         note=note,
+        also=also,
+        told=told,
     )
 
 
-def notify_chairs(session: Session, issue: Issue, *, kind: str, exclude: int | None = None) -> None:
-    _notify(session, issue, _chairs(session, issue.hall_id), kind=kind, exclude=exclude)
+def notify_chairs(
+    session: Session,
+    issue: Issue,
+    *,
+    kind: str,
+    text: str | None = None,
+    exclude: int | None = None,
+) -> set[int]:
+    """Notices to the hall's chairs about the issue, but `exclude` (the actor); who got one."""
+    return _notify(
+        session,
+        issue,
+        hall_queries.chair_ids(session, hall_id=issue.hall_id),
+        kind=kind,
+        text=text,
+        exclude=exclude,
+    )
 
 
 def notify_users(
-    session: Session, issue: Issue, user_ids: Iterable[int], *, kind: str, text: str | None = None
-) -> None:
-    """Notices to these people about the issue; `text` (default: the issue's title) is what
-    the notice names, e.g. a ballot's title."""
-    _notify(session, issue, user_ids, kind=kind, text=text)
+    session: Session,
+    issue: Issue,
+    user_ids: Iterable[int],
+    *,
+    kind: str,
+    text: str | None = None,
+    exclude: int | None = None,
+) -> set[int]:
+    """Notices to these people about the issue, but `exclude` (the actor); who got one.
+    `text` (default: the issue's title) is what the notice names, e.g. a ballot's title."""
+    return _notify(session, issue, user_ids, kind=kind, text=text, exclude=exclude)
+
+
+def followers_of(session: Session, issue_ids: Iterable[int]) -> set[int]:
+    """Who follows these issues: their proposers, co-signers and commenters, in one statement
+    however many issues (a meeting's agenda)."""
+    ids = list(issue_ids)
+    rows = session.execute(
+        sa.union(
+            select(Issue.proposer_id).where(col(Issue.id).in_(ids)),
+            select(Cosign.user_id).where(col(Cosign.issue_id).in_(ids)),
+            select(Comment.author_id).where(col(Comment.issue_id).in_(ids)),
+        )
+    ).all()
+    return {row[0] for row in rows}

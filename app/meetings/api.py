@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlmodel import Session
 
 from app.accounts.deps import CurrentUser
@@ -32,6 +32,7 @@ from app.meetings.models import (
 from app.meetings.rules import MeetingKind
 from app.voting.rules import RuleKind
 from app.web.deps import DbDep, SessionDep
+from app.web.i18n import gettext
 from app.web.openapi import errors, session_cookie
 from app.web.routing import GuardedRoute
 
@@ -331,6 +332,12 @@ class SpeakerPublic(BaseModel):
     item_id: int | None
     raised_at: datetime
 
+    @field_validator("identity")
+    @classmethod
+    def _identity_shown(cls, value: str) -> str:
+        """A member's 身份 is stored as their role's Chinese label: in the reader's language."""
+        return gettext(value) if value else value
+
     @classmethod
     def of(cls, row: Speaker) -> SpeakerPublic:
         return cls.model_validate(row, from_attributes=True)
@@ -350,6 +357,12 @@ class SpeechPublic(BaseModel):
     identity: str
     summary: str
     recorded_at: datetime
+
+    @field_validator("identity")
+    @classmethod
+    def _identity_shown(cls, value: str) -> str:
+        """A member's 身份 is stored as their role's Chinese label: in the reader's language."""
+        return gettext(value) if value else value
 
     @classmethod
     def of(cls, row: Speech) -> SpeechPublic:

@@ -53,6 +53,13 @@ def queue(session: Session, meeting: Meeting) -> Queue:
     return Queue(speaking, [s for s in rows if s.status == SpeakerStatus.WAITING])
 
 
+def get_speaker(session: Session, meeting: Meeting, speaker_id: int) -> Speaker | None:
+    """A speaker of this meeting, whatever their status (a refused queue row's)."""
+    return session.exec(
+        select(Speaker).where(Speaker.id == speaker_id, Speaker.meeting_id == meeting.id)
+    ).first()
+
+
 def speeches(session: Session, meeting: Meeting) -> list[Speech]:
     """The speeches noted, in speaking order."""
     return list(

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core import fields
 from app.core.errors import NotFound
 from app.db import Database
+from app.halls import queries as hall_queries
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
@@ -49,6 +50,9 @@ SCREEN_POLL_SECONDS = 0.5  # the projector is at most this far behind the chair
 SCREEN_MAX_SECONDS = 30 * 60  # then the browser reconnects by itself
 KEEP_ALIVE_SECONDS = 15
 QUEUE_REFRESH = "every 5s"  # the chair's queue, for hands raised on phones (htmx only)
+# After a queue row's refusal the queue waits longer before its next refresh, which replaces
+# the row and the reason under its button; then it refreshes every 5 s again.
+QUEUE_REFRESH_AFTER_REFUSAL = "every 30s"
 ENDED = frozenset({MeetingStatus.HELD.value, MeetingStatus.CANCELLED.value})
 
 SpeakerId = Annotated[fields.Id, Path()]
@@ -86,12 +90,16 @@ def _live_context(
         "tallies": live_queries.tallies(session, access, view),
         "speeches": live_queries.speeches(session, meeting),
         "titles": {row.item.id: row.title for row in view.agenda},
-        "members": queries.verified_members(session, hall_id=hall.id or 0),
+        "members": hall_queries.list_pickable_people(session, hall_id=hall.id or 0),
         "presides": policies.can_preside(access, chair_id=meeting.chair_id),
         "can_manage_ballots": voting_policies.can_manage(access),
         "queue_refresh": QUEUE_REFRESH,
         "errors": {},
         "form": {},
+        "button_errors": {},  # a button's refusal (409), under the button ...
+        "pressed": None,  # ... that was pressed: "start", "end", "item-3", "floor-12" …
+        "refused_speaker": None,  # the queue row pressed, shown even if it left the queue
+        "refused_above": None,  # a refused ballot's reason when it has no button on the page
         "speech_form": {
             "speaker_id": speaking.id if speaking else "",
             "speaker_name": speaking.name if speaking else "",
@@ -126,12 +134,30 @@ def live_queue(
 
 
 def _live_again(
-    act: HallAction, meeting: Meeting, form: dict[str, Any], outcome: Outcome[Any]
+    act: HallAction,
+    meeting: Meeting,
+    form: dict[str, Any],
+    outcome: Outcome[Any],
+    button: str | None = None,
+    speaker_id: int | None = None,
+    ballot_id: int | None = None,
 ) -> Response:
-    """The live page again, with what was typed and the messages next to the fields."""
+    """The live page again, with what was typed and the messages next to the fields; a
+    button's refusal (409) under that button (`button`, in the row of `speaker_id` if it is a
+    queue row's), shown even if it is no longer offered; a ballot's (`ballot_id`) at the top
+    when that ballot is not on the current item (no button of it on the page)."""
     with act.reading() as session:
         fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
         context = _live_context(session, act.hall, act.access, fresh or meeting)
+        if button is not None and outcome.status == 409:
+            context |= {"button_errors": outcome.errors, "pressed": button}
+            if speaker_id is not None:
+                refused = live_queries.get_speaker(session, fresh or meeting, speaker_id)
+                context["refused_speaker"] = refused
+                context["queue_refresh"] = QUEUE_REFRESH_AFTER_REFUSAL
+            if ballot_id is not None and ballot_id not in {b.id for b in context["view"].ballots}:
+                context["refused_above"] = outcome.conflict
+            return render(act.request, "meetings/live.html", context, status_code=409)
     context["errors"] = outcome.errors
     context["form"] = form
     if "summary" in form:  # the speech box (the add-a-speaker form has no summary)
@@ -147,29 +173,61 @@ def _on_live(
     done: str,
     refused: Refusals | None = None,
     form: dict[str, Any] | None = None,
+    button: str | None = None,
+    speaker_id: int | None = None,
+    ballot_id: int | None = None,
 ) -> Response:
-    """A live-mode form: back to the live page (PRG), or the page again with the messages."""
+    """A live-mode form: back to the live page (PRG), or the page again with the messages;
+    a button's refusal (`button`: "start", "item-3", "floor-12" …) is said under the button
+    pressed, without JS too (409), not at the top of the page."""
+    again = partial(
+        _live_again,
+        act,
+        meeting,
+        form or {},
+        button=button,
+        speaker_id=speaker_id,
+        ballot_id=ballot_id,
+    )
     return respond(
         act.request,
         act.session,
         run,
         refused=refused,
         to=live_url(meeting),
-        page=partial(_live_again, act, meeting, form or {}),
+        page=again,
         done=done,
+        beside=button is not None,
+    )
+
+
+def _on_row(
+    act: HallAction,
+    meeting: Meeting,
+    run: Callable[[], object],
+    done: str,
+    row: tuple[str, int],
+    refused: Refusals | None = None,
+) -> Response:
+    """A queue row's button (`row`: which button, whose row): its refusal said under it, in
+    that speaker's row ("floor-12"), the row shown even if they have left the queue."""
+    kind, speaker_id = row
+    button = f"{kind}-{speaker_id}"
+    return _on_live(
+        act, meeting, run, done=done, refused=refused, button=button, speaker_id=speaker_id
     )
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/live/start", name="meetings.start")
 def start(act: ActionDep, meeting: MeetingDep) -> Response:
     run = partial(service.start_meeting, **act.who, meeting_id=meeting.id or 0)
-    return _on_live(act, meeting, run, done=_("会议开始"))
+    return _on_live(act, meeting, run, done=_("会议开始"), button="start")
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/live/end", name="meetings.end")
 def end(act: ActionDep, meeting: MeetingDep) -> Response:
     run = partial(service.end_meeting, **act.who, meeting_id=meeting.id or 0)
-    return _on_live(act, meeting, run, done=_("会议结束，可以整理会议纪要"))
+    return _on_live(act, meeting, run, done=_("会议结束，可以整理会议纪要"), button="end")
 
 
 @router.post(
@@ -182,7 +240,8 @@ def current_item(
     form: Annotated[schemas.CurrentItemPageForm, Form()],
 ) -> Response:
     run = partial(service.set_current_item, **act.who, meeting_id=meeting.id or 0, form=form)
-    return _on_live(act, meeting, run, done=_("已切换当前议程"), refused=refused)
+    button = f"item-{form.item_id}"
+    return _on_live(act, meeting, run, done=_("已切换当前议程"), refused=refused, button=button)
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/live/speakers", name="meetings.add_speaker")
@@ -203,7 +262,7 @@ def add_speaker(
 )
 def give_floor(act: ActionDep, meeting: MeetingDep, speaker_id: SpeakerId) -> Response:
     run = partial(service.give_floor, **act.who, meeting_id=meeting.id or 0, speaker_id=speaker_id)
-    return _on_live(act, meeting, run, done=_("已请发言"))
+    return _on_row(act, meeting, run, _("已请发言"), ("floor", speaker_id))
 
 
 @router.post(
@@ -224,7 +283,8 @@ def move_speaker(
         speaker_id=speaker_id,
         form=form,
     )
-    return _on_live(act, meeting, run, done=_("已调整发言顺序"), refused=refused)
+    row = (form.direction or "move", speaker_id)  # "up-12", "down-12"
+    return _on_row(act, meeting, run, _("已调整发言顺序"), row, refused=refused)
 
 
 @router.post(
@@ -233,7 +293,7 @@ def move_speaker(
 )
 def withdraw_speaker(act: ActionDep, meeting: MeetingDep, speaker_id: SpeakerId) -> Response:
     run = partial(service.withdraw, **act.who, meeting_id=meeting.id or 0, speaker_id=speaker_id)
-    return _on_live(act, meeting, run, done=_("已移出发言排队"))
+    return _on_row(act, meeting, run, _("已移出发言排队"), ("withdraw", speaker_id))
 
 
 @router.post(
@@ -244,7 +304,8 @@ def open_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Res
     """The current item's ballot opens from live mode (only with the meeting's quorum)."""
     voting_policies.require(voting_policies.can_manage(act.access))
     run = partial(service.open_ballot, **act.who, meeting_id=meeting.id or 0, ballot_id=ballot_id)
-    return _on_live(act, meeting, run, done=_("投票已开始，投票人名单已冻结"))
+    done = _("投票已开始，投票人名单已冻结")
+    return _on_live(act, meeting, run, done=done, button=f"open-{ballot_id}", ballot_id=ballot_id)
 
 
 @router.post(
@@ -255,7 +316,8 @@ def close_ballot(act: ActionDep, meeting: MeetingDep, ballot_id: BallotId) -> Re
     """The ballot closes from live mode; its result is frozen as on the ballot's page."""
     voting_policies.require(voting_policies.can_manage(act.access))
     run = partial(service.close_ballot, **act.who, meeting_id=meeting.id or 0, ballot_id=ballot_id)
-    return _on_live(act, meeting, run, done=_("投票已截止，结果已冻结"))
+    done = _("投票已截止，结果已冻结")
+    return _on_live(act, meeting, run, done=done, button=f"close-{ballot_id}", ballot_id=ballot_id)
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/live/speeches", name="meetings.speech")

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, select
 from app.accounts.models import User
 from app.core import clock
 from app.core.privacy import mask_room
-from app.halls.labels import issuer_of
+from app.halls.labels import issuer_record
 from app.halls.models import Building, Entrance, Hall, Household, Membership, MembershipRole
 from app.issues.models import Issue
 from app.meetings import minutes, queries, rules
@@ -318,7 +318,7 @@ def record(
         recorder_sig = minutes.Signature(recorder or "", row.recorder_signed_at)
     built = minutes.Record(
         hall_name=hall.name,
-        issuer=issuer_of(hall),
+        issuer=issuer_record(hall),  # frozen with the signed minutes: not translated
         number=_number(session, meeting),
         meeting_id=meeting.id or 0,
         kind=meeting.kind,

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
+from app.halls.labels import issuer_shown
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.meetings import minutes_queries, policies, schemas, service
@@ -45,6 +46,7 @@ def _iso(value: str | None) -> datetime | None:
 # The document keeps its times as ISO 8601 (app.meetings.minutes.iso): shown as every time is.
 env.filters["iso_dt"] = lambda value: env.filters["dt"](_iso(value))
 env.filters["iso_cn_date"] = lambda value: cn_date(_iso(value))
+env.filters["issuer"] = issuer_shown
 
 
 def minutes_url(meeting: Meeting) -> str:
@@ -103,6 +105,9 @@ def _page_context(
         "corrections": minutes_queries.corrections(session, row),
         "errors": {},
         "conflict": None,
+        "refused_line": None,  # the 签署 line pressed, its refusal said under its button
+        "refused_form": None,  # "absence": 记录缺席原因 pressed, its refusal under its button
+        "correction_refused": False,  # 添加更正 pressed: its refusal said under its button
         "absence_form": {},
         "correction_form": {},
         "print_url": url("minutes.print", hall_id=hall.id, meeting_id=meeting.id),
@@ -115,6 +120,8 @@ def _again(
     """The page again, with what was typed (under `typed`'s keys) and the messages."""
     with act.reading() as session:
         context = _page_context(session, act.hall, act.access, meeting)
+        if outcome.conflict and typed.get("refused_form") == "absence":  # signed meanwhile:
+            context["absentees"] = minutes_queries.absence_choices(session, meeting)  # typed
     for key, value in typed.items():
         context[key] = context[key] | value if isinstance(value, dict) else value
     context["errors"] = outcome.errors
@@ -151,6 +158,7 @@ def _on_minutes(
     refused: Refusals | None = None,
     typed: dict[str, Any] | None = None,
     keep_typed_on_conflict: bool = False,
+    beside: bool = False,
 ) -> Response:
     """A minutes form: back to the minutes page (PRG), or the page again with the messages and
     what was typed. `keep_typed_on_conflict`: a conflict (a stale version) gets the page with
@@ -165,6 +173,7 @@ def _on_minutes(
         page=partial(_again, act, meeting, typed or {}),
         done=done,
         htmx="redirect",
+        beside=beside,
     )
 
 
@@ -191,8 +200,9 @@ def record_absence(
     form: Annotated[schemas.AbsenceForm, Form()],
 ) -> Response:
     run = partial(service.record_absence, **act.who, meeting_id=meeting.id or 0, form=form)
-    typed = {"absence_form": form.model_dump(mode="json")}
-    return _on_minutes(act, meeting, run, done=_("已记录缺席原因"), refused=refused, typed=typed)
+    typed = {"absence_form": form.model_dump(mode="json"), "refused_form": "absence"}
+    done = _("已记录缺席原因")
+    return _on_minutes(act, meeting, run, done=done, refused=refused, typed=typed, beside=True)
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/minutes/sign", name="minutes.sign")
@@ -205,6 +215,8 @@ def sign_minutes(
         meeting,
         run,
         done=lambda row: _("会议纪要已签署并锁定") if row.locked_at else _("已签字"),
+        typed={"refused_line": form.line.value if form.line else None},
+        beside=True,
     )
 
 
@@ -216,8 +228,9 @@ def append_correction(
     form: Annotated[schemas.CorrectionForm, Form()],
 ) -> Response:
     run = partial(service.append_correction, **act.who, meeting_id=meeting.id or 0, form=form)
-    typed = {"correction_form": form.model_dump(mode="json")}
-    return _on_minutes(act, meeting, run, done=_("更正已添加"), refused=refused, typed=typed)
+    typed = {"correction_form": form.model_dump(mode="json"), "correction_refused": True}
+    done = _("更正已添加")
+    return _on_minutes(act, meeting, run, done=done, refused=refused, typed=typed, beside=True)
 
 
 @router.get("/halls/{hall_id}/meetings/{meeting_id}/print/minutes", name="minutes.print")

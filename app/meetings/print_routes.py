@@ -482,6 +482,7 @@ def issue_ballots(
         to=back,
         page=partial(_issue_refused, act, meeting),
         done=lambda n: _("已生成 %(n)s 张纸质票") % {"n": n},
+        htmx="redirect",  # the 表决票 page again, with the notice
     )
 
 

@@ -157,20 +157,6 @@ def my_sign_in(session: Session, meeting: Meeting, membership_id: int | None) ->
     ).first()
 
 
-def verified_members(session: Session, *, hall_id: int) -> list[tuple[int, str]]:
-    """(membership id, name) of the hall's verified members, for the chair's sign-in."""
-    return [
-        (mid, name)
-        for mid, name in session.exec(
-            select(Membership.id, User.name)
-            .join(User, col(User.id) == Membership.user_id)
-            .where(Membership.hall_id == hall_id, Membership.status == MembershipStatus.VERIFIED)
-            .order_by(col(User.name), col(Membership.id))
-        ).all()
-        if mid is not None
-    ]
-
-
 def is_open(meeting: Meeting) -> bool:
     return meeting.status == MeetingStatus.SCHEDULED
 

@@ -99,7 +99,7 @@ def _new_context(
         "roles": INVITABLE,
         "guest_words": list(labels.GUEST_LABELS.values()),
         "issues": issues,
-        "people": hall_queries.list_verified_people(session, hall_id=hall.id or 0),
+        "people": hall_queries.list_pickable_people(session, hall_id=hall.id or 0),
         "form": form,
         "errors": {},
     }
@@ -177,7 +177,9 @@ def _detail_context(
         "officer": officer and queries.is_open(meeting),
         "can_cancel": policies.can_schedule(access) and queries.is_open(meeting),
         "proxies": rules.allows_proxy(meeting.kind),
-        "members": queries.verified_members(session, hall_id=hall.id or 0) if officer else [],
+        "members": hall_queries.list_pickable_people(session, hall_id=hall.id or 0)
+        if officer
+        else [],
         "guest_kinds": list(GuestKind),
         "signin_link": link,
         "signin_qr": qr.path(link) if link else None,
@@ -189,6 +191,8 @@ def _detail_context(
         ),
         "errors": {},
         "form": {},
+        "cancel_errors": {},
+        "cancel_form": {},
         **print_context(request, settings),
         **_reschedule_context(access, meeting),
     }
@@ -232,8 +236,9 @@ def cancel_meeting(
         lambda: service.cancel_meeting(**act.who, meeting_id=meeting.id or 0, form=form),
         refused=refused,
         to=_meeting_url(meeting),
-        page=partial(_meeting_again, act, meeting, form.model_dump(mode="json")),
+        page=partial(_meeting_again, act, meeting, form.model_dump(mode="json"), slot="cancel_"),
         done=_("会议已取消，已通知受邀成员"),
+        beside=True,
     )
 
 
@@ -252,25 +257,13 @@ def reschedule_meeting(
         lambda: service.reschedule_meeting(**act.who, meeting_id=meeting.id or 0, form=form),
         refused=refused,
         to=_meeting_url(meeting),
-        page=partial(_reschedule_again, act, meeting, form.model_dump(mode="json")),
+        page=partial(
+            _meeting_again, act, meeting, form.model_dump(mode="json"), slot="reschedule_"
+        ),
         done=_("会议已改期，新的通知已发给受邀成员"),
         htmx="redirect",
+        beside=True,
     )
-
-
-def _reschedule_again(
-    act: HallAction, meeting: Meeting, form: dict[str, Any], outcome: Outcome[Any]
-) -> Response:
-    """The meeting page again, the 改期 form with what was typed and its messages."""
-    settings: Settings = act.request.app.state.settings
-    with act.reading() as session:
-        fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
-        context = _detail_context(
-            act.request, settings, session, act.hall, act.access, fresh or meeting
-        )
-    context["reschedule_errors"] = outcome.errors
-    context["reschedule_form"] = form
-    return render(act.request, "meetings/detail.html", context, status_code=outcome.status)
 
 
 @router.post("/halls/{hall_id}/meetings/{meeting_id}/attendance", name="meetings.sign_in_other")
@@ -294,17 +287,22 @@ def sign_in_other(
 
 
 def _meeting_again(
-    act: HallAction, meeting: Meeting, form: dict[str, Any], outcome: Outcome[Any]
+    act: HallAction,
+    meeting: Meeting,
+    form: dict[str, Any],
+    outcome: Outcome[Any],
+    slot: str = "",
 ) -> Response:
-    """The meeting page again, with what was typed and the messages next to the fields."""
+    """The meeting page again, with what was typed and the messages next to the fields of the
+    form that was sent (`slot`: "" the sign-in, "reschedule_" 改期, "cancel_" 取消会议)."""
     settings: Settings = act.request.app.state.settings
     with act.reading() as session:
         fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
         context = _detail_context(
             act.request, settings, session, act.hall, act.access, fresh or meeting
         )
-    context["errors"] = outcome.errors
-    context["form"] = form
+    context[f"{slot}errors"] = outcome.errors
+    context[f"{slot}form"] = form
     return render(act.request, "meetings/detail.html", context, status_code=outcome.status)
 
 

@@ -83,7 +83,7 @@ class ReportPublic(BaseModel):
     date_to: date  # inclusive, Beijing time
     weights: WeightsPublic
     rows: list[RowPublic]
-    total: RowPublic  # the rows added up (by=hall: the whole street)
+    total: RowPublic  # the street: the rows added up, each evaluation round counted once
 
 
 # The figures come from the use case, exact and of the declared types: the models are

@@ -9,9 +9,14 @@ from app.rates import chart
 from app.rates.queries import By
 from app.rates.rules import Rates, coefficient, percent, points
 from app.rates.service import Report
-from app.web.i18n import N_
+from app.web.i18n import N_, gettext
 from app.web.links import url
 
+# The chart's months (period.Month.label in Chinese), for the catalog.
+MONTH_LABELS = (
+    N_("1月"), N_("2月"), N_("3月"), N_("4月"), N_("5月"), N_("6月"),
+    N_("7月"), N_("8月"), N_("9月"), N_("10月"), N_("11月"), N_("12月"),
+)  # fmt: skip
 BY_LABELS = {
     By.HALL: N_("社区议事厅"),
     By.DEPARTMENT: N_("部门"),
@@ -53,7 +58,7 @@ def page_context(
     asked: tuple[str, str, str] = ("", "", ""),
 ) -> dict[str, Any]:
     """What rates/street.html and rates/hall.html show: rows, formulas, the chart, the form."""
-    months = [(m.key, m.label) for m in report.months]
+    months = [(m.key, gettext(MONTH_LABELS[int(m.key[5:7]) - 1])) for m in report.months]
     graph = chart.build(months, _series(report.total.months))
     by, raw_from, raw_to = asked
     first, last = report.period.first.isoformat(), report.period.last.isoformat()

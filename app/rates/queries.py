@@ -2,7 +2,9 @@
 
 1. the rows (the street's halls, departments or property companies, with their names);
 2. the evaluation rounds closed in the period, SUMmed per row and month from the counts each
-   round keeps in step with its answers (never the answers themselves);
+   round keeps in step with its answers (never the answers themselves); for departments and
+   companies also once for the whole street (key TOTAL), since one issue's round is every
+   department's (company's) that worked on it and the rows' sum would count it more than once;
 3. what 响应率 assesses per row and month (proposals answered or overdue / dispatched
    escalations / tasks).
 
@@ -15,7 +17,7 @@ parameters).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -29,7 +31,7 @@ from app.halls.models import Hall, PropertyCompany
 from app.issues.lifecycle import Stage
 from app.issues.models import Issue
 from app.rates.period import Month, Period
-from app.rates.rules import Tally
+from app.rates.rules import ROUND_FIELDS, Tally, total
 from app.tasks.models import Task
 
 
@@ -39,11 +41,20 @@ class By(StrEnum):
     COMPANY = "company"
 
 
+TOTAL = 0  # the key of the street's distinct rounds (ids start at 1)
+
+
 @dataclass(frozen=True)
 class Row:
     id: int
     name: str
     months: tuple[Tally, ...]  # one per month of the period, in order
+
+
+@dataclass(frozen=True)
+class Tallies:
+    rows: list[Row]
+    total: tuple[Tally, ...]  # per month: the rows' counts, each round counted once
 
 
 def _bucket(column: Any, months: list[Month]) -> Any:
@@ -63,8 +74,9 @@ def _rows(session: Session, by: By, street_id: int, hall_id: int | None) -> list
     return [(int(i), str(n)) for i, n in session.execute(q).all()]
 
 
-def _round_source(by: By, street_id: int, hall_id: int | None) -> Any:
-    """(key, round columns) of the rounds attributed to each row, each once per row."""
+def _round_source(by: By, street_id: int, hall_id: int | None) -> list[Any]:
+    """(key, round columns) of the rounds attributed to each row, each once per row; for
+    departments and companies also (TOTAL, round columns), each round once."""
     r = EvaluationRound
     counts = (
         col(r.closed_at),
@@ -80,11 +92,11 @@ def _round_source(by: By, street_id: int, hall_id: int | None) -> Any:
             Hall, col(Hall.id) == r.hall_id
         )
         q = q.where(col(Hall.street_id) == street_id)
-        return q if hall_id is None else q.where(col(r.hall_id) == hall_id)
+        return [q if hall_id is None else q.where(col(r.hall_id) == hall_id)]
     if by == By.DEPARTMENT:
         e = Escalation
-        pairs = (
-            sa.select(col(e.issue_id), col(e.department_id))
+        pairs: Any = (
+            sa.select(col(e.issue_id), col(e.department_id).label("key"))
             .where(
                 col(e.street_id) == street_id,
                 col(e.department_id).is_not(None),
@@ -93,32 +105,31 @@ def _round_source(by: By, street_id: int, hall_id: int | None) -> Any:
             .distinct()
             .subquery()
         )
-        return sa.select(pairs.c.department_id.label("key"), *counts).join(
-            pairs, pairs.c.issue_id == r.issue_id
+    else:
+        pairs = (
+            sa.select(col(Task.issue_id), col(Task.company_id).label("key"))
+            .join(PropertyCompany, col(PropertyCompany.id) == Task.company_id)
+            .where(col(PropertyCompany.street_id) == street_id)
+            .distinct()
+            .subquery()
         )
-    pairs = (
-        sa.select(col(Task.issue_id), col(Task.company_id))
-        .join(PropertyCompany, col(PropertyCompany.id) == Task.company_id)
-        .where(col(PropertyCompany.street_id) == street_id)
-        .distinct()
-        .subquery()
+    per_row: Any = sa.select(pairs.c.key, *counts).join(pairs, pairs.c.issue_id == r.issue_id)
+    once: Any = sa.select(sa.literal_column(str(TOTAL)).label("key"), *counts).where(
+        col(r.issue_id).in_(sa.select(pairs.c.issue_id))
     )
-    return sa.select(pairs.c.company_id.label("key"), *counts).join(
-        pairs, pairs.c.issue_id == r.issue_id
-    )
+    return [per_row, once]
 
 
 def _rounds(
     session: Session, by: By, street_id: int, hall_id: int | None, period: Period
 ) -> list[Any]:
     months = period.months()
-    source = _round_source(by, street_id, hall_id)
     closed = col(EvaluationRound.closed_at)
-    inner = (
-        source.add_columns(_bucket(closed, months).label("month"))
-        .where(_within(closed, period))
-        .subquery()
-    )
+    parts: list[Any] = [
+        source.add_columns(_bucket(closed, months).label("month")).where(_within(closed, period))
+        for source in _round_source(by, street_id, hall_id)
+    ]
+    inner: Any = parts[0].subquery() if len(parts) == 1 else sa.union_all(*parts).subquery()
     c = inner.c
     return list(
         session.execute(
@@ -215,8 +226,9 @@ def tallies(
     period: Period,
     now: datetime,
     hall_id: int | None = None,
-) -> list[Row]:
-    """Every row of the street (or the one hall) with its raw counts per month: 3 queries."""
+) -> Tallies:
+    """Every row of the street (or the one hall) with its raw counts per month, and the
+    street's total per month: 3 queries."""
     n = len(period.months())
     rows = _rows(session, by, street_id, hall_id)
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
@@ -234,7 +246,15 @@ def tallies(
         )
     for key, month, assessed, in_time in _responses(session, by, street_id, hall_id, period, now):
         cells[(int(key), int(month))].update(assessed=int(assessed), in_time=int(in_time or 0))
-    return [
+    found = [
         Row(rid, name, tuple(Tally(**cells.get((rid, m), {})) for m in range(n)))
         for rid, name in rows
     ]
+    summed = [total([row.months[m] for row in found]) for m in range(n)]
+    if by != By.HALL:  # a round is counted once; what 响应率 assesses is one row's each
+        summed = [replace(summed[m], **_round_counts(cells.get((TOTAL, m), {}))) for m in range(n)]
+    return Tallies(found, tuple(summed))
+
+
+def _round_counts(cell: dict[str, int]) -> dict[str, int]:
+    return {name: cell.get(name, 0) for name in ROUND_FIELDS}

@@ -22,7 +22,8 @@ as the formula beside each rate on the page:
     due, or done in the period; in time when done_at ≤ due_at (按期办结).
 - Rounds are attributed to a hall by the round's hall; to a department when an escalation of
   the round's issue was dispatched to it; to a company when a task of the round's issue is its.
-  A round counts once per hall / department / company it is attributed to.
+  A round counts once per hall / department / company it is attributed to, and once in the
+  street's total (so by department or company the rows may add up to more than the total).
 - 综合得分 = (w响应 × 响应率 + w解决 × 解决率 + w满意 × 满意率) ÷ 100, with the street's weights in
   whole percent (default 10 / 45 / 45; they sum to 100); only when all three rates exist.
 - A deadline met exactly (at the same instant) is in time; one second later is not.
@@ -79,6 +80,16 @@ class Tally:
 
 
 TALLY_FIELDS = tuple(f.name for f in fields(Tally))
+# What the evaluation rounds give (the rest, assessed and in_time, is 响应率's).
+ROUND_FIELDS = (
+    "rounds",
+    "valid",
+    "satisfied",
+    "basic",
+    "dissatisfied",
+    "resolved_yes",
+    "resolved_no",
+)
 ZERO = Tally()
 
 

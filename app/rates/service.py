@@ -17,7 +17,7 @@ from app.halls.models import Hall, Street
 from app.halls.policies import HallAccess, StreetAccess
 from app.rates import policies, schemas
 from app.rates.period import Month, Period
-from app.rates.queries import By, Row, tallies
+from app.rates.queries import By, Tallies, tallies
 from app.rates.rules import Rates, Tally, Weights, rates, total
 
 
@@ -43,7 +43,7 @@ class Report:
     months: tuple[Month, ...]
     weights: Weights
     rows: tuple[ReportRow, ...]
-    total: ReportRow  # the rows' counts added up (for halls: the whole street)
+    total: ReportRow  # the street's: the rows' counts added up, each evaluation round once
 
 
 def weights_of(street: Street) -> Weights:
@@ -55,13 +55,13 @@ def weights_of(street: Street) -> Weights:
     )
 
 
-def _report(by: By, period: Period, weights: Weights, found: list[Row]) -> Report:
+def _report(by: By, period: Period, weights: Weights, found: Tallies) -> Report:
     months = tuple(period.months())
     rows = tuple(
         ReportRow(row.id, row.name, rates(total(list(row.months)), weights), row.months, weights)
-        for row in found
+        for row in found.rows
     )
-    per_month = tuple(total([row.months[i] for row in found]) for i in range(len(months)))
+    per_month = found.total
     whole = ReportRow(0, "", rates(total(list(per_month)), weights), per_month, weights)
     return Report(by, period, months, weights, rows, whole)
 

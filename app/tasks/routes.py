@@ -26,6 +26,7 @@ from app.issues import lifecycle
 from app.issues.deps import IssueDep
 from app.issues.lifecycle import Action
 from app.issues.models import Issue
+from app.issues.page import page_context
 from app.tasks import labels, policies, queries, schemas, service
 from app.tasks.deps import Id, TaskDep
 from app.tasks.issue_card import issue_task_card, task_view
@@ -34,7 +35,7 @@ from app.web import pdf
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep, SettingsDep
 from app.web.forms import FormRoute, Refusals, Refused
-from app.web.htmx import render
+from app.web.htmx import is_partial, render
 from app.web.i18n import _
 from app.web.links import print_context, url
 from app.web.templating import env
@@ -69,7 +70,7 @@ def _list_context(session: Session, hall: Hall, access: HallAccess, issue: Issue
         "access": access,
         "issue": issue,
         "task_card": issue_task_card(session, access, issue),
-        "people": hall_queries.list_verified_people(session, hall_id=access.hall_id),
+        "people": hall_queries.list_pickable_people(session, hall_id=access.hall_id),
         "form": {"weight": 1},
         "errors": {},
     }
@@ -198,7 +199,7 @@ def _detail_context(
         "updates": queries.list_updates(
             session, hall_id=access.hall_id, issue_id=issue.id or 0, task_id=task.id
         ),
-        "people": hall_queries.list_verified_people(session, hall_id=access.hall_id),
+        "people": hall_queries.list_pickable_people(session, hall_id=access.hall_id),
         "form": _edit_values(view.task),
         "errors": {},
         "update_form": {},
@@ -263,6 +264,7 @@ def _task_again(
         context["errors"] = outcome.errors
     else:
         context["update_form"], context["update_errors"] = typed["update_form"], outcome.errors
+        context["report_refused"] = outcome.conflict is not None  # said under 发布进展
     return render(act.request, "tasks/detail.html", context, status_code=outcome.status)
 
 
@@ -310,6 +312,7 @@ def _report(
         page=partial(_task_again, act, issue, task, typed),
         done=_("进展已发布"),
         htmx="redirect",
+        beside=True,
     )
 
 
@@ -320,27 +323,29 @@ def _report(
 def claim_task(act: ActionDep, issue: IssueDep, task: TaskDep) -> Response:
     """认领: a place on a 居民志愿者 task (htmx: the volunteers' block; else back to the task)."""
     run = partial(service.claim_task, **act.who, issue_id=issue.id or 0, task_id=task.id or 0)
-    return _volunteer_answer(act, issue, task, run, _("认领成功，感谢您参与"))
+    return _volunteer_answer(act, issue, task, run, _("认领成功，感谢您参与"), "claim")
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/tasks/{task_id}/withdraw", name="tasks.withdraw")
 def withdraw_claim(act: ActionDep, issue: IssueDep, task: TaskDep) -> Response:
     run = partial(service.withdraw_claim, **act.who, issue_id=issue.id or 0, task_id=task.id or 0)
-    return _volunteer_answer(act, issue, task, run, _("已退出认领"))
+    return _volunteer_answer(act, issue, task, run, _("已退出认领"), "withdraw")
 
 
 def _volunteer_answer(
-    act: HallAction, issue: Issue, task: Task, run: Callable[[], object], done: str
+    act: HallAction, issue: Issue, task: Task, run: Callable[[], object], done: str, button: str
 ) -> Response:
-    to = _back(act, issue)
+    """PRG back to the page it was sent from; a refusal is said under the button pressed
+    (`button`: "claim" or "withdraw"), in the volunteers' block (htmx) or on that page again
+    (409)."""
     return respond(
         act.request,
         act.session,
         run,
-        to=to,
-        conflict_to=to,
-        page=partial(_volunteers_part, act, issue, task),
+        to=_back(act, issue),
+        page=partial(_volunteers_part, act, issue, task, button),
         done=done,
+        beside=True,
     )
 
 
@@ -352,8 +357,14 @@ def _back(act: HallAction, issue: Issue) -> str:
     return path if path.startswith(page + "/tasks") else page + "#tasks"
 
 
-def _volunteers_part(act: HallAction, issue: Issue, task: Task, outcome: Outcome[Any]) -> Response:
-    """The task's volunteers block (htmx), with the notice or the reason it was refused."""
+def _volunteers_part(
+    act: HallAction, issue: Issue, task: Task, button: str, outcome: Outcome[Any]
+) -> Response:
+    """The task's volunteers block (htmx), with the notice or the reason it was refused under
+    the button pressed; without JS (a refusal) the page it was sent from again, likewise."""
+    pressed = {"claim_refused": (task.id, button) if outcome.conflict else None}
+    if not is_partial(act.request):
+        return _sent_from_again(act, issue, task, outcome, pressed)
     with act.reading() as session:
         fresh = queries.get_task(
             session, hall_id=act.hall_id, issue_id=issue.id or 0, task_id=task.id or 0
@@ -363,6 +374,26 @@ def _volunteers_part(act: HallAction, issue: Issue, task: Task, outcome: Outcome
         raise NotFound("not_found")
     open_ = lifecycle.is_allowed(issue.stage, Action.REPORT_PROGRESS)
     view = task_view(act.access, queries.TaskRow(fresh, None), volunteers, open_=open_)
-    context = {"hall": act.hall, "issue": issue, "view": view, "card_open": True}
-    context["notice"], context["error"] = outcome.notice, outcome.conflict
+    context: dict[str, Any] = {"hall": act.hall, "issue": issue, "view": view, **pressed}
+    context |= {"card_open": True, "notice": outcome.notice, "claim_errors": outcome.errors}
     return render(act.request, "tasks/_volunteers.html", context, status_code=outcome.status)
+
+
+def _sent_from_again(
+    act: HallAction, issue: Issue, task: Task, outcome: Outcome[Any], pressed: dict[str, Any]
+) -> Response:
+    """The page a plain 认领 / 退出认领 was sent from (the task, the task list, the issue),
+    the refusal under its button (409)."""
+    back = _back(act, issue)
+    with act.reading() as session:
+        if back.endswith("#tasks"):
+            context = page_context(session, act.hall, act.access, issue.id or 0)
+            template = "issues/detail.html"
+        elif back == _list_url(act.hall_id, issue.id or 0):
+            context = _list_context(session, act.hall, act.access, issue)
+            template = "tasks/list.html"
+        else:
+            context = _detail_context(session, act.hall, act.access, issue, task)
+            template = "tasks/detail.html"
+    context |= pressed | {"claim_errors": outcome.errors}
+    return render(act.request, template, context, status_code=outcome.status)

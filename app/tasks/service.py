@@ -30,13 +30,12 @@ from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.db import shared_lock
+from app.halls import queries as hall_queries
 from app.halls.models import (
     Hall,
     Membership,
-    MembershipRole,
     MembershipStatus,
     PropertyCompany,
-    Role,
     StreetAdmin,
 )
 from app.halls.policies import HallAccess
@@ -188,6 +187,7 @@ def add_task(
         subject_id=task.id,
         data={"issue_id": issue.id, **_shown(task)},
     )
+    _tell_responsible(session, issue, task, actor)
     session.commit()
     return task
 
@@ -205,7 +205,7 @@ def edit_task(
     refused with Conflict("task_changed") and nothing is written. A deadline may stay in the
     past if it is not changed; a new one must be ahead, and clears the overdue notice."""
     policies.require(policies.can_manage(access))
-    _issue(session, access.hall_id, issue_id, action=Action.ADD_TASK)
+    issue = _issue(session, access.hall_id, issue_id, action=Action.ADD_TASK)
     task = _task(session, access.hall_id, issue_id, task_id)
     if form.version != task.version:
         raise Conflict("task_changed")
@@ -222,6 +222,7 @@ def edit_task(
             errors, maximum=schemas.WEIGHT_MAX, cap=schemas.CAP_MAX, count=task.volunteer_count
         )
     before = _shown(task)
+    responsible_before = task.responsible_user_id
     company = _company(session, access.hall_id, form.party_type)
     if form.party_type != task.party_type:
         task.company_id = company.id if company else None
@@ -242,8 +243,23 @@ def edit_task(
         subject_id=task.id,
         data={"issue_id": issue_id, "from": before, "to": _shown(task), "version": task.version},
     )
+    if task.responsible_user_id != responsible_before:
+        _tell_responsible(session, issue, task, actor)
     session.commit()
     return task
+
+
+def _tell_responsible(session: Session, issue: Issue, task: Task, actor: User) -> None:
+    """The member made responsible for a task hears of it (unless they made themselves so)."""
+    if task.responsible_user_id is not None:
+        issues.notify_users(
+            session,
+            issue,
+            {task.responsible_user_id},
+            kind="task_assigned",
+            text=task.title,
+            exclude=actor.id,
+        )
 
 
 def _next_state(
@@ -461,15 +477,7 @@ def withdraw_claim(
 
 def _readers(session: Session, hall_id: int) -> set[int]:
     """Who is told of an overdue task: the hall's chairs and its street's officials."""
-    chairs = session.exec(
-        select(Membership.user_id)
-        .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
-        .where(
-            Membership.hall_id == hall_id,
-            Membership.status == MembershipStatus.VERIFIED,
-            MembershipRole.role == Role.CHAIR,
-        )
-    ).all()
+    chairs = hall_queries.chair_ids(session, hall_id=hall_id)
     officials = session.exec(
         select(StreetAdmin.user_id)
         .join(Hall, col(Hall.street_id) == StreetAdmin.street_id)
@@ -495,7 +503,10 @@ def notify_overdue(*, session: Session, now: datetime) -> list[Task]:
             continue
         issue = session.get(Issue, task.issue_id)
         assert issue is not None
-        readers = _readers(session, task.hall_id)
+        # The chairs and the street's officials, and the member responsible for it.
+        readers = _readers(session, task.hall_id) | {
+            u for u in (task.responsible_user_id,) if u is not None
+        }
         issues.notify_users(session, issue, readers, kind="task_overdue")
         audit.record(
             session,

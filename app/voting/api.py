@@ -20,6 +20,7 @@ from app.voting.deps import BallotBoxDep, BallotDep, phone_vote
 from app.voting.models import Ballot, BallotStatus, Channel, VoterUnit
 from app.voting.rules import RuleKind
 from app.web.deps import SessionDep
+from app.web.i18n import gettext
 from app.web.openapi import errors, session_cookie
 from app.web.routing import GuardedRoute
 
@@ -104,8 +105,8 @@ def _result(ballot: Ballot) -> ResultPublic | None:
         checks.append(
             CheckPublic(
                 id=check.id,
-                label=check.label,
-                base_label=check.base_label,
+                label=gettext(check.label),
+                base_label=gettext(check.base_label),
                 unit=check.unit,
                 value=check.value,
                 whole=check.whole,

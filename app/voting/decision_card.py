@@ -17,8 +17,8 @@ from app.web.links import url
 
 def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -> dict[str, Any]:
     """What voting/_issue_decision.html needs on the issue page: the ballots (a draft only for
-    the chair), the latest 决议 and whether it went to 公示, and whether the chair may start a
-    ballot now (表决中 and none open)."""
+    the chair), the latest 决议 and whether it went to 公示, whether the chair may start a
+    ballot now (表决中 and none open), and the failed ones the chair is to settle."""
     can_manage = policies.can_manage(access)
     decision = queries.issue_decision(
         session, hall_id=access.hall_id, issue_id=issue.id or 0, include_drafts=can_manage
@@ -35,6 +35,12 @@ def issue_decision_context(session: Session, access: HallAccess, issue: Issue) -
     )
     return {
         "awaiting_vote": waiting,
+        # A failed vote or 协商一致 waits for the chair: 未通过 or back to 民议 (its page).
+        "awaiting_settle": [
+            b for b in ballots if b.status == BallotStatus.CLOSED and b.passed is False
+        ]
+        if can_manage and issue.stage == Stage.DECIDING
+        else [],
         "ballots": ballots,
         "resolution": resolution,
         "can_manage": can_manage,

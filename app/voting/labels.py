@@ -22,6 +22,37 @@ RULE_LABELS = {
     RuleKind.INTERESTED_UNANIMOUS: N_("利害关系业主一致同意（民法典第279条 住改商）"),
     RuleKind.PLURALITY: N_("方案意向投票（不具约束力，得票最多者胜出）"),
 }
+# The options of a yes/no ballot, stored with it in Chinese (app.voting.service.drafting).
+OPTION_LABELS = {"yes": N_("同意"), "no": N_("反对"), "abstain": N_("弃权")}
+
+
+def option_label(code: str, label: str) -> str:
+    """An option as shown: 同意 / 反对 / 弃权 in the reader's language, a 方案 as written."""
+    return gettext(OPTION_LABELS[code]) if code in OPTION_LABELS else label
+
+
+# The sentences rules.resolution_text stores with a 决议 (in Chinese: the record), read back.
+_RESOLUTION_SENTENCES = (
+    (re.compile(r"「(?P<title>.*)」经表决通过。", re.S), N_("「%(title)s」经表决通过。")),
+    (re.compile(r"「(?P<title>.*)」经表决未通过。", re.S), N_("「%(title)s」经表决未通过。")),
+    (re.compile(r"「(?P<title>.*)」未形成多数意见。", re.S), N_("「%(title)s」未形成多数意见。")),
+    (
+        re.compile(r"「(?P<title>.*)」经表决，(?P<label>.*) 得票最多。", re.S),
+        N_("「%(title)s」经表决，%(label)s 得票最多。"),
+    ),
+)
+
+
+def resolution_shown(text: str) -> str:
+    """A 决议 (or a stage change noting it) in the reader's language: the sentence the server
+    wrote when the ballot closed is stored in Chinese, as the record, and is said again here in
+    the reader's language; a 协商一致 the chair typed is shown as written."""
+    for pattern, msgid in _RESOLUTION_SENTENCES:
+        if match := pattern.fullmatch(text or ""):
+            return gettext(msgid) % match.groupdict()
+    return text
+
+
 RULE_EXPLAINED = {
     RuleKind.CONSENSUS: N_("不投票：协商达成一致后，由主持人记录结果。"),
     RuleKind.COUNCIL_MAJORITY: N_(

@@ -4,7 +4,8 @@
 
 Every form works as a plain POST with Post/Redirect/Get; with htmx it swaps its own card and
 refreshes the counts out of band. A field error is 422 with the message next to the field; a
-conflict is 409 (htmx) or a warning flash.
+conflict on the roll is 409 (htmx) or a warning flash, one on the paper desk is said under the
+button pressed (409, with htmx and without JS).
 """
 
 from __future__ import annotations
@@ -273,7 +274,9 @@ def _paper_context(
     duties: frozenset[Duty],
     *,
     code: str = "",
+    also: int | None = None,
 ) -> dict[str, Any]:
+    """The paper desk; `also`: an entry to list though no longer pending (a refused 确认)."""
     is_open = ballot.status == BallotStatus.OPEN
     options = queries.option_codes(session, ballot.id or 0)
     entries = queries.pending_entries(
@@ -281,6 +284,7 @@ def _paper_context(
         ballot.id or 0,
         full_labels=policies.sees_full_roll(access),
         secret=ballot.secret,
+        also=also,
     )
     return {
         "hall": hall,
@@ -348,6 +352,7 @@ def issue_papers(act: ActionDep, ballot: BallotDep) -> Response:
         to=paper_url(ballot),
         page=partial(_paper_card, act, ballot, "counts"),
         done=_issued,
+        beside=True,
     )
 
 
@@ -359,16 +364,23 @@ def _paper_card(
     *,
     duties: frozenset[Duty] | None = None,
     typed: dict[str, str] | None = None,
+    pressed: tuple[int, str] | None = None,
 ) -> Response:
     """One card of the paper desk again (htmx, the others it changes out of band), or the desk
-    with the card's message: `card` is "counts", "entry" or "pending"."""
+    with the card's message: `card` is "counts", "entry" or "pending". A refusal is said
+    under the button pressed (`pressed`: the pending entry and "confirm" or "reject")."""
     fresh = _fresh(act.session, act.hall, ballot)
     if duties is None:
         duties = _duties(act.session, act.access, fresh)
-    context = _paper_context(act.session, act.hall, act.access, fresh, duties)
+    refused = pressed if outcome.conflict else None
+    also = refused[0] if refused else None
+    context = _paper_context(act.session, act.hall, act.access, fresh, duties, also=also)
+    context["refused_entry"] = refused
     context |= {f"{card}_errors": outcome.errors, f"{card}_notice": outcome.notice}
     if typed is not None and not outcome.ok:
         context["form"] = typed  # keep what was typed, to correct it
+    # A refused entry (the ballot closed meanwhile): its form again, the reason under its button.
+    context["entry_refused"] = card == "entry" and outcome.conflict is not None
     if not is_partial(act.request):
         return render(act.request, "voting/paper.html", context, status_code=outcome.status)
     context["oob_parts"] = _PAPER_OOB[card]
@@ -470,6 +482,7 @@ def enter_paper(
         to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-entry",
         page=partial(_paper_card, act, ballot, "entry", duties=duties, typed=typed),
         done=_("已录入 %(code)s，请另一位监票人确认") % {"code": service.normalise_code(code)},
+        beside=True,
     )
 
 
@@ -485,6 +498,7 @@ def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> R
     with act.reading() as read:
         duties = _duties(read, act.access, ballot)
     policies.require(policies.can_see_paper(act.access, duties))
+    pressed = (entry_id, "confirm" if agree else "reject")
     return respond(
         act.request,
         act.session,
@@ -492,8 +506,9 @@ def _decide(act: HallAction, ballot: Ballot, entry_id: int, *, agree: bool) -> R
             **act.who, ballot_id=ballot.id or 0, entry_id=entry_id, agree=agree
         ),
         to=paper_url(ballot) + f"#ballot-{ballot.id}-paper-pending",
-        page=partial(_paper_card, act, ballot, "pending", duties=duties),
+        page=partial(_paper_card, act, ballot, "pending", duties=duties, pressed=pressed),
         done=partial(_decided, agree),
+        beside=True,
     )
 
 

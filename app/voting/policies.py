@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.core.errors import NotFound
 from app.halls.policies import HallAccess
-from app.voting.models import Duty
+from app.voting.models import Ballot, BallotStatus, Duty
+from app.voting.rules import RuleKind
 
 
 def require(allowed: bool) -> None:
@@ -18,6 +19,18 @@ def can_manage(access: HallAccess) -> bool:
     """Draft, open, close a ballot; record in-person votes, attendance, consensus; void; answer
     objections: the chair."""
     return access.is_chair or access.is_platform_admin
+
+
+def manage_form(ballot: Ballot) -> str | None:
+    """The chair's form the ballot's state calls for: record the 协商一致 or open a draft, close
+    an open ballot, settle a failed one; none once it is decided."""
+    if ballot.status == BallotStatus.DRAFT:
+        return "consensus" if ballot.rule == RuleKind.CONSENSUS else "open"
+    if ballot.status == BallotStatus.OPEN:
+        return "close"
+    if ballot.status == BallotStatus.CLOSED and not ballot.passed:
+        return "settle"
+    return None
 
 
 def can_see_paper(access: HallAccess, duties: frozenset[Duty]) -> bool:
@@ -56,3 +69,13 @@ def sees_split(access: HallAccess, *, live_results: bool, secret: bool, finished
     Turnout is always shown. The chair sees no more than residents while a ballot is open."""
     del access
     return finished or (live_results and not secret)
+
+
+def reader_role(access: HallAccess) -> str:
+    """Whom a message on a ballot page speaks to: "chair" (the 居委会 itself, never told to ask
+    the 居委会), "street" (a street official looking in), or "member"."""
+    if can_manage(access):
+        return "chair"
+    if access.is_street_admin and not access.is_verified:
+        return "street"
+    return "member"

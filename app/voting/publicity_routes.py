@@ -20,7 +20,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.core import clock, fields
 from app.core.errors import NotFound
-from app.core.privacy import mask_name, mask_phone
+from app.core.privacy import mask_name
 from app.halls.action import ActionDep, HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.labels import issuer_of
@@ -171,7 +171,8 @@ def _publicity_context(
         "answer_for": None,
         "answer_form": {},
         "answer_errors": {},
-        "card_error": None,
+        "objection_error": None,  # a refusal, said under the button pressed
+        "answer_error": None,
         "end_error": None,
         "notice": None,
         "oob": False,
@@ -234,12 +235,10 @@ def _notice_context(
     """The printed notice's context: the 公示's, and its links on the public origin."""
     context = _publicity_context(session, hall, access, issue, ballot_id)
     link = public_url(request, settings, context["publicity_url"])
-    contact = context["contact"]
     ballot = context["ballot"]
     return context | {
         "online_url": link,
         "qr_src": qr.data_uri(link),
-        "contact_phone": mask_phone(contact.phone) if contact and contact.phone else None,
         "pdf_url": url("publicity.pdf", hall_id=access.hall_id, ballot_id=ballot.id),
         **print_context(request, settings),
     }
@@ -256,13 +255,15 @@ def _act(
     done: str | Callable[[Any], str],
     errors_at: Callable[[dict[str, str]], dict[str, Any]],
     leave_to: str | None = None,
-    conflict_at: str = "card_error",
+    conflict_at: str,
+    typed: dict[str, Any] | None = None,
     refused: Refusals | None = None,
 ) -> Response:
     """Run one service call (app/web/actions.py). Without JS: PRG to the 公示 (or `leave_to`),
-    a 409 as a warning flash, a 422 as the whole page with the message next to the field
-    (`errors_at` says where). With htmx: the 异议 card again (200, 409 or 422), or a full
-    redirect when the issue has moved on."""
+    a 422 or 409 as the whole page with the message next to the field (`errors_at` says
+    where) or under the button pressed (`conflict_at`, the form shown again with what was
+    `typed`). With htmx: the 异议 card again (200, 409 or 422), or a full redirect when the
+    issue has moved on."""
     here = publicity_url(act.hall_id, issue_id) + f"#issue-{issue_id}-objections"
 
     def page(outcome: Outcome[Any]) -> Response:
@@ -271,7 +272,7 @@ def _act(
             raise NotFound("not_found")
         context = _publicity_context(act.session, act.hall, act.access, issue)
         if outcome.conflict is not None:
-            context[conflict_at] = outcome.conflict
+            context |= (typed or {}) | {conflict_at: outcome.conflict}
         elif outcome.errors:
             context |= errors_at(outcome.errors)
         else:
@@ -291,6 +292,7 @@ def _act(
         done=done,
         refused=refused,
         htmx="leave" if leave_to else "partial",
+        beside=True,
     )
 
 
@@ -307,6 +309,8 @@ def file_objection(
         lambda: service.file_objection(**act.who, issue_id=issue_id, form=form),
         done=_("异议已提交，居委会将在公示期内答复"),
         errors_at=lambda errors: {"objection_errors": errors, "objection_form": {"body": body}},
+        conflict_at="objection_error",
+        typed={"objection_form": {"body": body}},
         refused=refused,
     )
 
@@ -331,6 +335,8 @@ def answer_objection(
         lambda: service.answer_objection(**act.who, objection_id=objection_id, form=form),
         done=_("已答复异议"),
         errors_at=partial(_answer_errors, objection_id, form),
+        conflict_at="answer_error",
+        typed=_answer_errors(objection_id, form, {}),
         refused=refused,
     )
 

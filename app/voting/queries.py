@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.halls.models import Membership, MembershipRole, MembershipStatus, Role
+from app.halls.models import Hall, Membership, MembershipRole, MembershipStatus, Role
+from app.issues.lifecycle import Stage, VoteState
+from app.issues.models import Issue
 from app.meetings.models import Meeting
-from app.voting import ledger, rules
+from app.voting import labels, ledger, rules
 from app.voting.models import (
     Ballot,
     BallotOfficer,
@@ -113,8 +115,10 @@ def ballot_ids(session: Session, *, hall_id: int, issue_id: int, include_drafts:
 
 
 def option_codes(session: Session, ballot_id: int) -> list[tuple[str, str]]:
+    """A ballot's options as (code, label), the label in the reader's language (同意 / 反对 /
+    弃权 are stored in Chinese when the ballot is drafted; a 方案's title as written)."""
     return [
-        (code, label)
+        (code, labels.option_label(code, label))
         for code, label in session.exec(
             select(BallotOption.code, BallotOption.label)
             .where(BallotOption.ballot_id == ballot_id)
@@ -254,12 +258,14 @@ class BoardRow:
     kind: str
     at: datetime
     receipt: str | None
-    option: str | None  # only on named ballots
+    option: str | None  # the choice's label, only on named ballots
 
 
 def receipt_board(session: Session, ballot: Ballot) -> list[BoardRow]:
     """The public receipt board of a named (记名) ballot: every ledger event's receipt, kind,
-    time and choice; no names, no weights (VOTE-08). A 无记名 ballot uses `secret_board`."""
+    time and choice (its label, as on the ballot); no names, no weights (VOTE-08). A 无记名
+    ballot uses `secret_board`."""
+    labels = dict(option_codes(session, ballot.id or 0))
     events = session.exec(
         select(LedgerEvent)
         .where(LedgerEvent.ballot_id == ballot.id)
@@ -269,7 +275,8 @@ def receipt_board(session: Session, ballot: Ballot) -> list[BoardRow]:
     for ev in events:
         option = None
         if not ballot.secret and ev.receipt:
-            option = json.loads(ev.body).get("option")
+            code = json.loads(ev.body).get("option")
+            option = labels.get(code, code) if code is not None else None
         rows.append(BoardRow(ev.height, ev.kind.value, ev.at, ev.receipt, option))
     return rows
 
@@ -286,12 +293,16 @@ class SecretBoard:
 
 def secret_board(session: Session, ballot: Ballot) -> SecretBoard:
     rows = session.exec(
-        select(Vote.receipt, BallotOption.label)
+        select(Vote.receipt, BallotOption.code, BallotOption.label)
         .join(BallotOption, col(BallotOption.id) == Vote.option_id)
         .where(Vote.ballot_id == ballot.id, col(Vote.is_current).is_(True))
         .order_by(col(Vote.receipt))
     ).all()
-    shown = [(r, label) for r, label in rows] if is_finished(ballot) else []
+    shown = (
+        [(r, labels.option_label(code, label)) for r, code, label in rows]
+        if is_finished(ballot)
+        else []
+    )
     return SecretBoard(len(rows), shown)
 
 
@@ -489,18 +500,24 @@ class EntryRow:
 
 
 def pending_entries(
-    session: Session, ballot_id: int, *, full_labels: bool, secret: bool = False
+    session: Session,
+    ballot_id: int,
+    *,
+    full_labels: bool,
+    secret: bool = False,
+    also: int | None = None,
 ) -> list[EntryRow]:
     """Paper readings waiting for a 监票人, each with its voter's current vote (one query).
     `full_labels`: the voters' rooms in full (the chair) or masked (the officers).
     `secret` (无记名): a reading shows its code and choice but nothing of its voter — no room
-    and no earlier vote — so no one at the desk can tell whose choice it is."""
+    and no earlier vote — so no one at the desk can tell whose choice it is. `also`: one entry
+    listed though decided (a 确认 refused because another 监票人 decided it first)."""
     current = sa.orm.aliased(Vote)
     columns: tuple[Any, ...] = (
         PaperEntry,
         PaperBallot.code,
         RollEntry.label if full_labels else RollEntry.masked_label,
-        BallotOption.label,
+        BallotOption.code,
         User.name,
         current.channel,
         current.cast_at,
@@ -516,14 +533,21 @@ def pending_entries(
             (col(current.roll_id) == RollEntry.id) & col(current.is_current).is_(True),
         )
         .where(
-            col(PaperEntry.ballot_id) == ballot_id, col(PaperEntry.status) == PaperStatus.PENDING
+            col(PaperEntry.ballot_id) == ballot_id,
+            (col(PaperEntry.status) == PaperStatus.PENDING) | (col(PaperEntry.id) == also),
         )
         .order_by(col(PaperEntry.id))
     ).all()
+    options = dict(option_codes(session, ballot_id))  # in the reader's language
     if secret:
-        return [EntryRow(e, code, "", opt, name) for e, code, _, opt, name, _, _ in rows]
+        return [
+            EntryRow(e, code, "", options.get(opt) if opt else None, name)
+            for e, code, _, opt, name, _, _ in rows
+        ]
     return [
-        EntryRow(e, code, label, opt, name, Channel(ch) if ch else None, at)
+        EntryRow(
+            e, code, label, options.get(opt) if opt else None, name, Channel(ch) if ch else None, at
+        )
         for e, code, label, opt, name, ch, at in rows
     ]
 
@@ -608,15 +632,20 @@ def attendance(session: Session, ballot: Ballot) -> Attendance:
 
 @dataclass(frozen=True)
 class Contact:
+    """The 公示's contact: the chair by name, and the hall's public number (Hall.office_phone,
+    "" if the chair set none). The chair's own login number is never printed, nor masked,
+    which no one could call (issue #14)."""
+
     name: str
-    phone: str | None
+    phone: str = ""
 
 
 def publicity_contact(session: Session, *, hall_id: int, prefer_user_id: int) -> Contact | None:
     """Whom residents ask about a 公示: the chair who ran the vote if still a chair, else the
     hall's longest-serving chair."""
+    office_phone = session.exec(select(Hall.office_phone).where(Hall.id == hall_id)).one()
     rows = session.exec(
-        select(User.id, User.name, User.phone)
+        select(User.id, User.name)
         .join(Membership, col(Membership.user_id) == User.id)
         .join(MembershipRole, col(MembershipRole.membership_id) == Membership.id)
         .where(
@@ -627,9 +656,9 @@ def publicity_contact(session: Session, *, hall_id: int, prefer_user_id: int) ->
         .order_by(col(Membership.id))
     ).all()
     if not rows:
-        return None
-    _, name, phone = next((r for r in rows if r[0] == prefer_user_id), rows[0])
-    return Contact(name, phone)
+        return Contact("", office_phone) if office_phone else None
+    _, name = next((r for r in rows if r[0] == prefer_user_id), rows[0])
+    return Contact(name, office_phone)
 
 
 @dataclass(frozen=True)
@@ -922,3 +951,62 @@ def awaiting_vote(session: Session, *, hall_id: int, user_id: int) -> list[Await
         .order_by(col(Ballot.closes_at).is_(None), col(Ballot.closes_at), col(Ballot.id))
     ).all()
     return [AwaitingVote(b or 0, i, t, c) for b, i, t, c in rows]
+
+
+# How far an issue's vote is, in SQL (the one rule, for a list and for the hall's counts): in
+# 表决中, "open" when a ballot is open, else "closed" when one has closed and waits for the
+# chair's next step; NULL otherwise (no ballot yet, or only a draft: the chair is to start one).
+_VOTE_STATE = sa.case(
+    (col(Issue.stage) != Stage.DECIDING, sa.null()),
+    (
+        sa.exists().where(
+            col(Ballot.issue_id) == col(Issue.id), col(Ballot.status) == BallotStatus.OPEN
+        ),
+        "open",
+    ),
+    (
+        sa.exists().where(
+            col(Ballot.issue_id) == col(Issue.id), col(Ballot.status) == BallotStatus.CLOSED
+        ),
+        "closed",
+    ),
+    else_=sa.null(),
+)
+
+
+def vote_state_is(state: VoteState) -> sa.ColumnElement[bool]:
+    """The condition (SQL, on Issue) that an issue is in 表决中 with its vote in `state`, as
+    vote_states says it: the issue list's `vote` filter, no query of its own."""
+    vote = _VOTE_STATE
+    if state == VoteState.WAITING:
+        return sa.and_(col(Issue.stage) == Stage.DECIDING, vote.is_(None))
+    return vote == state.value
+
+
+def vote_states(session: Session, *, hall_id: int, issues: Sequence[Issue]) -> dict[int, str]:
+    """Of `issues`, those in 表决中 whose vote is under way or closed, by id (one query, none if
+    no issue is in 表决中); an issue absent waits for the chair to start one."""
+    deciding = sorted({i.id or 0 for i in issues if i.stage == Stage.DECIDING})
+    if not deciding:
+        return {}
+    rows = session.exec(
+        select(Issue.id, _VOTE_STATE).where(Issue.hall_id == hall_id, col(Issue.id).in_(deciding))
+    ).all()
+    return {issue_id or 0: state for issue_id, state in rows if state is not None}
+
+
+def count_issues_by_state(session: Session, *, hall_id: int) -> dict[tuple[Stage, str | None], int]:
+    """The hall's issues counted by stage, those in 表决中 split by their vote as vote_states
+    says ("open", "closed", or None: waiting for the chair to open one), in one aggregate
+    query: the hall page's counts."""
+    per_issue = (
+        select(col(Issue.stage).label("stage"), _VOTE_STATE.label("vote"))
+        .where(Issue.hall_id == hall_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(per_issue.c.stage, per_issue.c.vote, sa.func.count()).group_by(
+            per_issue.c.stage, per_issue.c.vote
+        )
+    ).all()
+    return {(Stage(stage), vote_state): n for stage, vote_state, n in rows}

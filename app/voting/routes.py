@@ -24,7 +24,7 @@ from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.issues.deps import IssueDep
 from app.issues.lifecycle import Stage
-from app.issues.models import Issue, Scope
+from app.issues.models import Issue, Scope, Solution
 from app.meetings import labels as meeting_labels
 from app.meetings import queries as meeting_queries
 from app.voting import labels, policies, queries, schemas, service
@@ -45,6 +45,8 @@ from app.web.templating import env
 from app.web.turns import Busy, Turns
 
 router = APIRouter(tags=["voting"], route_class=FormRoute)
+
+env.filters["resolution"] = labels.resolution_shown
 
 env.globals.update(
     rule_labels=labels.RULE_LABELS,
@@ -88,7 +90,7 @@ def _new_context(
             )
             if s.solution.selected
         ],
-        "members": hall_queries.list_verified_people(session, hall_id=hall.id or 0),
+        "members": hall_queries.list_pickable_people(session, hall_id=hall.id or 0),
         "meetings": meeting_queries.ballot_meetings(session, hall_id=hall.id or 0, now=clock.now()),
         "form": form,
         "errors": {},
@@ -100,14 +102,31 @@ def new_ballot(
     request: Request, session: SessionDep, hall: HallDep, access: AccessDep, issue: IssueDep
 ) -> Response:
     policies.require(policies.can_manage(access) and issue.stage == Stage.DECIDING)
-    form = {
-        "title": (_("是否同意「%(title)s」") % {"title": issue.title})[:80],
+    context = _new_context(session, hall, access, issue, {})
+    context["form"] = _draft_defaults(issue, [row.solution for row in context["solutions"]])
+    return render(request, "voting/new.html", context)
+
+
+def _draft_defaults(issue: Issue, chosen: list[Solution]) -> dict[str, Any]:
+    """The new ballot's form as first shown: its title names the 方案 chosen in 协商 (the one
+    put to the vote, preselected), or asks which of them when several were chosen."""
+    if len(chosen) == 1:
+        title = _("是否同意「%(title)s」采用方案「%(solution)s」") % {
+            "title": issue.title,
+            "solution": chosen[0].title,
+        }
+    elif chosen:
+        title = _("「%(title)s」采用哪个方案") % {"title": issue.title}
+    else:
+        title = _("是否同意「%(title)s」") % {"title": issue.title}
+    return {
+        "title": title[:80],
+        "subject_solution_id": chosen[0].id if len(chosen) == 1 else None,
         "scope": issue.scope.value,
         "scope_building_id": issue.scope_building_id,
         "scope_entrance_id": issue.scope_entrance_id,
         "secret": True,
     }
-    return render(request, "voting/new.html", _new_context(session, hall, access, issue, form))
 
 
 @router.post("/halls/{hall_id}/issues/{issue_id}/ballots", name="ballots.create")
@@ -177,6 +196,8 @@ def _page_context(
             if queries.is_finished(ballot)
             else None,
             "can_manage": policies.can_manage(access),
+            "manage_shows": policies.manage_form(ballot) if policies.can_manage(access) else None,
+            "reader": policies.reader_role(access),
             "duties": duties,
             "is_officer": bool(duties) or policies.can_manage(access),
             "officers": queries.officers(session, ballot.id or 0),
@@ -319,23 +340,34 @@ def _act(
     ballot: Ballot,
     run: Callable[[], object],
     *,
+    part: str,
     done: str,
     refused: Refusals | None = None,
     form: dict[str, Any] | None = None,
 ) -> Response:
     """Run one service call (app/web/actions.py); PRG to the ballot page, or the page again
-    with the message (422 for a field, 409 for a state conflict) and what was typed (`form`)."""
+    with the form that was sent (`part`, even if the ballot has moved on since), what was typed
+    (`form`) and the message: next to its field (422), or under the button (409)."""
 
     def page(outcome: Outcome[object]) -> Response:
         fresh = queries.get_ballot(act.session, hall_id=act.hall_id, ballot_id=ballot.id or 0)
         assert fresh is not None
         context = _page_context(act.session, act.hall, act.access, fresh)
         context |= {"manage_errors": outcome.errors, "manage_form": form or {}}
+        context["manage_shows"] = part
         return render(act.request, "voting/detail.html", context, status_code=outcome.status)
 
     to = ballot_url(ballot)
     return respond(
-        act.request, act.session, run, to=to, page=page, done=done, refused=refused, htmx="redirect"
+        act.request,
+        act.session,
+        run,
+        to=to,
+        page=page,
+        done=done,
+        refused=refused,
+        htmx="redirect",
+        beside=True,
     )
 
 
@@ -346,6 +378,7 @@ def open_ballot(act: ActionDep, ballot: BallotDep) -> Response:
         act,
         ballot,
         lambda: service.open_ballot(**act.who, ballot_id=ballot.id or 0),
+        part="open",
         done=_("投票已开始，投票人名单已冻结"),
     )
 
@@ -357,6 +390,7 @@ def close_ballot(act: ActionDep, ballot: BallotDep) -> Response:
         act,
         ballot,
         lambda: service.close_ballot(**act.who, ballot_id=ballot.id or 0),
+        part="close",
         done=_("投票已截止，结果已冻结"),
     )
 
@@ -375,8 +409,9 @@ def consensus(
         act,
         ballot,
         lambda: service.record_consensus(**act.who, ballot_id=ballot.id or 0, form=form),
+        part="consensus",
         refused=refused,
-        form={"text": text},
+        form={"passed": passed, "text": text},
         done=_("协商结果已记录"),
     )
 
@@ -394,7 +429,9 @@ def settle(
         act,
         ballot,
         lambda: service.settle_failed(**act.who, ballot_id=ballot.id or 0, form=form),
+        part="settle",
         refused=refused,
+        form={"outcome": outcome},
         done=_("已按您的选择处理"),
     )
 
@@ -421,11 +458,17 @@ async def vote(
     cast = await _cast(box, refused, phone_vote(hall.id or 0, user, ballot_id, form))
     receipt, errors, status = cast
     if receipt is not None and not is_partial(request):
-        flash = _("投票成功，回执码 %(code)s") % {"code": receipt.receipt}
         to = url("ballots.detail", hall_id=hall.id, ballot_id=ballot_id)
-        return redirect(request, to, flash_text=flash)
+        return redirect(request, to, flash_text=vote_notice(receipt))
     card = (hall, access, ballot_id, errors, receipt, status)
     return await run_in_threadpool(_vote_card, request, db, *card)
+
+
+def vote_notice(receipt: service.Receipt) -> str:
+    """What a vote says it did: a first vote, or a changed one (the last one counts)."""
+    if receipt.replaced:
+        return _("已改票，以最后一次为准，回执码 %(code)s") % {"code": receipt.receipt}
+    return _("投票成功，回执码 %(code)s") % {"code": receipt.receipt}
 
 
 async def _cast(
@@ -461,6 +504,7 @@ def _vote_card(
             context = _page_context(session, hall, access, fresh) | {
                 "vote_errors": errors,
                 "just_voted": receipt,
+                "vote_notice": vote_notice(receipt) if receipt is not None else None,
             }
             template = "voting/_vote.html" if is_partial(request) else "voting/detail.html"
             return render(request, template, context, status_code=status)

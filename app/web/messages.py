@@ -28,6 +28,9 @@ MESSAGES: dict[str, str] = {
     "integer_required": N_("请输入整数"),
     "text_unstorable": N_("内容含有无法保存的控制字符（如空字符），请删除后重新提交"),
     "out_of_range": N_("数值超出允许范围"),
+    "office_phone_invalid": N_(
+        "请填写可以拨打的电话，如 010-65001234 或 13812345678；不公布可以留空"
+    ),
     "fraction_above_one": N_("分子不能大于分母"),
     # 三率 (app.rates): the report's period and grouping, the street's weights
     "date_required": N_("请输入日期，格式如 2026-01-31"),
@@ -55,7 +58,7 @@ MESSAGES: dict[str, str] = {
     "relation_invalid": N_("身份应为 业主、租户 或 家庭成员"),
     "duplicate_room": N_("与第{value}行房屋重复"),
     "duplicate_phone": N_("与第{value}行电话重复"),
-    "no_password": N_("该账号尚未设置密码，请联系居委会"),
+    "no_password": N_("该账号尚未设置密码，请联系居委会；居委会和街道的工作人员请联系系统管理员"),
     "not_allowed": N_("您没有权限进行这个操作"),
     "not_found": N_("页面不存在"),
     "not_logged_in": N_("请先登录"),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi.templating import Jinja2Templates
 
 from app.core.privacy import mask_phone, mask_room
-from app.web.i18n import gettext, ngettext
+from app.web.i18n import get_locale, gettext, ngettext
 from app.web.links import url
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -45,11 +45,37 @@ def _date(value: datetime | None) -> str:
     return value.astimezone(BEIJING).strftime("%Y-%m-%d") if value else ""
 
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
 def cn_date(value: datetime | None) -> str:
-    """2026年11月25日, in Beijing time (the date printed on a notice or a poster)."""
+    """2026年11月25日, in Beijing time (the date printed on a notice or a poster); in English
+    25 November 2026."""
     if value is None:
         return ""
-    return value.astimezone(BEIJING).strftime("%Y年%m月%d日")
+    local = value.astimezone(BEIJING)
+    if get_locale() == "en":
+        return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    return local.strftime("%Y年%m月%d日")
+
+
+def page_footer() -> tuple[str, str, str]:
+    """The running "第 N 页 共 M 页" at the foot of a printed sheet, in the reader's language,
+    cut around its two numbers: print.css puts the page counters between the parts."""
+    text = gettext("第 {page} 页 共 {pages} 页")
+    before, rest = text.split("{page}", 1)
+    middle, after = rest.split("{pages}", 1)
+    return before, middle, after
+
+
+def stored(text: str) -> str:
+    """A label the server stored in Chinese when it wrote the row (a speaker's 身份 taken from
+    their role): shown in the reader's language. Plain text, so autoescape still escapes it
+    (unlike `_()` in a template, which would mark it safe)."""
+    return gettext(text) if text else text
 
 
 env.filters["area"] = _area
@@ -58,6 +84,8 @@ env.filters["dt"] = _datetime
 env.filters["date"] = _date
 env.filters["mask_phone"] = mask_phone
 env.filters["mask_room"] = mask_room
+env.filters["stored"] = stored
+env.globals["page_footer"] = page_footer
 # The domains' labels and the masking rule are registered by the app (app/web/shell.py).
 
 # Every link by route name: {{ url("issues.detail", hall_id=hall.id, issue_id=issue.id) }}.

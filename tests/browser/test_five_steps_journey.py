@@ -203,7 +203,8 @@ def test_decision_tasks_whistle_evaluation_reopen_and_close(
     _flash(page, "任务已添加")
     page.fill("#f-title", "清理楼道堆物")
     page.select_option("#f-party_type", "volunteers")
-    page.select_option("#f-responsible_user_id", label="赵志刚")
+    page.fill("#f-responsible_user_id-q", "赵志刚")  # the person picker's search
+    page.locator("#f-responsible_user_id label.person", has_text="赵志刚").click()
     page.fill("#f-due_at", due)
     page.fill("#f-volunteer_cap", "3")
     page.locator("#add input[name=is_milestone]").check()

@@ -267,7 +267,8 @@ def test_an_issue_goes_from_proposal_to_the_decision(
     chair_page = chair.page
     log_in(chair_page, live, community.chair)
     chair_page.goto(live(f"/halls/{hall.id}"))
-    expect(chair_page.locator("#bell .bell-count")).to_have_text("1 条未读")
+    expect(chair_page.locator("#bell .bell-count .sr-only")).to_have_text("1 条未读")
+    expect(chair_page.locator("#bell .bell-count [aria-hidden]")).to_have_text("1")
     review_tile = chair_page.locator("a.tile", has_text="议题审核")
     expect(review_tile.locator("strong")).to_have_text("1")
     review_tile.click()
@@ -345,16 +346,17 @@ def test_an_issue_goes_from_proposal_to_the_decision(
     checks(chair_page)
     chair_page.get_by_role("button", name="结束协商，进入表决").click()
 
-    # 10. 民决: 表决中, the opinion and the 方案 that goes to the vote.
+    # 10. 民决: waiting for the chair's ballot (表决中 only once one is open; said to the chair
+    # as her own next step), the opinion and the 方案 that goes to the vote.
     expect(chair_page).to_have_url(issue_url)
     expect(chair_page.locator("#flash")).to_contain_text("方案进入表决")
-    expect(stage_badge(chair_page)).to_have_text("表决中")
+    expect(stage_badge(chair_page)).to_have_text("待您发起表决")
     expect(chair_page.locator(".timeline [aria-current=step]")).to_contain_text("民决")
     expect(chair_page.locator(".opinion")).to_contain_text("集中充电")
     expect(chair_page.locator(".solution-list li .badge")).to_have_text("进入表决")
     proposer_page = page
     proposer_page.reload()
-    expect(stage_badge(proposer_page)).to_have_text("表决中")
+    expect(stage_badge(proposer_page)).to_have_text("等待居委会发起表决")
     shots(proposer_page, "08-deciding")
     checks(proposer_page)
 
@@ -362,12 +364,14 @@ def test_an_issue_goes_from_proposal_to_the_decision(
     proposer_page.goto(live(f"/halls/{hall.id}/issues"))
     expect(proposer_page.locator("main h1")).to_have_text("议题")
     row = proposer_page.locator(".issue-row", has_text=title)
-    expect(row.locator(".badge")).to_have_text("表决中")
+    expect(row.locator(".badge")).to_have_text("等待居委会发起表决")
     shots(proposer_page, "list")
     checks(proposer_page)
     proposer_page.goto(live(f"/halls/{hall.id}"))
     counts = proposer_page.locator(".stage-counts")
-    expect(counts.locator("a", has_text="表决中").locator("strong")).to_have_text("1")
+    waiting = counts.locator("a", has_text="待发起表决")  # its own list (issue #14)
+    expect(waiting.locator("strong")).to_have_text("1")
+    expect(waiting).to_have_attribute("href", re.compile(r"\?stage=deciding&vote=waiting$"))
     expect(counts.locator("a", has_text="征集中").locator("strong")).to_have_text("1")
     shots(proposer_page, "hall-home")
     checks(proposer_page)
@@ -375,7 +379,7 @@ def test_an_issue_goes_from_proposal_to_the_decision(
     # 大字模式: the issue page and the list, for the proposer.
     turn_on_elder_mode(proposer_page)
     proposer_page.goto(issue_url)
-    expect(stage_badge(proposer_page)).to_have_text("表决中")
+    expect(stage_badge(proposer_page)).to_have_text("等待居委会发起表决")
     shots(proposer_page, "elder-detail")
     checks(proposer_page, elder=True)
     proposer_page.goto(live(f"/halls/{hall.id}/issues"))

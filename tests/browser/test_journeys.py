@@ -198,7 +198,8 @@ def log_in(page: Page, live: LiveServer, user: User) -> None:
     page.fill("#f-phone", user.phone or "")
     page.fill("#f-password", PASSWORD)
     submit(page)
-    expect(page).to_have_url(live("/"))
+    # home, or straight into the hall for someone whose one hall is all home would show
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live(''))}/(halls/\d+)?$"))
     expect(page.locator(".topbar .who")).to_have_text(user.name)
 
 
@@ -282,7 +283,8 @@ def _journey(live: LiveServer, phone: Callable[..., Phone], shots: Shots, *, eld
     log_in(chair_page, live, community.chair)
     if elder:
         turn_on_elder_mode(chair_page)
-    chair_page.locator(".card", has_text=hall.name).get_by_role("link", name="进入议事厅").click()
+    # the chair's one hall: straight into it
+    expect(chair_page).to_have_url(live(f"/halls/{hall.id}"))
     expect(chair_page.locator("main h1")).to_have_text(hall.name)
     review_tile = chair_page.locator("a.tile", has_text="成员审核")
     expect(review_tile).to_contain_text("1")
@@ -310,11 +312,8 @@ def _journey(live: LiveServer, phone: Callable[..., Phone], shots: Shots, *, eld
     assert_same_document(chair_page)
     step(chair_page, "07-chair-verified")
 
-    # 7. The resident reloads home and enters the hall: its name and their role.
+    # 7. The resident reloads home and, verified in their one hall, is taken straight into it.
     page.reload()
-    card = page.locator(".card", has_text=hall.name)
-    expect(card).to_contain_text("居民")
-    card.get_by_role("link", name="进入议事厅").click()
     expect(page).to_have_url(live(f"/halls/{hall.id}"))
     expect(page.locator("main h1")).to_have_text(hall.name)
     me = page.locator(".card.me")
@@ -388,8 +387,8 @@ def test_the_journey_works_without_javascript(
     expect(chair_page.locator("li.member", has_text="张建国")).to_contain_text("已认证")
     shots(chair_page, "07-chair-verified")
 
-    page.reload()
-    page.locator(".card", has_text=hall.name).get_by_role("link", name="进入议事厅").click()
+    page.reload()  # verified in one hall: home takes them straight into it
+    expect(page).to_have_url(live(f"/halls/{hall.id}"))
     expect(page.locator("main h1")).to_have_text(hall.name)
     expect(page.locator(".card.me .badge")).to_have_text(["居民"])
     assert_fits_the_phone(page)
@@ -432,9 +431,9 @@ def test_htmx_is_configured_safely_and_keeps_no_history(
         "includeIndicatorStyles": False,
     }
 
-    # Boosted navigation: home → hall → members (full numbers) → hall again, then back.
+    # Boosted navigation: hall → members (full numbers) → hall again, then back.
+    expect(page).to_have_url(live(f"/halls/{hall.id}"))  # the chair's one hall, straight in
     mark_document(page)
-    page.locator(".card", has_text=hall.name).get_by_role("link", name="进入议事厅").click()
     page.locator("a.tile", has_text="成员审核").click()
     expect(page.locator("li.member", has_text="许春生")).to_be_visible()
     page.locator(".crumbs a").first.click()
@@ -517,7 +516,7 @@ def test_a_first_visit_straight_to_the_login_form_works(
     page.fill("#f-phone", community.chair.phone or "")
     page.fill("#f-password", PASSWORD)
     submit(page)
-    expect(page).to_have_url(live("/"))
+    expect(page).to_have_url(live(f"/halls/{community.hall.id}"))  # the chair's one hall
     expect(page.locator(".topbar .who")).to_have_text(community.chair.name)
     visitor.watch.assert_clean()
 

@@ -128,8 +128,10 @@ def test_an_owners_vote_from_the_issue_page_to_implementation(
     expect(page.locator("#f-building")).to_have_value(str(building_id))
     expect(page.locator("input[name=secret]")).to_be_checked()  # secret unless the chair says
     page.fill("#f-meeting-note", "12月5日晚7点 1号楼业主会 居委会活动室")
-    page.locator("#f-counters").select_option(label="赵计票")
-    page.locator("#f-scrutineers").select_option(label="钱监票")
+    page.fill("#f-counters-q", "赵计票")  # the pickers' search, then the person
+    page.locator("#f-counters label.person", has_text="赵计票").click()
+    page.fill("#f-scrutineers-q", "钱监票")
+    page.locator("#f-scrutineers label.person", has_text="钱监票").click()
     assert_fits_the_phone(page)
     shots(page, "01-new")
     page.get_by_role("button", name="保存草稿").click()
@@ -255,6 +257,9 @@ def test_an_owners_vote_from_the_issue_page_to_implementation(
         assert number in joined, (number, joined)
     assert "10" in joined
     assert "12" in joined
+    # plain words first; the head hash is one fold-out (核验) away, for whoever asks
+    expect(result.locator(".head-hash")).to_be_hidden()
+    result.locator("summary", has_text="核验").click()
     head = result.locator(".head-hash").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", head)
     assert_fits_the_phone(page)

@@ -64,13 +64,15 @@ def test_a_whole_meeting_from_the_notice_to_the_signed_minutes(
     chair = phone()
     page = chair.page
     chair.watch.expect_status(422)
+    chair.watch.expect_status(409)  # 开始投票 below the quorum
     log_in(page, live, community.chair)
     page.goto(live(f"/halls/{hall.id}/meetings/new"))
     starts = clock.now() + timedelta(minutes=30)
     page.fill("#f-title", "充电桩议事会")
     page.fill("#f-starts_at", mh.local(starts))
     page.fill("#f-ends_at", mh.local(starts + timedelta(hours=2)))
-    page.select_option("#f-recorder", label=recorder.name)
+    page.fill("#f-recorder-q", recorder.name)  # the person picker's search
+    page.locator("#f-recorder label.person", has_text=recorder.name).click()
     page.locator("label.choice", has_text="南门增设电动自行车充电桩").locator("input").check()
     page.fill("#f-free_items_text", "其他事项")
     submit(page)
@@ -91,8 +93,10 @@ def test_a_whole_meeting_from_the_notice_to_the_signed_minutes(
     expect(page.locator("#meeting-quorum")).to_contain_text("还差 2 人")  # ≥ 2/3 of 3
     ballot_url = page.url
     ballot_id = int(ballot_url.rstrip("/").rsplit("/", 1)[1])
-    page.get_by_role("button", name=re.compile("开始投票")).click()
-    _flash(page, "应到 3 人，实到 0 人，至少需要 2 人，还差 2 人")
+    page.get_by_role("button", name=re.compile("开始投票")).click()  # refused under the button
+    expect(page.locator("#e-manage")).to_contain_text(
+        "应到 3 人，实到 0 人，至少需要 2 人，还差 2 人"
+    )
 
     # --- the members sign in through the QR's link on their phones ------------------------
     phones = {}
@@ -163,6 +167,7 @@ def test_a_whole_meeting_from_the_notice_to_the_signed_minutes(
     mine.goto(minutes_url)
     mine.get_by_role("button", name="我是记录人，签署纪要").click()
     expect(mine.locator("#signed")).to_contain_text("已签署")
+    mine.locator("#signed summary", has_text="核验").click()  # the hash is for whoever asks
     digest = mine.locator("[data-hash]").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", digest), digest
     assert_fits_the_phone(mine)

@@ -43,11 +43,17 @@ def _steps(db: Database, escalation_id: int) -> list[StepKind]:
     return [StepKind(k) for k in rows]
 
 
-def _audits(db: Database, escalation_id: int) -> list[str]:
+def _audits(db: Database, escalation_id: int, hall_id: int | None) -> list[str]:
+    """The escalation's audit actions. By hall too: SQLite may give a withdrawn (deleted)
+    escalation's id to a later one, whose audit rows then share the subject id."""
     with db.session(read_only=True) as s:
         rows = s.exec(
             select(AuditEvent.action)
-            .where(AuditEvent.subject_type == "escalation", AuditEvent.subject_id == escalation_id)
+            .where(
+                AuditEvent.subject_type == "escalation",
+                AuditEvent.subject_id == escalation_id,
+                AuditEvent.hall_id == hall_id,
+            )
             .order_by(col(AuditEvent.id))
         ).all()
     return list(rows)
@@ -106,7 +112,7 @@ def test_the_clocks_of_every_class_at_the_due_instant(db: Database, urgency: Urg
         StepKind.ACKNOWLEDGED,
         StepKind.RESOLVED,
     ]
-    assert _audits(db, e.id or 0) == [
+    assert _audits(db, e.id or 0, st.world.hall.id) == [
         "escalations.raise_escalation",
         "escalations.dispatch",
         "escalations.acknowledge",
@@ -276,7 +282,7 @@ def test_help_and_replies(db: Database) -> None:
         )
     with db.session(read_only=True) as s:
         inbox = queries.department_inbox(s, department_id=st.helper.id or 0)
-    assert [(r.escalation.id, r.part) for r in inbox] == [(e.id, "helper")]
+    assert [(r.escalation.id, r.part) for r in inbox.rows] == [(e.id, "helper")]
     assert _steps(db, e.id or 0)[-2:] == [StepKind.HELP_ASKED, StepKind.REPLIED]
 
 
@@ -308,7 +314,7 @@ def test_withdraw_before_dispatch(db: Database) -> None:
         )
     with db.session(read_only=True) as s:
         assert s.get(Escalation, e.id) is None
-    assert _audits(db, e.id or 0) == [
+    assert _audits(db, e.id or 0, st.world.hall.id) == [
         "escalations.raise_escalation",
         "escalations.withdraw_escalation",
     ]
@@ -357,10 +363,11 @@ def test_two_members_acknowledging_at_once_record_one(db: Database) -> None:
 
 
 def test_the_overdue_job_notifies_once_each(db: Database) -> None:
-    """Strictly after the due instant, once per deadline: the department's members and the
-    street's officials. (Other tests' escalations share the database: counted by this one's
-    own unique summary.)"""
+    """Strictly after the due instant, once per deadline: the department's members, the
+    street's officials, the chair who blew the whistle and the hall's other chairs. (Other
+    tests' escalations share the database: counted by this one's own unique summary.)"""
     st = eh.story(db)
+    vice = f.make_chair(db, st.world, name="副主任")
     summary = f.unique("停水抢修")
     with frozen(T0):
         e = eh.raise_on(
@@ -392,7 +399,7 @@ def test_the_overdue_job_notifies_once_each(db: Database) -> None:
     row = run(respond_due + SECOND)
     assert row.respond_overdue_notified_at == respond_due + SECOND
     assert row.resolve_overdue_notified_at is None
-    expected = sorted([st.lead_user.id or 0, st.admin.id or 0])
+    expected = sorted([st.lead_user.id or 0, st.admin.id or 0, st.chair.id or 0, vice.id or 0])
     assert notified("escalation_respond_overdue") == expected
     run(respond_due + timedelta(minutes=5))
     assert notified("escalation_respond_overdue") == expected  # once

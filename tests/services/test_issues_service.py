@@ -421,9 +421,9 @@ def test_reaching_the_threshold_moves_the_issue_to_review(
     assert (stored.stage, stored.cosign_count) == (Stage.UNDER_REVIEW, 3)
     assert stored.review_due_at == frozen + timedelta(days=7)
     assert notified(db, issue.id, "review_needed") == [people.chair.id]
-    # everyone who follows the issue hears of the stage change
+    # everyone who follows the issue hears of the stage change, but c, who moved it
     assert notified(db, issue.id, "stage:under_review") == sorted(
-        u.id or 0 for u in (proposer, a, b, c)
+        u.id or 0 for u in (proposer, a, b)
     )
     with db.session(read_only=True) as session:
         timeline = session.exec(
@@ -1033,7 +1033,12 @@ def test_closing_deliberation_needs_an_opinion_and_a_solution_of_this_issue(
         )
     assert get_issue(db, issue.id).stage == Stage.DELIBERATING
     with db.session(read_only=True) as session:
-        assert session.get(ConsultationOpinion, issue.id) is None
+        assert (
+            session.exec(
+                select(ConsultationOpinion).where(ConsultationOpinion.issue_id == issue.id)
+            ).first()
+            is None
+        )
 
 
 def test_closing_deliberation_moves_to_deciding_with_the_chosen_solutions(
@@ -1050,7 +1055,9 @@ def test_closing_deliberation_moves_to_deciding_with_the_chosen_solutions(
             s.id: s.selected
             for s in session.exec(select(Solution).where(Solution.issue_id == issue.id)).all()
         }
-        opinion = session.get(ConsultationOpinion, issue.id)
+        opinion = session.exec(
+            select(ConsultationOpinion).where(ConsultationOpinion.issue_id == issue.id)
+        ).one()
     assert flags == {chosen.id: True, also.id: True, left.id: False}
     assert opinion is not None
     assert (opinion.agreements, opinion.disagreements, opinion.author_id) == (
@@ -1209,3 +1216,33 @@ def test_the_audit_chain_still_verifies(db: Database, people: People) -> None:
         verdict = audit.verify_chain(session)
         assert verdict.ok, verdict
         assert count(session, AuditEvent, col(AuditEvent.action).startswith("issues.")) > 0
+
+
+def test_a_reply_takes_no_stance_and_is_in_no_stance_count(db: Database, people: People) -> None:
+    """Issue #14: a reply answers a comment; it counts as a comment, never as 中立, and hiding
+    or showing it moves no stance count."""
+    issue = make_deliberating_issue(db, people.world, people.chair)
+    top = comment(db, people, people.members[0], issue, "建议划线停车", stance=Stance.SUGGEST)
+    reply = comment(db, people, people.members[1], issue, "同意", parent_id=top.id)
+    stored = get_issue(db, issue.id)
+    assert (stored.comment_count, stored.suggest_count, stored.neutral_count) == (2, 1, 0)
+    for hide in (True, False):
+        call(
+            db,
+            people,
+            people.chair,
+            svc.hide_comment if hide else svc.restore_comment,
+            comment_id=reply.id,
+            **({"form": schemas.ReasonForm(reason="离题")} if hide else {}),
+        )
+        stored = get_issue(db, issue.id)
+        assert (stored.suggest_count, stored.neutral_count) == (1, 0)
+    call(
+        db,
+        people,
+        people.chair,
+        svc.hide_comment,
+        comment_id=top.id,
+        form=schemas.ReasonForm(reason="离题"),
+    )
+    assert get_issue(db, issue.id).suggest_count == 0  # a hidden top comment still leaves

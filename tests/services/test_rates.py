@@ -37,6 +37,8 @@ Departments D1, D2, D3
   D2: rounds a2 + b1: 满意率 (12 + 4.5)/22 = 3/4; 解决率 14/20 = 7/10; 响应率 0/1 = 0.0000 (a real 0)
       综合 (0 + 31.5 + 33.75)/100 = 261/400 = 0.6525
   D3: None everywhere
+  Total: a1, a2 and b1 once each (a2 is both D1's and D2's): 满意率 (15 + 5.4)/27 = 34/45,
+      解决率 18/25; 响应率 1/3 (D1's two and D2's one)
 
 Companies P1, P2
   t1 a1's issue, P1, due 01-20, done exactly at due (按期)
@@ -48,6 +50,7 @@ Companies P1, P2
   P1: rounds a1 + a2 (as D1); 响应率 1/3 → 0.3333; 综合 (10/3 + 720/23 + 828/25)/100
       = (5750 + 54000 + 57132)/1725/100 = 58441/86250 = 0.677576… → 0.6775
   P2: rounds a2 + b1 (as D2); 响应率 1/1; 综合 (10 + 31.5 + 33.75)/100 = 301/400 = 0.7525
+  Total: a1, a2 and b1 once each, as for departments; 响应率 2/4 = 1/2
 """
 
 from __future__ import annotations
@@ -238,6 +241,23 @@ def test_per_company(db: Database, world: rh.StreetWorld) -> None:
     assert frac(p2.rates.score) == Fraction(301, 400)
     # t4 was done in February (due in May): its month is the month it was done
     assert [m.tally.assessed for m in p2.months] == [0, 1, 0]
+
+
+@pytest.mark.parametrize("by", [By.DEPARTMENT, By.COMPANY])
+def test_the_total_counts_a_shared_round_once(db: Database, world: rh.StreetWorld, by: By) -> None:
+    """a2's issue went to D1 and D2 (P1 and P2): each row counts it, the street's total once."""
+    r = report(db, world, by)
+    assert [row.rates.tally.rounds for row in r.rows][:2] == [2, 2]
+    whole = r.total.rates
+    assert whole.tally.rounds == 3  # a1, a2, b1 (the rows add up to 4)
+    assert whole.tally.valid == 27
+    assert frac(whole.satisfaction) == Fraction(34, 45)
+    assert frac(whole.resolution) == Fraction(18, 25)
+    in_time = {By.DEPARTMENT: (1, 3), By.COMPANY: (2, 4)}[by]
+    assert (whole.tally.in_time, whole.tally.assessed) == in_time
+    # month by month too: February has a2 (shared) and b1
+    assert [m.tally.rounds for m in r.total.months] == [1, 2, 0]
+    assert sum(m.tally.rounds for m in r.total.months) == whole.tally.rounds
 
 
 def test_the_escalation_window_ends_at_its_due_instant(db: Database) -> None:

@@ -32,10 +32,12 @@ from app.db import Database
 from app.escalations import schemas, service
 from app.escalations.models import Department
 from app.issues.models import Issue
+from app.web import flash
 from tests import escalation_helpers as eh
 from tests import factories as f
 from tests.conftest import Client
 from tests.implementation_helpers import implementing_issue
+from tests.web.test_action_notices import flash_of, status_texts
 from tests.web.test_route_inventory import logged_in, new_client, row_counts
 
 ROLES = ("anon", "resident", "chair", "chair_b", "street", "street_b", "lead", "helper", "other")
@@ -321,6 +323,43 @@ def test_escalation_access_matrix(w: W, name: str) -> None:
         elif status == 303 and response.headers["location"].startswith("/login"):
             failures.append(f"{role} {case.method} {url}: sent to log in")
     assert not failures, "\n".join(failures)
+
+
+# Every form POST of 吹哨报到 answers (issue #14; the hall's routes: test_action_notices.py).
+FORM_POSTS = [n for n, c in CASES.items() if c.method == "POST" and not n.startswith("api ")]
+
+
+@pytest.mark.parametrize("name", FORM_POSTS)
+def test_every_escalation_action_answers(w: W, name: str) -> None:
+    """The first allowed caller, fresh objects for each call: PRG with a flash the page it
+    leads to shows; with htmx the same message in place or carried by the redirect."""
+    case = CASES[name]
+    role = next(iter(case.ok))
+    said: list[str] = []
+    for hx in (False, True):
+        url = case.path(w, role, case.prepare(w))
+        w.clients[role].cookies.delete(flash.COOKIE)
+        headers = {"X-CSRF-Token": w.tokens[role], **({"HX-Request": "true"} if hx else {})}
+        response = w.clients[role].request(
+            "POST",
+            url,
+            headers=headers,
+            follow_redirects=False,
+            **(case.body(w) if case.body else {}),
+        )
+        assert response.status_code in {200, 303}, response.text[:300]
+        if response.status_code == 303 or "hx-redirect" in response.headers:
+            told = flash_of(response)
+            assert told is not None, f"{url}: no flash"
+            assert told["kind"] == "ok", told
+            said.append(told["text"])
+            if not hx:
+                landed = w.clients[role].get(response.headers["location"])
+                assert told["text"] in status_texts(landed.text)
+        else:
+            assert hx, "a plain form answers with PRG"
+            assert said[0] in status_texts(response.text)
+    assert said[0].strip()
 
 
 def test_a_department_sees_only_its_own(w: W) -> None:

@@ -105,8 +105,8 @@ def test_the_chair_opens_and_closes(db: Database, make_client: Callable[[], Clie
     assert "民评 · 办理结果评价" in issue_page  # the card offers to open it
     eh.add_task(db, s.world, s.issue, s.chair, done=False)
     refused = c.post_form(s.url + "/open", token_from=s.url, follow_redirects=False)
-    assert refused.status_code == 303  # type: ignore[attr-defined]
-    assert "还有未完成的办理任务" in c.get(s.url).text
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    assert 'id="e-manage" role="alert">还有未完成的办理任务<' in refused.text  # type: ignore[attr-defined]
     eh.finish_tasks(db, s.issue)
     opened = c.post_form(s.url + "/open", token_from=s.url, follow_redirects=False)
     assert opened.status_code == 303  # type: ignore[attr-defined]

@@ -141,7 +141,10 @@ def test_the_bell_is_kept_per_person_and_emptied_by_a_notification(hall: Hall) -
 
 
 def _bell(page: str) -> int:
-    found = re.search(r'class="bell-count">(\d+) 条未读', page)
+    found = re.search(
+        r'class="bell-count"><span aria-hidden="true">(\d+)</span><span class="sr-only">\1 条未读',
+        page,
+    )
     return int(found.group(1)) if found else 0
 
 

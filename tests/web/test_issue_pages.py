@@ -267,7 +267,7 @@ def test_comments_stances_replies_edit_window_and_moderation(people: People) -> 
     assert 'id="e-body"' in empty.text
     page = people.get("alice", url)
     counts = dict(
-        re.findall(r'<li class="stance-(\w+)"><span>[^<]+</span><strong>(\d+)</strong>', page.text)
+        re.findall(r'<li class="stance-(\w+)"><span>[^<]+</span> <strong>(\d+)</strong>', page.text)
     )
     assert counts == {"support": "1", "oppose": "1", "suggest": "1", "neutral": "0"}
     with people.db.session(read_only=True) as session:
@@ -379,7 +379,8 @@ def test_solutions_and_closing_deliberation(people: People) -> None:
     assert done.status_code == 303
     assert people.issue(issue.id or 0).stage == Stage.DECIDING
     page = people.get("alice", url)
-    assert "表决中" in page.text
+    assert "等待居委会发起表决" in page.text  # 表决中 only once a ballot is open (issue #14)
+    assert "协商结束，进入民决" in page.text  # the history names the step, not a vote
     assert "都同意改造" in page.text
     assert "进入表决" in page.text
 

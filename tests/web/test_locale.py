@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.accounts.models import User
 from app.db import Database
 from app.web.i18n import translations
-from tests.factories import PASSWORD, make_hall, make_member
+from tests.factories import PASSWORD, join_pending, make_hall, make_member
 
 
 def en(msgid: str) -> str:
@@ -52,13 +52,23 @@ def test_visitor_switches_to_english_and_back(client) -> None:
     assert "简体中文" in home.text  # the way back is labelled in its own language
 
     login = client.get("/login")
-    assert_english(login, "登录", "手机号", "忘记密码请联系居委会重置。")
+    assert_english(
+        login,
+        "登录",
+        "手机号",
+        "忘记密码请联系居委会重置；居委会和街道的工作人员请联系系统管理员。",
+    )
     assert f"<title>{en('登录')} · {en('议事厅')}</title>" in login.text
 
     switch(client, "zh_CN", source="/login")
     assert client.cookies.get("lang") == "zh_CN"
     assert_chinese(client.get("/"), "登录", "社区的事，大家商量着办")
-    assert_chinese(client.get("/login"), "登录", "手机号", "忘记密码请联系居委会重置。")
+    assert_chinese(
+        client.get("/login"),
+        "登录",
+        "手机号",
+        "忘记密码请联系居委会重置；居委会和街道的工作人员请联系系统管理员。",
+    )
 
 
 def test_unknown_locale_is_rejected_in_chinese(client) -> None:
@@ -73,6 +83,7 @@ def test_unknown_locale_is_rejected_in_chinese(client) -> None:
 def test_signed_in_choice_is_remembered_on_the_account(db: Database, make_client) -> None:
     world = make_hall(db)
     user, _ = make_member(db, world)
+    join_pending(db, make_hall(db), user)  # two halls: the home page lists them
 
     first = make_client()
     first.login(user.phone, PASSWORD)

@@ -73,8 +73,8 @@ def test_a_ballot_at_a_meeting_from_the_form_to_the_quorum_gate(
     assert meeting.place in page.text
     assert 'data-quorum="not_met"' in page.text
     assert "还差 2 人" in page.text  # 2/3 of 3 members: 2 needed, 0 signed in
-    refused = boss.post_form(f"{url}/open", token_from=url)  # PRG: back, with the reason
-    assert refused.status_code == 200
+    refused = boss.post_form(f"{url}/open", token_from=url)  # the reason under 开始投票
+    assert refused.status_code == 409
     assert "应到 3 人，实到 0 人，至少需要 2 人，还差 2 人" in refused.text
     ballot_id = int(url.rsplit("/", 1)[1])
     with db.session(read_only=True) as s:

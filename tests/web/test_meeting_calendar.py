@@ -148,14 +148,24 @@ def test_the_reschedule_form_answers_next_to_its_fields(db: Database, laptop: Cl
     )
     assert bad.status_code == 422  # type: ignore[attr-defined]
     text = bad.text  # type: ignore[attr-defined]
-    assert 'id="e-reason"' in text
+    # Each form of the meeting page names its own slots (取消会议 has a 原因 too: e-c-reason).
+    assert 'id="e-r-reason"' in text
+    assert 'aria-describedby="e-r-reason"' in text
+    assert 'id="e-reason"' not in text
     assert "此项必填" in text
-    assert 'id="e-short_notice_reason"' in text
+    assert 'id="e-r-short_notice_reason"' in text
     assert "距开会不足本社区规定的 3 天通知期" in text
     assert f'value="{mh.local(soon)}"' in text  # what was typed comes back
     nothing = boss.post_form(f"{page}/reschedule", {"reason": "没变"}, token_from=page)
     assert nothing.status_code == 422  # type: ignore[attr-defined]
     assert "改期须改变时间或地点" in nothing.text  # type: ignore[attr-defined]
+    unsaid = boss.post_form(f"{page}/cancel", {"reason": ""}, token_from=page)
+    assert unsaid.status_code == 422  # type: ignore[attr-defined]
+    said = unsaid.text  # type: ignore[attr-defined]
+    assert 'id="e-c-reason"' in said
+    assert 'aria-describedby="e-c-reason"' in said
+    assert 'id="e-reason"' not in said
+    assert 'id="e-r-reason"' not in said
     assert _stored(db, meeting).notice_count == 1
     resident = laptop(members[0])
     assert 'id="reschedule"' not in resident.get(page).text

@@ -114,9 +114,11 @@ def test_the_signin_sheet_lists_who_is_expected_with_rooms_masked(
     for user in members:
         assert user.name in text
     assert "周大海" not in text  # not a council member: not 应到
+    # The hall's and street's names end in a test counter's digits (测试社区101726): not rooms.
+    unnamed = text.replace(world.hall.name, "").replace(world.street.name, "")
     for room in rooms:
         if len(room) > 1:
-            assert room not in text  # rooms are masked …
+            assert room not in unnamed  # rooms are masked …
     assert any(mask_room(room) in text for room in rooms)  # … the floor stays readable
     masked = "".join(_pdf(laptop(chair), url + "?names=masked"))
     for user in members:

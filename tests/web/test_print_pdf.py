@@ -73,7 +73,7 @@ def test_the_publicity_pdf_is_the_notice_in_selectable_chinese_on_one_a4_sheet(
         "六、公示期",
         f"自{cn_date(p.resolution.publicity_starts_at)}至{cn_date(p.resolution.publicity_ends_at)}",
         "七、意见反馈",
-        f"联系人：{p.chair.name}，电话{mask_phone(p.chair.phone or '')}",
+        f"联系人：{p.chair.name}（社区居委会）",
         f"网上提出：{PUBLIC}{p.url}",
         "盖章处",
         issuer_of(p.world.hall) + cn_date(p.resolution.publicity_starts_at),
@@ -83,8 +83,9 @@ def test_the_publicity_pdf_is_the_notice_in_selectable_chinese_on_one_a4_sheet(
     # the running header and the page number
     assert issuer_of(p.world.hall) + "协商结果公示" in text
     assert "第1页共1页" in text
-    # the chair's phone is masked on paper; no link points at the laptop
+    # no phone nobody chose to publish (whole or masked); no link points at the laptop
     assert (p.chair.phone or "") not in text
+    assert ph.squeeze(mask_phone(p.chair.phone or "")) not in text
     assert "127.0.0.1" not in text
     # the screen's tools are not printed
     assert "下载PDF" not in text

@@ -1167,8 +1167,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, ok=303, prepare=_objected, body=_answer
     ),
     # before the period is over the chair is refused: PRG with the reason as a warning flash
+    # (its period not over: refused, the 公示 again with the reason under 结束公示)
     ("POST", "/halls/{hall_id}/issues/{issue_id}/publicity/end"): Entry(
-        Access.CHAIR, writes=True, ok=303, prepare=_publicizing
+        Access.CHAIR, writes=True, ok=409, prepare=_publicizing
     ),
     # 民评: residents in scope answer (and may change their answer); the chair opens and closes
     # rounds, enters paper forms and prints them; everyone who sees the hall reads the result.
@@ -1185,8 +1186,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/open"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_tasks_done
     ),
+    # (its window still open: refused, the page again with the reason under 结束民评)
     ("POST", "/halls/{hall_id}/issues/{issue_id}/evaluation/close"): Entry(
-        Access.CHAIR, writes=True, ok=303, prepare=_evaluating
+        Access.CHAIR, writes=True, ok=409, prepare=_evaluating
     ),
     ("GET", "/halls/{hall_id}/issues/{issue_id}/evaluation/paper"): Entry(
         Access.CHAIR, prepare=_evaluating
@@ -1405,9 +1407,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Access.CHAIR, writes=True, ok=303, prepare=_meeting_now
     ),
     # The current item's ballot from live mode: the chair (an open one: opening it again is
-    # a conflict told on the live page, closing it freezes the result)
+    # refused, the live page again with the reason under 开始表决; closing it freezes the result)
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/open"): Entry(
-        Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot_path
+        Access.CHAIR, writes=True, ok=409, prepare=_meeting_ballot_path
     ),
     ("POST", "/halls/{hall_id}/meetings/{meeting_id}/live/ballots/{ballot_id}/close"): Entry(
         Access.CHAIR, writes=True, ok=303, prepare=_meeting_ballot_path

@@ -38,6 +38,7 @@ from app.web.templating import env
 
 env.globals.update(
     stage_labels=labels.STAGE_LABELS,
+    history_labels=labels.HISTORY_LABELS,
     phase_labels=labels.PHASE_LABELS,
     category_labels=labels.CATEGORY_LABELS,
     scope_labels=labels.SCOPE_LABELS,

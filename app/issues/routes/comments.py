@@ -18,9 +18,10 @@ from app.halls.policies import HallAccess
 from app.issues import labels, lifecycle, policies, queries, schemas, service
 from app.issues.deps import CommentDep, IssueDep
 from app.issues.lifecycle import Action
-from app.issues.models import Issue
+from app.issues.models import Comment, Issue, Stance
+from app.issues.page import written_at
 from app.issues.routes.common import page_router, require
-from app.issues.routes.issue_page import on_issue_page, written_at
+from app.issues.routes.issue_page import on_issue_page
 from app.web.deps import SessionDep
 from app.web.forms import Refusals, Refused
 from app.web.htmx import is_partial, render
@@ -34,6 +35,8 @@ router = page_router()
 def comment(
     act: ActionDep, refused: Refused, issue: IssueDep, form: Annotated[schemas.CommentForm, Form()]
 ) -> Response:
+    """Comment with a stance (none chosen: 中立, as the form says and the notice repeats), or
+    reply to a comment."""
     require(policies.can_take_part(act.access))
     issue_id, reply = issue.id or 0, form.parent_id is not None
     return on_issue_page(
@@ -41,11 +44,17 @@ def comment(
         issue_id,
         lambda: service.add_comment(**act.who, issue_id=issue_id, form=form),
         refused=refused,
-        done=_("回复已发布") if reply else _("评论已发布"),
+        done=_("回复已发布") if reply else _posted,
         part="thread" if reply else "comments",
         form=form.model_dump(),
         thread_id=_thread_of(act.session, act.access, form.parent_id),
     )
+
+
+def _posted(comment: Comment) -> str:
+    """The notice of a new comment, with the stance it counts under."""
+    stance = _(labels.STANCE_LABELS[Stance(comment.stance)])
+    return _("评论已发布，态度：%(stance)s") % {"stance": stance}
 
 
 def _thread_of(session: Session, access: HallAccess, comment_id: int | None) -> int | None:

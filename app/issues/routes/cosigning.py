@@ -24,6 +24,7 @@ def cosign(act: ActionDep, issue: IssueDep) -> Response:
         lambda: service.cosign_issue(**act.who, issue_id=issue_id),
         done=_("附议成功，谢谢您的支持"),
         part="stage",
+        beside="cosign",
     )
 
 
@@ -37,4 +38,5 @@ def withdraw_cosign(act: ActionDep, issue: IssueDep) -> Response:
         lambda: service.withdraw_cosign(**act.who, issue_id=issue_id),
         done=_("已撤回附议"),
         part="stage",
+        beside="withdraw_cosign",
     )

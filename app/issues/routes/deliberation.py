@@ -72,6 +72,7 @@ def close(
         to=url("issues.detail", hall_id=act.hall_id, issue_id=issue.id),
         page=partial(_close_again, act, issue, form),
         htmx="redirect",
+        beside=True,
         done=_("协商已结束，方案进入表决"),
     )
 

@@ -4,28 +4,35 @@ card; its photos; and how an action taken on the page answers (`on_issue_page`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app.core import clock, fields
+from app.core import fields
 from app.core.errors import NotFound
-from app.escalations.issue_card import issue_escalation_context
 from app.evaluations.issue_card import issue_evaluation_context
 from app.halls.action import HallAction
 from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
-from app.issues import labels, lifecycle, policies, queries
+from app.issues import policies, queries
 from app.issues.deps import Id, IssueDep
-from app.issues.lifecycle import PHASE_OF, Action, Phase, Stage
-from app.issues.models import Comment, ConsultationOpinion, Issue, Stance
+from app.issues.models import Issue, Stance
+from app.issues.page import (
+    comment_flags,
+    comments_context,
+    decision_context,
+    editable_ids,
+    escalation_context,
+    merge_context,
+    page_context,
+    solutions_context,
+    stage_context,
+    tasks_context,
+)
 from app.issues.routes.common import page_router
-from app.tasks.issue_card import issue_tasks_context
-from app.voting.decision_card import issue_decision_context
 from app.web import fragments
 from app.web.actions import Outcome, respond
 from app.web.deps import SessionDep
@@ -35,207 +42,21 @@ from app.web.links import public_url, url
 
 router = page_router()
 
-PHASES = list(Phase)
-
-
-def comment_flags(access: HallAccess, issue: Issue) -> dict[str, Any]:
-    take_part = policies.can_take_part(access)
-    return {
-        "can_comment": take_part and lifecycle.is_allowed(issue.stage, Action.COMMENT),
-        "can_report": take_part,
-        "can_moderate": policies.can_moderate(access),
-        "stance_names": labels.translated(labels.STANCE_LABELS),
-        "error_thread": None,
-        "thread_errors": [],
-        "open_form": None,
-    }
-
-
-def written_at(comment: Comment) -> datetime:
-    created = comment.created_at
-    return created if created.tzinfo else created.replace(tzinfo=UTC)
-
-
-def _editable(access: HallAccess, rows: list[queries.CommentRow]) -> set[int]:
-    """Comments the caller may still correct (their own, within 10 minutes)."""
-    now = clock.now()
-    found: set[int] = set()
-    for row in rows:
-        for item in [row, *row.replies]:
-            c = item.comment
-            if c.id and policies.can_edit_comment(
-                access, author_id=c.author_id, created_at=written_at(c), now=now
-            ):
-                found.add(c.id)
-    return found
-
-
-def stage_context(
-    session: Session | None,
-    hall: Hall,
-    access: HallAccess,
-    issue_id: int,
-    *,
-    events: list[queries.EventRow] | None = None,
-    page: queries.IssuePage | None = None,
-    merge_targets: bool = True,
-) -> dict[str, Any]:
-    """Everything the stage panel shows: timeline, co-sign progress, the buttons that work;
-    and the 协商意见, read by the same query (unless the caller read `page` already)."""
-    page = page or queries.get_issue_page(
-        fragments.needs(session),
-        hall_id=access.hall_id,
-        issue_id=issue_id,
-        user_id=access.user_id,
-        membership_id=access.membership_id,
-    )
-    if page is None:
-        raise NotFound("not_found")
-    issue = page.issue
-    cosigned = page.cosigned
-    in_scope = queries.in_scope(issue, page.place)
-    allows = lifecycle.is_allowed
-    review = policies.can_review(access) and allows(issue.stage, Action.REVIEW)
-    phase = PHASE_OF[issue.stage]
-    return {
-        "hall": hall,
-        "access": access,
-        "issue": issue,
-        "proposer_name": page.proposer_name,
-        "merged_into": page.merged_into,
-        "opinion": page.opinion,
-        "events": queries.list_events(
-            fragments.needs(session), hall_id=access.hall_id, issue_id=issue_id
-        )
-        if events is None
-        else events,
-        "phases": PHASES,
-        "phase_index": PHASES.index(phase),
-        "terminal": issue.stage in lifecycle.TERMINAL,
-        "threshold": hall.cosign_threshold,
-        "progress": min(issue.cosign_count, hall.cosign_threshold),
-        "collecting": allows(issue.stage, Action.COSIGN),
-        "cosigned": cosigned,
-        "in_scope": in_scope,
-        "can_cosign": policies.can_cosign(
-            access,
-            stage_allows=allows(issue.stage, Action.COSIGN),
-            is_proposer=issue.proposer_id == access.user_id,
-            in_scope=in_scope,
-            cosigned=cosigned,
-        ),
-        "can_withdraw_cosign": cosigned and allows(issue.stage, Action.WITHDRAW_COSIGN),
-        "can_withdraw": policies.can_withdraw_issue(
-            access, proposer_id=issue.proposer_id, stage_allows=allows(issue.stage, Action.WITHDRAW)
-        ),
-        "can_review": review,
-        "merge_targets": queries.list_merge_targets(
-            fragments.needs(session), hall_id=access.hall_id, exclude_id=issue_id
-        )
-        if review and merge_targets
-        else [],
-        "can_close": policies.can_review(access) and allows(issue.stage, Action.CLOSE_DELIBERATION),
-        "see_contact": False,
-        "overdue": issue.stage == Stage.UNDER_REVIEW
-        and issue.review_due_at is not None
-        and issue.review_due_at < clock.now(),
-        "stage_errors": {},
-        "stage_form": {},
-    }
-
-
-def comments_context(
-    session: Session, access: HallAccess, issue: Issue, *, before: int | None = None
-) -> dict[str, Any]:
-    page = queries.list_comments(
-        session,
-        hall_id=access.hall_id,
-        issue_id=issue.id or 0,
-        before=before,
-        with_reports=policies.can_moderate(access),
-    )
-    return {
-        "comments": page.rows,
-        "next_before": page.next_before,
-        "stances": list(Stance),
-        "stance_counts": queries.stance_counts(issue),
-        "comment_errors": {},
-        "comment_form": {},
-        "editable": _editable(access, page.rows),
-        **comment_flags(access, issue),
-    }
-
-
-def solutions_context(
-    session: Session, access: HallAccess, issue: Issue, opinion: ConsultationOpinion | None
-) -> dict[str, Any]:
-    return {
-        "solutions": queries.list_solutions(
-            session, hall_id=access.hall_id, issue_id=issue.id or 0
-        ),
-        "opinion": opinion,
-        "can_add_solution": policies.can_take_part(access)
-        and lifecycle.is_allowed(issue.stage, Action.ADD_SOLUTION),
-        "solution_errors": {},
-        "solution_form": {},
-    }
-
-
-def page_context(
-    session: Session, hall: Hall, access: HallAccess, issue_id: int, *, before: int | None = None
-) -> dict[str, Any]:
-    """The whole issue page: a fixed number of queries, whatever the number of comments."""
-    context = stage_context(session, hall, access, issue_id)
-    issue = context["issue"]
-    context |= comments_context(session, access, issue, before=before)
-    context |= solutions_context(session, access, issue, context["opinion"])
-    context["photo_ids"] = queries.list_photo_ids(
-        session, hall_id=access.hall_id, issue_id=issue_id
-    )
-    context |= _decision_context(session, access, issue, context["events"])
-    context |= _tasks_context(session, access, issue, context["events"])
-    context |= _escalation_context(session, access, issue, context["events"])
-    context |= issue_evaluation_context(session, access, issue, context["events"])
-    return context
-
-
-def _decision_context(
-    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
-) -> dict[str, Any]:
-    """The 民决 card (voting/_issue_decision.html), once an issue has reached 民决 (an issue
-    sent back to 民议 keeps showing its earlier ballots); its timeline says whether it has."""
-    if not any(PHASE_OF[row.event.to_stage] == Phase.DECIDE for row in events):
-        return {"ballots": [], "resolution": None, "can_manage": False}
-    return issue_decision_context(fragments.needs(session), access, issue)
-
-
-_DOING = frozenset({Phase.IMPLEMENT, Phase.EVALUATE})
-
-
-def _tasks_context(
-    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
-) -> dict[str, Any]:
-    """The 民办 card (tasks/_issue_card.html), once the issue has reached 民办 (or 民评)."""
-    if not any(PHASE_OF[row.event.to_stage] in _DOING for row in events):
-        return {"task_card": None}
-    return issue_tasks_context(fragments.needs(session), access, issue)
-
-
-def _escalation_context(
-    session: Session | None, access: HallAccess, issue: Issue, events: list[queries.EventRow]
-) -> dict[str, Any]:
-    """The 吹哨报到 card (escalations/_issue_card.html), once the issue has reached 民办."""
-    if not any(PHASE_OF[row.event.to_stage] in _DOING for row in events):
-        return {"escalations": [], "can_escalate": False}
-    return issue_escalation_context(fragments.needs(session), access, issue)
-
 
 # --- the page as it is read: its shared parts kept (app/web/fragments.py) -----------------
 
 # What each kept part reads: a write to any of these tables empties it.
 EVENT_TABLES = ("issue_stage_event", "user")
 SHOWN_TABLES = ("issue", "user", "consultation_opinion")
-STAGE_TABLES = ("issue", "user", "consultation_opinion", "issue_stage_event", "cosign", "hall")
+STAGE_TABLES = (
+    "issue",
+    "user",
+    "consultation_opinion",
+    "issue_stage_event",
+    "cosign",
+    "hall",
+    "ballot",
+)
 PHOTO_TABLES = ("issue_photo",)
 COMMENT_TABLES = ("comment", "comment_report", "issue", "user")
 SOLUTION_TABLES = ("solution", "consultation_opinion", "issue", "user")
@@ -248,6 +69,7 @@ def shown_context(
     access: HallAccess,
     issue_id: int,
     before: int | None,
+    merge_q: str = "",
 ) -> dict[str, Any]:
     """The issue page as `page_context` builds it, with what every reader sees alike read and
     rendered once: the timeline, the photos, the comments and the solutions. What is the
@@ -264,11 +86,23 @@ def shown_context(
     )
     page = _kept_page(request, session, access, issue_id)
     context = stage_context(
-        session, hall, access, issue_id, events=events, page=page, merge_targets=False
+        session,
+        hall,
+        access,
+        issue_id,
+        events=events,
+        page=page,
+        merge_targets=False,
+        merge_q=merge_q,
     )
     issue: Issue = context["issue"]
     token = csrf_token(request)
-    context["stage_html"] = _stage_part(request, session, context, token)
+    if context["can_review"] and merge_q:
+        # the chair's search: read for them alone (too many distinct texts to keep), as the
+        # issue list's own search; the page includes the panel itself (no stage_html)
+        context |= merge_context(fragments.needs(session), access, issue, merge_q)
+    else:
+        context["stage_html"] = _stage_part(request, session, context, token)
     context["comments_html"] = _comments_part(request, session, context, before, token)
     context["solutions_html"] = fragments.shared(
         request,
@@ -289,9 +123,9 @@ def shown_context(
         key=(hall_id, issue_id),
         read=lambda s: queries.list_photo_ids(s, hall_id=hall_id, issue_id=issue_id),
     )
-    context |= _decision_context(session, access, issue, events)
-    context |= _tasks_context(session, access, issue, events)
-    context |= _escalation_context(session, access, issue, events)
+    context |= decision_context(session, access, issue, events)
+    context |= tasks_context(session, access, issue, events)
+    context |= escalation_context(session, access, issue, events)
     context |= issue_evaluation_context(session, access, issue, events)
     return context
 
@@ -353,6 +187,7 @@ _STAGE_FLAGS = (
     "can_close",
     "in_scope",
     "overdue",
+    "deliberation_overdue",
 )
 
 
@@ -367,17 +202,15 @@ def _stage_part(
     def panel(s: Session) -> dict[str, Any]:
         if not context["can_review"]:
             return context
-        targets = queries.list_merge_targets(
-            s, hall_id=access.hall_id, exclude_id=context["issue"].id
-        )
-        return context | {"merge_targets": targets}
+        return context | merge_context(s, access, context["issue"], "")
 
+    key = (access.hall_id, context["issue"].id, access.is_verified, flags, context["stage_text"])
     return fragments.shared(
         request,
         session,
         "issues/_stage_panel.html",
         tables=STAGE_TABLES,
-        key=(access.hall_id, context["issue"].id, access.is_verified, flags),
+        key=key,
         context=panel,
         holes={"csrf_token": token},
     )
@@ -418,7 +251,7 @@ def _comments_part(
     )
     flags = comment_flags(access, issue)
     wrote = access.user_id in authors
-    editable = _editable(access, rows.rows) if wrote else set()
+    editable = editable_ids(access, rows.rows) if wrote else set()
     reader = (access.user_id, frozenset(editable)) if wrote else None
 
     def context(_: Session) -> dict[str, Any]:
@@ -455,10 +288,12 @@ async def detail(
     access: AccessDep,
     issue_id: Id,
     before: Annotated[fields.Id | None, Query()] = None,
+    merge_q: Annotated[fields.Text, Query(max_length=60)] = "",
 ) -> Response:
+    """The issue page; `merge_q`: the chair's search for the issue to merge this one into."""
     if before is not None and is_partial(request):  # "更多评论", appended by htmx
         return await fragments.answer(request, _more, hall, access, issue_id, before)
-    return await fragments.answer(request, _page, hall, access, issue_id, before)
+    return await fragments.answer(request, _page, hall, access, issue_id, before, merge_q)
 
 
 def _page(
@@ -468,9 +303,10 @@ def _page(
     access: HallAccess,
     issue_id: int,
     before: int | None,
+    merge_q: str = "",
 ) -> Response:
     """The whole page; without a session only if everything it shows is kept."""
-    context = shown_context(request, session, hall, access, issue_id, before)
+    context = shown_context(request, session, hall, access, issue_id, before, merge_q)
     context |= fragments.bell(request, session)
     context["share_link"] = public_url(
         request,
@@ -516,22 +352,25 @@ def on_issue_page(
     issue_id: int,
     run: Callable[[], object],
     *,
-    done: str,
+    done: str | Callable[[Any], str],
     part: str,
     refused: Refusals | None = None,
     form: dict[str, Any] | None = None,
     thread_id: int | None = None,
+    beside: str | None = None,
 ) -> Response:
     """Run one service call (app/web/actions.py); answer with the part of the issue page it
     changed (htmx) or PRG to the issue page.
 
     ValidationFailed → 422 and the message next to the field; Conflict / NotAllowed → the
-    friendly message, 409 (htmx) or a warning flash on the issue page.
+    friendly message, 409 (htmx) or a warning flash on the issue page. A stage button named
+    by `beside` (its form in issues/_stage_panel.html) has its refusal said under it, with
+    htmx and without JS: 409, the page (or panel) again with that form and what was typed.
     """
     to = url("issues.detail", hall_id=act.hall_id, issue_id=issue_id)
 
     def page(outcome: Outcome[Any]) -> Response:
-        return _part(act, issue_id, outcome, part, form, thread_id)
+        return _part(act, issue_id, outcome, part, form, thread_id, beside)
 
     anchor = _ANCHORS.get(part, "")
     return respond(
@@ -543,6 +382,7 @@ def on_issue_page(
         page=page,
         done=done,
         refused=refused,
+        beside=beside is not None,
     )
 
 
@@ -553,20 +393,25 @@ def _part(
     part: str,
     form: dict[str, Any] | None,
     thread_id: int | None,
+    beside: str | None = None,
 ) -> Response:
-    """The part of the page an action changed (htmx), or the whole page with a field's error."""
+    """The part of the page an action changed (htmx), or the whole page with a field's error
+    (422) or with a refusal said under the stage button pressed (`beside`, 409)."""
     request, session, hall, access = act.request, act.session, act.hall, act.access
     errors = outcome.errors
     issue = queries.get_issue(session, hall_id=access.hall_id, issue_id=issue_id)
     if issue is None:
         raise NotFound("not_found")
-    if not is_partial(request):  # a plain form with a field error: the whole page, 422
+    refused = beside if outcome.conflict else None
+    if not is_partial(request):  # a plain form with a field error or a refusal: the whole page
         context = page_context(session, hall, access, issue_id)
-        _put_errors(context, part, errors, form, thread_id)
-        return render(request, "issues/detail.html", context, status_code=422)
+        _put_errors(context, part, errors, form, thread_id, refused)
+        _merge_again(session, access, issue, context, refused)
+        return render(request, "issues/detail.html", context, status_code=outcome.status)
     context = {"hall": hall, "access": access, "issue": issue, "notice": outcome.notice}
     if part == "stage":
         context |= stage_context(session, hall, access, issue_id)
+        _merge_again(session, access, issue, context, refused)
         template = "issues/_stage_panel.html"
     elif part == "solutions":
         opinion = queries.get_opinion(session, hall_id=access.hall_id, issue_id=issue_id)
@@ -578,7 +423,7 @@ def _part(
             raise NotFound("not_found")
         context |= comment_flags(access, issue) | {
             "row": row,
-            "editable": _editable(access, [row]),
+            "editable": editable_ids(access, [row]),
             "comment_errors": {},
             "comment_form": {},
             "partial_thread": True,
@@ -587,7 +432,7 @@ def _part(
     else:
         context |= comments_context(session, access, issue)
         template = "issues/_comments.html"
-    _put_errors(context, part, errors, form, thread_id)
+    _put_errors(context, part, errors, form, thread_id, refused)
     context["oob"] = True
     return render(request, template, context, status_code=outcome.status)
 
@@ -617,6 +462,7 @@ def _put_errors(
     errors: dict[str, str],
     form: dict[str, Any] | None,
     thread_id: int | None,
+    refused: str | None = None,
 ) -> None:
     if not errors:
         return
@@ -640,3 +486,12 @@ def _put_errors(
         context["thread_errors"] = [text for key, text in errors.items() if key != shown]
     else:
         context["stage_errors"], context["stage_form"] = errors, form or {}
+        context["stage_refused"] = refused
+
+
+def _merge_again(
+    session: Session, access: HallAccess, issue: Issue, context: dict[str, Any], refused: str | None
+) -> None:
+    """A refused 合并 (the issue reviewed meanwhile) shows its list again, the choice kept."""
+    if refused == "merge" and not context["merge_targets"]:
+        context |= merge_context(session, access, issue, "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,9 +15,10 @@ from app.halls.deps import AccessDep, HallDep
 from app.halls.models import Hall
 from app.halls.policies import HallAccess
 from app.issues import labels, policies, queries
-from app.issues.lifecycle import Stage
-from app.issues.models import Category
+from app.issues.lifecycle import Stage, VoteState
+from app.issues.models import Category, Issue
 from app.issues.routes.common import page_router
+from app.voting import queries as voting_queries
 from app.web import fragments
 from app.web.deps import SessionDep
 from app.web.htmx import is_partial, render
@@ -26,28 +28,48 @@ from app.web.links import url
 router = page_router()
 
 
-def _filters(stage: str, category: str, building_id: str, q: str) -> queries.IssueFilters:
+def _filters(
+    stage: str, category: str, building_id: str, q: str, vote: str
+) -> queries.IssueFilters:
+    """The list's filters from the query string; a value it does not know is ignored, as is
+    the vote (表决中's progress) beside another stage than 表决中."""
+    chosen = Stage(stage) if stage in Stage.__members__.values() else None
+    by_vote = vote in VoteState.__members__.values() and chosen in (None, Stage.DECIDING)
     return queries.IssueFilters(
-        stage=Stage(stage) if stage in Stage.__members__.values() else None,
+        stage=chosen,
         category=Category(category) if category in Category.__members__.values() else None,
         building_id=fields.parse_id(building_id),
         q=q[:100],
+        vote=VoteState(vote) if by_vote else None,
     )
 
 
-def _next_url(hall_id: int, f: queries.IssueFilters, before: int) -> str:
+def _list_url(hall_id: int, f: queries.IssueFilters, **changed: object) -> str:
+    """The list with the filters `f`, some of them `changed` (a next page's `before`)."""
     params = {
         "stage": f.stage or "",
         "category": f.category or "",
         "building_id": f.building_id or "",
         "q": f.q,
-        "before": before,
+        "vote": f.vote or "",
+        **changed,
     }
     return f"{url('issues.list', hall_id=hall_id)}?{urlencode(params)}"
 
 
 # What the results read: a write to any of these empties the kept results (app/web/fragments).
-RESULT_TABLES = ("issue", "user", "building", "hall")
+RESULT_TABLES = ("issue", "user", "building", "hall", "ballot")
+
+
+def deciding_names(session: Session, hall_id: int, issues: Sequence[Issue]) -> dict[int, str]:
+    """The translated stage of those of `issues` in 表决中, by id (one query): 表决中 only once
+    a ballot is open; before that, 等待居委会发起表决 (the same for everyone, as the list is)."""
+    states = voting_queries.vote_states(session, hall_id=hall_id, issues=issues)
+    return {
+        i.id or 0: _(labels.stage_label(Stage.DECIDING, states.get(i.id or 0)))
+        for i in issues
+        if i.stage == Stage.DECIDING
+    }
 
 
 def _results(
@@ -63,7 +85,11 @@ def _results(
     return {
         "hall": hall,
         "rows": page,
-        "next_url": _next_url(hall_id, f, page[-1].issue.id or 0) if more else None,
+        "deciding_names": deciding_names(session, hall_id, [r.issue for r in page]),
+        "next_url": _list_url(hall_id, f, before=page[-1].issue.id or 0) if more else None,
+        # Which of 表决中 is shown, in words, and the list without that filter.
+        "vote_name": _(labels.VOTE_STATE_LABELS[f.vote]) if f.vote else None,
+        "all_votes_url": _list_url(hall_id, f, vote="") if f.vote else None,
         # Translated once here, not once per row.
         "stage_names": labels.translated(labels.STAGE_LABELS),
         "category_names": labels.translated(labels.CATEGORY_LABELS),
@@ -114,8 +140,9 @@ async def list_page(
     building_id: fields.Text = "",
     q: Annotated[fields.Text, Query(max_length=200)] = "",
     before: Annotated[fields.Id | None, Query()] = None,
+    vote: fields.Text = "",
 ) -> Response:
-    f = _filters(stage, category, building_id, q)
+    f = _filters(stage, category, building_id, q, vote)
     return await fragments.answer(request, _list, hall, access, f, before)
 
 
@@ -151,6 +178,8 @@ def _filter_context(session: Session, hall: Hall, f: queries.IssueFilters) -> di
         "filters": f,
         "buildings": [(b.id or 0, b.name) for b in buildings],
         "stages": list(Stage),
+        "votes": list(VoteState),
+        "vote_names": labels.translated(labels.VOTE_STATE_LABELS),
         "categories": list(Category),
         "stage_names": labels.translated(labels.STAGE_LABELS),
         "category_names": labels.translated(labels.CATEGORY_LABELS),
@@ -166,4 +195,6 @@ def similar(
     title: Annotated[fields.Text, Query(max_length=200)] = "",
 ) -> Response:
     rows = queries.list_similar(session, hall_id=access.hall_id, title=title)
-    return render(request, "issues/_similar.html", {"hall": hall, "similar": rows})
+    names = deciding_names(session, access.hall_id, [r.issue for r in rows])
+    context = {"hall": hall, "similar": rows, "deciding_names": names}
+    return render(request, "issues/_similar.html", context)

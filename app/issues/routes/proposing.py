@@ -180,4 +180,5 @@ def withdraw(act: ActionDep, issue: IssueDep) -> Response:
         lambda: service.withdraw_issue(**act.who, issue_id=issue_id),
         done=_("议题已撤回"),
         part="stage",
+        beside="withdraw",
     )

@@ -33,6 +33,7 @@ def accept(
         done=_("已受理，议题进入协商"),
         part="stage",
         form=form.model_dump(),
+        beside="accept",
     )
 
 
@@ -50,6 +51,7 @@ def reject(
         done=_("已答复不予受理"),
         part="stage",
         form=form.model_dump(),
+        beside="reject",
     )
 
 
@@ -70,4 +72,6 @@ def merge(
         refused=refused,
         done=_("已合并到另一个议题"),
         part="stage",
+        form=form.model_dump(),
+        beside="merge",
     )

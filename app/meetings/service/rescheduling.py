@@ -31,7 +31,7 @@ from app.meetings.models import Meeting, MeetingStatus
 from app.meetings.service.scheduling import (
     _check_notice,
     _check_span,
-    _invited_user_ids,
+    _everyone_told,
     _meeting,
     _notify,
     _text_problem,
@@ -102,7 +102,7 @@ def reschedule_meeting(
     meeting.notice_sent_at = now
     meeting.notice_count += 1
     session.add(meeting)
-    invited = set(_invited_user_ids(session, meeting)) - {actor.id or 0}
+    invited = _everyone_told(session, meeting, actor)
     _notify(session, meeting, invited, "meeting_rescheduled")
     audit.record(
         session,

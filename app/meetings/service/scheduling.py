@@ -16,9 +16,9 @@ concurrent inserts meet at the unique index, the second fails when the first com
 answered with the first's row. No meeting row lock: sign-ins of different people never wait
 for each other but at the audit chain.
 
-Notifications reuse the issues' in-app notification (app.issues.models.Notification, without an
-issue): the invitee's bell shows "会议通知" / "会议取消" with the meeting's title and time. They
-do not link to the meeting yet (the notification has no meeting column).
+Notifications reuse the issues' in-app notices (app.issues.notices, without an issue): the
+invitee's bell shows "会议通知" / "会议改期" / "会议取消" with the meeting's title, time and
+place, and links to the meeting's page (a cancelled meeting's page says it is cancelled).
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.db import locked, shared_lock
 from app.halls.models import Hall, Membership, MembershipRole, MembershipStatus, Role
 from app.halls.policies import HallAccess
-from app.issues.models import Issue, Notification
+from app.issues import notices
+from app.issues import service as issues
+from app.issues.models import Issue
 from app.meetings import policies, queries, rules, schemas
 from app.meetings.models import (
     Attendance,
@@ -112,10 +114,14 @@ def _when(meeting: Meeting) -> str:
 
 
 def _notify(session: Session, meeting: Meeting, user_ids: Iterable[int], kind: str) -> None:
-    for user_id in sorted(set(user_ids)):
-        session.add(
-            Notification(hall_id=meeting.hall_id, user_id=user_id, kind=kind, text=_when(meeting))
-        )
+    notices.send(
+        session,
+        hall_id=meeting.hall_id,
+        user_ids=user_ids,
+        kind=kind,
+        text=_when(meeting),
+        meeting_id=meeting.id,
+    )
 
 
 def _invited_user_ids(session: Session, meeting: Meeting) -> list[int]:
@@ -126,6 +132,30 @@ def _invited_user_ids(session: Session, meeting: Meeting) -> list[int]:
             .where(MeetingInvitee.meeting_id == meeting.id)
         ).all()
     )
+
+
+def _told(session: Session, meeting: Meeting, actor: User) -> set[int]:
+    """Who is expected at a meeting: its invitees and its 主持人 and 记录人 (who may hold no
+    invited role), but not the chair who scheduled it."""
+    officers = {meeting.chair_id, meeting.recorder_id}
+    told = set(_invited_user_ids(session, meeting)) | {u for u in officers if u is not None}
+    return told - {actor.id or 0}
+
+
+def _everyone_told(session: Session, meeting: Meeting, actor: User) -> set[int]:
+    """Who heard of the meeting (those expected and the agenda's followers): they hear of its
+    改期 or cancellation, but the chair who did it."""
+    return (_told(session, meeting, actor) | _agenda_followers(session, meeting)) - {actor.id or 0}
+
+
+def _agenda_followers(session: Session, meeting: Meeting) -> set[int]:
+    """Who follows an issue on the meeting's agenda (its proposer, co-signers, commenters)."""
+    agenda = session.exec(
+        select(MeetingItem.issue_id).where(
+            MeetingItem.meeting_id == meeting.id, col(MeetingItem.issue_id).is_not(None)
+        )
+    ).all()
+    return issues.followers_of(session, [i for i in agenda if i is not None]) if agenda else set()
 
 
 # --- scheduling --------------------------------------------------------------------------------
@@ -349,8 +379,15 @@ def schedule_meeting(
             )
         )
     session.flush()
-    invited = set(_invited_user_ids(session, meeting)) - {actor.id or 0}
-    _notify(session, meeting, invited, "meeting_scheduled")
+    expected = _told(session, meeting, actor)
+    _notify(session, meeting, expected, "meeting_scheduled")
+    # Those whose issue is on the agenda hear when it will be discussed (not as invitees).
+    _notify(
+        session,
+        meeting,
+        _agenda_followers(session, meeting) - expected - {actor.id or 0},
+        "meeting_agenda",
+    )
     audit.record(
         session,
         action="meetings.schedule_meeting",
@@ -387,12 +424,7 @@ def cancel_meeting(
     meeting.cancelled_at = clock.now()
     meeting.cancel_reason = form.reason.strip()
     session.add(meeting)
-    _notify(
-        session,
-        meeting,
-        set(_invited_user_ids(session, meeting)) - {actor.id or 0},
-        "meeting_cancelled",
-    )
+    _notify(session, meeting, _everyone_told(session, meeting, actor), "meeting_cancelled")
     audit.record(
         session,
         action="meetings.cancel_meeting",

@@ -69,6 +69,68 @@
     var link = actions && actions.querySelector("a");
     if (link) link.focus();
   });
+  // Person pickers (计票人, 监票人 …): the search box shows only with this file, and filters
+  // the people by name, building or unit as one types, opening the buildings that match.
+  function showPickerSearch() {
+    document.querySelectorAll("[data-picker] .picker-search[hidden]").forEach(function (box) {
+      box.hidden = false;
+    });
+  }
+  showPickerSearch();
+  document.addEventListener("htmx:afterSettle", showPickerSearch);
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-picker-search]")) return;
+    var picker = box.closest("[data-picker]");
+    var words = box.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    var found = 0;
+    picker.querySelectorAll("[data-picker-group]").forEach(function (group) {
+      var hits = 0;
+      // The label's own text (name · building unit): no name is copied into an attribute
+      // (SECURITY.md: data-* and URLs carry no personal data).
+      group.querySelectorAll("[data-person]").forEach(function (person) {
+        var text = person.textContent.toLowerCase();
+        var hit = words.every(function (w) { return text.indexOf(w) >= 0; });
+        person.hidden = !hit;
+        if (hit) hits += 1;
+      });
+      group.hidden = hits === 0;
+      if (words.length && hits) group.open = true;
+      found += hits;
+    });
+    var none = picker.querySelector("[data-picker-none]");
+    if (none) none.hidden = found > 0;
+  });
+  // Enter in a picker's search box must not send the form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches && event.target.matches("[data-picker-search]")) {
+      event.preventDefault();
+    }
+  });
+  // The chair's 合并 list: the rows shown are filtered by their own text (number, title,
+  // stage) as one types (a row hidden is unchecked); Enter sends the search to the server,
+  // which finds any other.
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-merge-search]")) return;
+    var merge = box.closest("[data-merge]");
+    var words = box.value.trim().toLowerCase().replace(/^[#＃]/, "").split(/\s+/).filter(Boolean);
+    var found = 0;
+    merge.querySelectorAll("[data-merge-row]").forEach(function (row) {
+      var text = row.textContent.toLowerCase();
+      var hit = words.every(function (w) { return text.indexOf(w) >= 0; });
+      row.hidden = !hit;
+      if (hit) {
+        found += 1;
+      } else {
+        // 合并 cannot be undone: never send a choice the chair can no longer see.
+        var radio = row.querySelector("input[type=radio]");
+        if (radio) radio.checked = false;
+      }
+    });
+    var none = merge.querySelector("[data-merge-none]");
+    if (none) none.hidden = found > 0;
+  });
   // Print buttons (no inline handlers: the CSP forbids them).
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("[data-print]") : null;

@@ -10,8 +10,11 @@ before the lock, and a re-vote that waited for another one's lock must extend th
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from collections.abc import Iterable
 
+from sqlmodel import Session, col, select, update
+
+from app.audit import service as audit
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.db import locked
@@ -105,8 +108,54 @@ def _advance(
     target: Stage,
     actor_id: int | None,
     note: str = "",
+    told: Iterable[int] = (),
+    also: Iterable[int] = (),
     **facts: object,
 ) -> None:
+    """Move the issue on; its followers and `also` hear of it, but those `told` of the event
+    already. Leaving 民决 ends its round: a failed ballot of the round the chair did not settle
+    (another was held after it) is concluded with it, so that no later round reads it as the
+    vote waiting for the chair's next step."""
+    if issue.stage == Stage.DECIDING and target != Stage.DECIDING:
+        _conclude_round(session, issue, actor_id)
     issues.advance_for_decision(
-        session, issue=issue, target=target, actor_id=actor_id, note=note, facts=facts
+        session,
+        issue=issue,
+        target=target,
+        actor_id=actor_id,
+        note=note,
+        facts=facts,
+        told=told,
+        also=also,
+    )
+
+
+def _conclude_round(session: Session, issue: Issue, actor_id: int | None) -> None:
+    """The issue's ballots still closed (failed, never settled) are concluded: published."""
+    concluded = [
+        ballot_id
+        for ballot_id in session.exec(
+            select(Ballot.id).where(
+                Ballot.hall_id == issue.hall_id,
+                Ballot.issue_id == issue.id,
+                Ballot.status == BallotStatus.CLOSED,
+            )
+        ).all()
+        if ballot_id is not None
+    ]
+    if not concluded:
+        return
+    session.exec(
+        update(Ballot)
+        .where(col(Ballot.id).in_(concluded), col(Ballot.hall_id) == issue.hall_id)
+        .values(status=BallotStatus.PUBLISHED, published_at=clock.now())
+    )
+    audit.record(
+        session,
+        action="voting.conclude_round",
+        actor_id=actor_id,
+        hall_id=issue.hall_id,
+        subject_type="issue",
+        subject_id=issue.id,
+        data={"ballots": concluded},
     )

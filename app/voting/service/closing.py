@@ -45,7 +45,8 @@ def close_ballot(
     Rules: only an open ballot closes, and not while a paper reading waits for its 监票人; the
     outcome is computed by app.voting.rules from the frozen roll and the current votes; the close event carries the result, and its hash is the
     head printed on the 公示. A pass moves the issue to 公示 for the hall's 公示 days (the
-    ballot is then published); a fail waits for the chair to choose 未通过 or back to 民议.
+    ballot is then published); a fail waits for a chair to choose 未通过 or back to 民议 (the
+    hall's other chairs are asked to).
     """
     _require(policies.can_manage(access))
     ballot = _ballot(session, access.hall_id, ballot_id, lock=True)
@@ -83,16 +84,18 @@ def close_ballot(
         subject_id=ballot.id,
         data={"passed": outcome.passed, "head": ballot.head_hash},
     )
-    # Those on the roll hear the result of the vote they were asked to cast (issue #14).
-    issues.notify_users(
-        session,
-        issue,
-        queries.caster_ids(session, ballot.id or 0),
-        kind="ballot_passed" if outcome.passed else "ballot_failed",
-        text=ballot.title,
+    # Those on the roll hear the result of the vote they were asked to cast, and so do the
+    # issue's followers, whether it passed or not (issue #14); not the chair who closed it.
+    heard = queries.caster_ids(session, ballot.id or 0) | issues.followers_of(
+        session, [issue.id or 0]
     )
     if outcome.passed:
-        _start_publicity(session, ballot, resolution, issue, actor.id)
+        told = issues.notify_users(
+            session, issue, heard, kind="ballot_passed", text=ballot.title, exclude=actor.id
+        )
+        _start_publicity(session, ballot, resolution, issue, actor.id, told=told)
+    else:
+        _tell_failed(session, ballot, issue, actor.id, heard=heard)
     session.commit()
     return resolution
 
@@ -103,7 +106,13 @@ def _deciding(issue: Issue) -> None:
 
 
 def _start_publicity(
-    session: Session, ballot: Ballot, resolution: Resolution, issue: Issue, actor_id: int | None
+    session: Session,
+    ballot: Ballot,
+    resolution: Resolution,
+    issue: Issue,
+    actor_id: int | None,
+    *,
+    told: set[int] | frozenset[int] = frozenset(),
 ) -> None:
     hall = session.get(Hall, ballot.hall_id)
     assert hall is not None
@@ -122,6 +131,7 @@ def _start_publicity(
         note=resolution.text,
         decision_closed=True,
         decision_passed=True,
+        told=told,
     )
 
 
@@ -133,7 +143,11 @@ def record_consensus(
     ballot_id: int,
     form: schemas.ConsensusForm,
 ) -> Resolution:
-    """协商一致: no vote; the chair records the outcome and what was agreed."""
+    """协商一致: no vote; the chair records the outcome and what was agreed.
+
+    Rules: reached, the issue goes to 公示 (its followers told); not reached, it waits for a
+    chair to settle it (未通过 or back to 民议): the hall's other chairs are asked to, its
+    followers told the outcome."""
     _require(policies.can_manage(access))
     errors: dict[str, str] = {}
     if form.passed is None:
@@ -176,8 +190,50 @@ def record_consensus(
     )
     if ballot.passed:
         _start_publicity(session, ballot, resolution, issue, actor.id)
+    else:
+        _tell_no_consensus(session, ballot, issue, actor.id)
     session.commit()
     return resolution
+
+
+def _tell_failed(
+    session: Session, ballot: Ballot, issue: Issue, actor_id: int | None, *, heard: set[int]
+) -> set[int]:
+    """A failed vote: the roll and the followers (`heard`) hear the outcome (_ask_to_settle).
+    Only an open ballot closes, so this is written once per ballot. Who got one."""
+    kinds = ("ballot_settle", "ballot_failed")
+    return _ask_to_settle(session, ballot, issue, actor_id, heard=heard, kinds=kinds)
+
+
+def _tell_no_consensus(
+    session: Session, ballot: Ballot, issue: Issue, actor_id: int | None
+) -> None:
+    """No consensus: the issue's followers hear the outcome, as they hear a failed vote's
+    (DOMAIN.md §1.3: 会后有结果; _ask_to_settle)."""
+    heard = issues.followers_of(session, [issue.id or 0])
+    kinds = ("consensus_settle", "consensus_failed")
+    _ask_to_settle(session, ballot, issue, actor_id, heard=heard, kinds=kinds)
+
+
+def _ask_to_settle(
+    session: Session,
+    ballot: Ballot,
+    issue: Issue,
+    actor_id: int | None,
+    *,
+    heard: set[int],
+    kinds: tuple[str, str],
+) -> set[int]:
+    """The issue waits in 表决中 until a chair settles it (settle_failed: 未通过 or back to
+    民议), so the hall's chairs but the one who acted (all of them if no one did) are asked to
+    (kinds[0]), on the issue page (its 去处理); `heard` hear the outcome (kinds[1]). One notice
+    each: a chair among `heard` is asked, not also told. Who got one."""
+    ask, tell = kinds
+    chairs = issues.notify_chairs(session, issue, kind=ask, text=ballot.title, exclude=actor_id)
+    others = issues.notify_users(
+        session, issue, heard - chairs, kind=tell, text=ballot.title, exclude=actor_id
+    )
+    return chairs | others
 
 
 def settle_failed(
@@ -198,6 +254,7 @@ def settle_failed(
     if ballot.passed:
         raise Conflict("decision_passed")
     issue = _issue(session, access.hall_id, ballot.issue_id, lock=True)
+    _deciding(issue)
     ballot.status = BallotStatus.PUBLISHED
     ballot.published_at = clock.now()
     session.add(ballot)

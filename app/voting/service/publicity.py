@@ -113,7 +113,9 @@ def answer_objection(
         subject_id=objection.id,
         data={"upheld": form.upheld},
     )
-    issues.notify_users(session, issue, {objection.author_id}, kind="objection_answered")
+    issues.notify_users(
+        session, issue, {objection.author_id}, kind="objection_answered", exclude=actor.id
+    )
     session.commit()
     return objection
 
@@ -136,9 +138,17 @@ def end_publicity(*, session: Session, access: HallAccess, actor: User, issue_id
         publicity_ends_at=resolution.publicity_ends_at,
         open_objections=open_objections,
         upheld_objections=upheld,
+        also=_objectors(session, resolution),
     )
     session.commit()
     return issue
+
+
+def _objectors(session: Session, resolution: Resolution) -> set[int]:
+    """Who filed an 异议 against the 决议: they hear where the issue goes after its 公示."""
+    return set(
+        session.exec(select(Objection.author_id).where(Objection.resolution_id == resolution.id))
+    )
 
 
 def _objection_counts(session: Session, resolution: Resolution) -> tuple[int, int]:
@@ -198,6 +208,7 @@ def end_due_publicities(*, session: Session, now: datetime) -> list[int]:
             publicity_ends_at=ends_at,
             open_objections=0,
             upheld_objections=0,
+            also=_objectors(session, resolution),  # as when the chair ends it
         )
         moved.append(issue_id or 0)
     return moved
