@@ -215,7 +215,7 @@ VOTE_ORDER = (None, "open", "closed")
 
 def _stage_tiles(by_state: dict[tuple[Stage, str | None], int], *, chair: bool) -> list[StageTile]:
     """The counts in the stages' order, 表决中 split as the issue page says it (issue #14), in
-    words short enough for a half-width tile: 待发起表决 (to the chair: 待您发起表决) until a
+    words short enough for a half-width tile: 待发起表决 (to the chair: 请您发起表决) until a
     ballot is open, 表决中, 表决已截止; each links to the list of its own issues."""
     return [
         StageTile(

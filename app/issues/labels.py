@@ -64,9 +64,11 @@ VOTE_STATE_LABELS = {
     VoteState.OPEN: N_("表决中"),
     VoteState.CLOSED: N_("表决已截止"),
 }
+# To the chair, what the tile asks of her (the issue page's 待您发起表决 took three lines in
+# English on a half-width tile).
 VOTE_STATE_LABELS_FOR_CHAIR = {
     **VOTE_STATE_LABELS,
-    VoteState.WAITING: N_("待您发起表决"),
+    VoteState.WAITING: N_("请您发起表决"),
 }
 
 

@@ -1,7 +1,6 @@
 """The meeting as it is held: the chair's live mode (agenda and current item, 应到 / 实到 and
 the quorum, the speaker queue, the recorder's speech box, the speeches so far, the current
-item's ballot with its live tally), the resident's 举手发言 button (on the meeting page), and
-the projector view, which follows the meeting over server-sent events.
+item's ballot with its live tally), and the projector view, which follows the meeting over server-sent events.
 
 Every form works without JavaScript (Post/Redirect/Get back to the page it was on); with htmx
 the forms are boosted, the chair's queue refreshes itself, and the projector and each ballot's
@@ -36,7 +35,7 @@ from app.voting import policies as voting_policies
 from app.web.actions import Outcome, respond
 from app.web.deps import DbDep, SessionDep
 from app.web.forms import FormRoute, Refusals, Refused
-from app.web.htmx import redirect, render
+from app.web.htmx import render
 from app.web.i18n import _
 from app.web.links import url
 from app.web.templating import env
@@ -63,10 +62,6 @@ Digest = Annotated[fields.Text, Query(max_length=32)]
 
 def live_url(meeting: Meeting) -> str:
     return url("meetings.live", hall_id=meeting.hall_id, meeting_id=meeting.id)
-
-
-def _meeting_url(meeting: Meeting) -> str:
-    return url("meetings.detail", hall_id=meeting.hall_id, meeting_id=meeting.id)
 
 
 def digest(key: tuple[object, ...]) -> str:
@@ -396,48 +391,6 @@ def speech_update(
         to=live_url(meeting),
         page=partial(_speech_again, act, meeting, speech_id, form.model_dump(mode="json")),
         done=_("发言记录已修改"),
-    )
-
-
-# --- the resident's hand (on the meeting page) --------------------------------------------------
-
-
-def _back_to_meeting(act: HallAction, meeting: Meeting, outcome: Outcome[Any]) -> Response:
-    """Nothing to type: a refusal goes back to the meeting page as a warning."""
-    return redirect(
-        act.request, _meeting_url(meeting), flash_text=outcome.errors.get("_"), kind="warn"
-    )
-
-
-def _hand_notice(hand: service.Hand) -> str:
-    if hand.speaker.status.value == "speaking":
-        return _("您正在发言")
-    return _("已举手，排在第 %(n)s 位") % {"n": hand.speaker.position}
-
-
-@router.post("/halls/{hall_id}/meetings/{meeting_id}/hand", name="meetings.raise_hand")
-def raise_hand(act: ActionDep, meeting: MeetingDep) -> Response:
-    return respond(
-        act.request,
-        act.session,
-        partial(service.raise_hand, **act.who, meeting_id=meeting.id or 0),
-        to=_meeting_url(meeting) + "#hand",
-        page=partial(_back_to_meeting, act, meeting),
-        done=_hand_notice,
-        htmx="redirect",
-    )
-
-
-@router.post("/halls/{hall_id}/meetings/{meeting_id}/hand/lower", name="meetings.lower_hand")
-def lower_hand(act: ActionDep, meeting: MeetingDep) -> Response:
-    return respond(
-        act.request,
-        act.session,
-        partial(service.lower_hand, **act.who, meeting_id=meeting.id or 0),
-        to=_meeting_url(meeting) + "#hand",
-        page=partial(_back_to_meeting, act, meeting),
-        done=_("已放下，不再排队"),
-        htmx="redirect",
     )
 
 

@@ -1,11 +1,12 @@
 """Meeting pages: the hall's meetings, the schedule form (chair), a meeting with its agenda,
 invitees and live 应到 / 实到 / quorum, the sign-in QR (chair, 主持人, 记录人), and the page the QR
-opens, with one big button."""
+opens, with one big button; the resident's 举手发言 on the meeting page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from sqlmodel import Session
@@ -41,6 +42,8 @@ from app.web.links import print_context, public_url, url
 from app.web.templating import env
 
 router = APIRouter(tags=["meetings"], route_class=FormRoute)
+
+T = TypeVar("T")
 
 env.globals.update(
     meeting_kind_labels=labels.KIND_LABELS,
@@ -193,6 +196,8 @@ def _detail_context(
         "form": {},
         "cancel_errors": {},
         "cancel_form": {},
+        "hand_errors": {},
+        "hand_pressed": None,  # the 举手 card's button refused: "raise" or "lower"
         **print_context(request, settings),
         **_reschedule_context(access, meeting),
     }
@@ -292,9 +297,11 @@ def _meeting_again(
     form: dict[str, Any],
     outcome: Outcome[Any],
     slot: str = "",
+    pressed: str | None = None,
 ) -> Response:
     """The meeting page again, with what was typed and the messages next to the fields of the
-    form that was sent (`slot`: "" the sign-in, "reschedule_" 改期, "cancel_" 取消会议)."""
+    form that was sent (`slot`: "" the sign-in, "reschedule_" 改期, "cancel_" 取消会议, "hand_"
+    the 举手 card, whose `pressed` button says its refusal under it)."""
     settings: Settings = act.request.app.state.settings
     with act.reading() as session:
         fresh = queries.get_meeting(session, hall_id=act.hall_id, meeting_id=meeting.id or 0)
@@ -303,7 +310,52 @@ def _meeting_again(
         )
     context[f"{slot}errors"] = outcome.errors
     context[f"{slot}form"] = form
+    if pressed is not None:
+        context[f"{slot}pressed"] = pressed
     return render(act.request, "meetings/detail.html", context, status_code=outcome.status)
+
+
+# --- 举手发言 (the resident's hand, on the meeting page) ------------------------------------------
+
+
+def _hand_notice(hand: service.Hand) -> str:
+    if hand.speaker.status.value == "speaking":
+        return _("您正在发言")
+    return _("已举手，排在第 %(n)s 位") % {"n": hand.speaker.position}
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/hand", name="meetings.raise_hand")
+def raise_hand(act: ActionDep, meeting: MeetingDep) -> Response:
+    run = partial(service.raise_hand, **act.who, meeting_id=meeting.id or 0)
+    return _hand_answer(act, meeting, run, _hand_notice, "raise")
+
+
+@router.post("/halls/{hall_id}/meetings/{meeting_id}/hand/lower", name="meetings.lower_hand")
+def lower_hand(act: ActionDep, meeting: MeetingDep) -> Response:
+    run = partial(service.lower_hand, **act.who, meeting_id=meeting.id or 0)
+    return _hand_answer(act, meeting, run, _("已放下，不再排队"), "lower")
+
+
+def _hand_answer(
+    act: HallAction,
+    meeting: Meeting,
+    run: Callable[[], T],
+    done: str | Callable[[T], str],
+    button: str,
+) -> Response:
+    """PRG back to the 举手 card; a refusal (not signed in, the meeting not open) is said under
+    the button pressed, on the meeting page again (409, with htmx and without JS), even when
+    the card no longer offers that button."""
+    return respond(
+        act.request,
+        act.session,
+        run,
+        to=_meeting_url(meeting) + "#hand",
+        page=partial(_meeting_again, act, meeting, {}, slot="hand_", pressed=button),
+        done=done,
+        htmx="redirect",
+        beside=True,
+    )
 
 
 # --- the page the QR opens ----------------------------------------------------------------------

@@ -4,8 +4,8 @@
 
 Every form works as a plain POST with Post/Redirect/Get; with htmx it swaps its own card and
 refreshes the counts out of band. A field error is 422 with the message next to the field; a
-conflict on the roll is 409 (htmx) or a warning flash, one on the paper desk is said under the
-button pressed (409, with htmx and without JS).
+conflict is said under the button pressed (409, with htmx and without JS): on the roll, in the
+row's card or the attendance card; on the paper desk, in the entry's row.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def _roll_context(
         "frozen": ballot.status != BallotStatus.DRAFT,
         "new_submission_id": _new_submission_id,
         "row_errors": {},
+        "row_pressed": {},  # a row's refused button: said under it (_roll_answer)
         "attendance_errors": {},
         "page_error": None,
         "notice": None,
@@ -129,9 +130,12 @@ def _roll_answer(
     *,
     roll_id: int | None,
     done: Callable[[queries.RollRow, dict[str, str]], str],
+    pressed: dict[str, Any],
     typed: dict[str, str] | None = None,
 ) -> Response:
-    """The row's card (htmx, with the summary out of band) or PRG back to the row."""
+    """The row's card (htmx, with the summary out of band) or PRG back to the row; a refusal
+    is said under the button pressed (`pressed`: {"button": "in_person"} or {"button": "void",
+    "vote_id": …}), in the row's card (htmx) or on the roll narrowed to that row (409)."""
     context = _roll_context(
         act.session, act.hall, act.access, _fresh(act.session, act.hall, ballot)
     )
@@ -141,9 +145,11 @@ def _roll_answer(
     anchor = f"#roll-{roll_id}" if row is not None else ""
 
     def page(outcome: Outcome[Any]) -> Response:
+        if outcome.conflict and roll_id is not None:
+            context["row_pressed"] = {roll_id: pressed}
         return _roll_page(act.request, context, outcome, row, roll_id, typed)
 
-    return answer(act.request, outcome, to=roll_url(ballot) + anchor, page=page)
+    return answer(act.request, outcome, to=roll_url(ballot) + anchor, page=page, beside=True)
 
 
 def _roll_page(
@@ -154,7 +160,8 @@ def _roll_page(
     roll_id: int | None,
     typed: dict[str, str] | None,
 ) -> Response:
-    """The row's card again (htmx) or the roll (422), with the messages."""
+    """The row's card again (htmx) or the roll narrowed to that row (422 / 409: the messages
+    are in sight, not somewhere in a roll of hundreds), with the messages."""
     notice = outcome.notice
     if row is None:
         # Not a voter of this roll: nothing to show in place; say so where the page shows news.
@@ -169,6 +176,7 @@ def _roll_page(
     context["row_errors"] = {roll_id: outcome.errors}
     context["row_form"] = {roll_id: typed or {}}  # what was typed, to correct it
     if not is_partial(request):
+        context |= {"rows": [row], "q": row.entry.label}  # 找到 1 位 · 显示全部
         return render(request, "voting/roll.html", context, status_code=outcome.status)
     context |= {"row": row, "notice": notice, "oob_parts": (ROLL_SUMMARY,)}
     return render(request, "voting/_roll_row.html", context, status_code=outcome.status)
@@ -194,7 +202,10 @@ def in_person(
         refused=refused,
     )
     done = partial(_recorded, option, getattr(outcome.result, "receipt", ""))
-    return _roll_answer(act, ballot, outcome, roll_id=form.roll_id, done=done)
+    pressed, typed = {"button": "in_person"}, {"option": option}
+    return _roll_answer(
+        act, ballot, outcome, roll_id=form.roll_id, done=done, pressed=pressed, typed=typed
+    )
 
 
 def _recorded(option: str, receipt: str, row: queries.RollRow, labels: dict[str, str]) -> str:
@@ -225,8 +236,10 @@ def void(
         lambda: service.void_vote(**act.who, ballot_id=ballot.id or 0, vote_id=vote_id, form=form),
         refused=refused,
     )
-    typed = {"reason": reason}
-    return _roll_answer(act, ballot, outcome, roll_id=roll_id, done=_voided, typed=typed)
+    pressed, typed = {"button": "void", "vote_id": vote_id}, {"reason": reason}
+    return _roll_answer(
+        act, ballot, outcome, roll_id=roll_id, done=_voided, pressed=pressed, typed=typed
+    )
 
 
 def _voided(row: queries.RollRow, labels: dict[str, str]) -> str:
@@ -251,6 +264,7 @@ def attendance(
         to=roll_url(ballot) + f"#ballot-{ballot.id}-attendance",
         page=partial(_attendance_card, act, ballot),
         done=lambda n: _("出席已保存：实到 %(n)s 人") % {"n": n},
+        beside=True,
     )
 
 

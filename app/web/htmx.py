@@ -89,6 +89,14 @@ def finish(request: Request, response: Response) -> Response:
         )
     if getattr(request.state, "flash_consumed", False):
         response.delete_cookie(flash.COOKIE, path="/")
+    if (
+        request.method != "GET"
+        and request.headers.get("hx-boosted") == "true"
+        and response.status_code >= 400
+    ):
+        # A boosted form answered with its page again (422 / 409 …): the address bar stays on
+        # the page it was sent from. htmx would push the POST's URL, which a reload would GET.
+        response.headers["HX-Push-Url"] = "false"
     return response
 
 

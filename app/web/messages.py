@@ -123,6 +123,9 @@ MESSAGES: dict[str, str] = {
     "submission_reused": N_("这次提交与之前的记录不一致，请刷新页面后重新投票"),
     "submission_invalid": N_("页面已过期，请刷新后重新投票"),
     "roll_entry_required": N_("请选择名单中的投票人"),
+    "vote_not_current": N_(
+        "这张票已不是有效票（已被作废，或已被这位投票人的新投票取代），不用再作废"
+    ),
     "attendance_not_used": N_("这项表决不按出席人数计算"),
     "secret_in_person": N_(
         "无记名表决不由主持人记录选择：请到场的投票人在领票登记表上签名、领取纸质票，投入票箱"
@@ -167,7 +170,7 @@ MESSAGES: dict[str, str] = {
     "guest_kind_required": N_("请选择列席人员的类别"),
     "too_many_guests": N_("列席人员最多40位"),
     "meeting_cancelled": N_("会议已取消"),
-    "meeting_held": N_("会议已召开"),
+    "meeting_held": N_("会议已结束"),
     "reschedule_unchanged": N_("改期须改变时间或地点"),
     "signin_token_invalid": N_("签到二维码无效，请扫描会场张贴的本次会议二维码"),
     "signin_closed": N_("现在不在签到时间内（会前1小时至会议结束）"),

@@ -141,16 +141,17 @@ def test_the_meeting_on_pages_without_javascript(db: Database, make_client: Any)
         )  # type: ignore[union-attr]
 
 
-def test_refusals_come_back_as_warnings_not_errors(db: Database, make_client: Any) -> None:
-    """Raising a hand before the meeting opens: back to the meeting page with the reason."""
+def test_refusals_come_back_on_the_meeting_page(db: Database, make_client: Any) -> None:
+    """Raising a hand before the meeting opens: the meeting page again (409), the reason under
+    the button (tests/web/test_hand_and_roll_refusals.py has every case, with htmx too)."""
     world, chair, (member,) = hall_with_council(db, 1)
     meeting = mh.now_meeting(db, world, chair)
     mh.tick(db, world, chair, meeting, member)
     base = f"/halls/{world.hall.id}/meetings/{meeting.id}"
     phone = logged_in(make_client, member)
     refused = phone.post_form(f"{base}/hand", token_from=base, follow_redirects=False)
-    assert refused.status_code == 303  # type: ignore[attr-defined]
-    assert "会议还没有开始" in phone.get(base).text
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    assert "会议还没有开始" in refused.text  # type: ignore[attr-defined]
 
 
 def test_the_projector_shows_names_only(db: Database, make_client: Any) -> None:

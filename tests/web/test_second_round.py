@@ -121,7 +121,7 @@ def test_a_failed_vote_sent_back_to_deliberation_is_closed_and_decided_again(
     assert "待您发起表决" in page
     # The hall page and the API read the new round as waiting for a ballot, not 表决已截止.
     assert (WAITING, "待发起表决", "1") in tiles(resident.get(f"/halls/{hall_id}").text)
-    assert (WAITING, "待您发起表决", "1") in tiles(boss.get(f"/halls/{hall_id}").text)
+    assert (WAITING, "请您发起表决", "1") in tiles(boss.get(f"/halls/{hall_id}").text)
     api = resident.get(f"/api/v1/halls/{hall_id}/issues/{issue_id}").json()
     assert api["issue"]["vote"] == "waiting"
 

@@ -1,5 +1,5 @@
 """表决中 only once a ballot is open, wherever an issue's stage is named (issue #14): the hall
-page's counts (split, in words short enough for a half-width tile: 待发起表决 / 待您发起表决
+page's counts (split, in words short enough for a half-width tile: 待发起表决 / 请您发起表决
 for the chair, 表决中, 表决已截止, each linking to its own list), the similar-title
 hint, the A5 slip, the list's stage filter, the audit trail's moves and the API's `vote`;
 the hall page still costs the same queries for few and many issues. Over HTTP, in Chinese and
@@ -101,13 +101,13 @@ def test_the_hall_counts_split_the_decision_by_its_vote_in_both_languages(
     ]
     assert tiles(boss.get(h.url).text) == [
         (COLLECTING, "征集中", "1"),
-        (WAITING, "待您发起表决", "2"),
+        (WAITING, "请您发起表决", "2"),
     ]
     assert tiles(resident_en.get(h.url).text) == [
-        (COLLECTING, "Collecting support", "1"),
+        (COLLECTING, "Co-signing", "1"),
         (WAITING, "Awaiting vote", "2"),
     ]
-    assert tiles(boss_en.get(h.url).text)[1] == (WAITING, "Waiting for you to start the vote", "2")
+    assert tiles(boss_en.get(h.url).text)[1] == (WAITING, "Start the vote", "2")
     for client in (resident, boss):
         assert "表决中" not in client.get(h.url).text
     h.open_vote()
@@ -117,7 +117,7 @@ def test_the_hall_counts_split_the_decision_by_its_vote_in_both_languages(
         (OPEN, "表决中", "1"),
     ]
     assert tiles(boss.get(h.url).text)[1:] == [
-        (WAITING, "待您发起表决", "1"),
+        (WAITING, "请您发起表决", "1"),
         (OPEN, "表决中", "1"),
     ]
     assert tiles(resident_en.get(h.url).text)[1:] == [
@@ -229,7 +229,7 @@ def test_the_hall_page_costs_the_same_queries_for_few_and_many_issues(
         resident = login(make_client, h.owner)
         assert tiles(boss.get(h.url).text) == [
             (COLLECTING, "征集中", str(n + 1)),
-            (WAITING, "待您发起表决", str(n + 1)),
+            (WAITING, "请您发起表决", str(n + 1)),
             (OPEN, "表决中", "1"),
         ]
         counts.append((_queries(boss, db, h.url), _queries(resident, db, h.url)))

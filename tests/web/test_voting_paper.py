@@ -388,8 +388,10 @@ def test_the_chair_records_in_person_votes_attendance_and_voids_with_a_reason(
             .order_by(col(LedgerEvent.height))
         ).all()
         assert kinds[-1] == LedgerKind.VOID
-    # Voiding it again: the vote is no longer current.
-    assert desk.boss.post(void_url, data={"csrf_token": token, "reason": "再来"}).status_code == 404
+    # Voiding it again: the vote is no longer current (409, said under 确认作废).
+    again = desk.boss.post(void_url, data={"csrf_token": token, "reason": "再来"})
+    assert again.status_code == 409
+    assert "这张票已不是有效票" in again.text
 
 
 def test_owner_roll_shows_areas_and_the_print_page_has_one_sheet_per_voter(

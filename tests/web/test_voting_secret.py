@@ -340,7 +340,9 @@ def test_the_chair_cannot_record_a_choice_in_person_on_a_secret_ballot(secret: S
     assert refused.status_code == 409
     assert "领取纸质票" in refused.text
     plain = chair.post(f"{w.url}/in-person", data=data, follow_redirects=False)
-    assert plain.status_code == 303
+    assert plain.status_code == 409  # the roll again, narrowed to the row, the reason in it
+    assert "领取纸质票" in plain.text
+    assert plain.text.count('class="roll-row') == 1
     with w.db.session(read_only=True) as s:
         assert not s.exec(select(Vote).where(Vote.roll_id == entry.id)).all()
 

@@ -134,7 +134,9 @@ def void_vote(
     vote_id: int,
     form: schemas.VoidForm,
 ) -> None:
-    """The chair voids a current vote entered in error, with a reason; the voter may vote again."""
+    """The chair voids a current vote entered in error, with a reason; the voter may vote again.
+    Raises: NotFound (no such vote), Conflict (the ballot not open; vote_not_current).
+    """
     _require(policies.can_manage(access))
     if problem := _text_problem(form.reason, schemas.NOTE_MAX):
         raise ValidationFailed({"reason": problem})
@@ -143,11 +145,13 @@ def void_vote(
     found = session.exec(
         select(Vote, RollEntry)
         .join(RollEntry, col(RollEntry.id) == Vote.roll_id)
-        .where(Vote.id == vote_id, Vote.ballot_id == ballot.id, col(Vote.is_current).is_(True))
+        .where(Vote.id == vote_id, Vote.ballot_id == ballot.id)
     ).first()
     if found is None:
         raise NotFound("not_found")
     vote, roll = found
+    if not vote.is_current:  # another chair voided it meanwhile, or the voter voted again
+        raise Conflict("vote_not_current")
     now = clock.now()
     vote.is_current = False
     vote.voided_at = now
