@@ -25,26 +25,12 @@ from tests import live_helpers as lh
 from tests import meeting_helpers as mh
 from tests.browser.conftest import LiveServer, Phone
 from tests.browser.test_journeys import assert_fits_the_phone, log_in, make_community
+from tests.browser.test_refusal_beside_button import reason_under
 from tests.web import voting_helpers as vh
 
 pytestmark = pytest.mark.browser
 
 JS = pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
-
-
-def _under(page: Page, slot: str) -> bool:
-    """The alert `slot` is in the pressed button's form, below the button that names it."""
-    return bool(
-        page.evaluate(
-            """(slot) => {
-              const b = document.querySelector(`button[aria-describedby="${slot}"]`);
-              const e = document.getElementById(slot);
-              return !!b && !!e && b.form === e.closest('form')
-                && e.getBoundingClientRect().top >= b.getBoundingClientRect().bottom;
-            }""",
-            slot,
-        )
-    )
 
 
 def _shoot(page: Page, selector: str, path: Path) -> None:
@@ -78,7 +64,7 @@ def test_a_hand_raised_after_the_meeting_closed_is_said_under_the_button(
     expect(page.get_by_role("button", name="举手发言")).to_have_attribute(
         "aria-describedby", "e-hand"
     )
-    assert _under(page, "e-hand"), "the reason is not under the button"
+    assert reason_under(page, "e-hand"), "the reason is not under the button"
     if js:  # the address bar stays on the meeting page (not the POST's …/hand)
         expect(page).to_have_url(live(f"/halls/{community.hall.id}/meetings/{meeting.id}"))
     expect(page.locator(".flash-float")).to_have_count(0)
@@ -133,7 +119,7 @@ def test_a_void_of_a_vote_voided_meanwhile_is_said_under_its_button(
     slot = f"e-void-{entry.id}"
     expect(page.locator(f"#{slot}")).to_have_text(message("vote_not_current"))
     expect(page.locator(f"#f-reason-{entry.id}")).to_have_value(typed)
-    assert _under(page, slot), "the reason is not under the button"
+    assert reason_under(page, slot), "the reason is not under the button"
     expect(page.locator(".flash-float")).to_have_count(0)
     if not js:
         expect(page.locator(".roll-row")).to_have_count(1)  # the roll narrowed to the row

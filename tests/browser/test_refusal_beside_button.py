@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from app.web.messages import message
 from tests import factories as f
@@ -24,6 +24,21 @@ pytestmark = pytest.mark.browser
 
 AGREED = "同意在绿化带边划线增加车位"
 APART = "担心占用绿地：改用透水砖，已向反对的居民说明"
+
+
+def reason_under(page: Page, slot: str) -> bool:
+    """The alert `slot` is in the form of the button that names it, below that button."""
+    return bool(
+        page.evaluate(
+            """(slot) => {
+              const b = document.querySelector(`button[aria-describedby="${slot}"]`);
+              const e = document.getElementById(slot);
+              return !!b && !!e && b.form === e.closest('form')
+                && e.getBoundingClientRect().top >= b.getBoundingClientRect().bottom;
+            }""",
+            slot,
+        )
+    )
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
@@ -51,15 +66,7 @@ def test_a_refusal_is_said_under_the_button(
     button = page.get_by_role("button", name="结束协商，进入表决")
     expect(button).to_have_attribute("aria-describedby", "e-close")
     # the reason sits right under the button, inside the same form
-    under = page.evaluate(
-        """() => {
-          const b = document.querySelector('button[aria-describedby="e-close"]');
-          const e = document.getElementById('e-close');
-          return b.form === e.closest('form')
-            && e.getBoundingClientRect().top >= b.getBoundingClientRect().bottom;
-        }"""
-    )
-    assert under, "the reason is not under the button"
+    assert reason_under(page, "e-close"), "the reason is not under the button"
     expect(page.locator("#f-agreements")).to_have_value(AGREED)
     expect(page.locator("#f-disagreements")).to_have_value(APART)
     expect(page.get_by_label("划线增加车位")).to_be_checked()

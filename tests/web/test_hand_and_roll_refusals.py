@@ -30,8 +30,8 @@ from tests import meeting_helpers as mh
 from tests.conftest import Client
 from tests.web import issue_helpers as ih
 from tests.web import voting_helpers as vh
-from tests.web.test_refusals_beside_control import said_beside
-from tests.web.test_voting_paper import Desk, form_of
+from tests.web.test_refusals_beside_control import said_once
+from tests.web.test_voting_paper import Desk, form_of, login
 
 HX = pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
 
@@ -39,19 +39,6 @@ HX = pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
 def _post(client: Client, action: str, body: dict[str, Any], htmx: bool) -> Any:
     headers = {"X-CSRF-Token": client.csrf("/"), **({"HX-Request": "true"} if htmx else {})}
     return client.post(action, data=body, headers=headers, follow_redirects=False)
-
-
-def _said_once(response: Any, action: str, reason: str, typed: dict[str, str]) -> None:
-    assert response.status_code == 409, response.text[:500]
-    said_beside(response, action, reason, typed)
-    assert response.text.count(reason) == 1  # not at the top of the page as well
-    assert 'hx-swap-oob="innerHTML:#flash"' not in response.text  # no floating notice
-
-
-def _phone(make_client: Any, user: Any) -> Client:
-    client: Client = make_client()
-    client.login(user.phone or "", f.PASSWORD)
-    return client
 
 
 # --- 举手发言 / 放下 ----------------------------------------------------------------------------
@@ -69,13 +56,13 @@ def test_raising_a_hand_before_the_meeting_opens_is_said_under_the_button(
     meeting = mh.now_meeting(db, world, chair)
     mh.tick(db, world, chair, meeting, member)
     base = f"/halls/{world.hall.id}/meetings/{meeting.id}"
-    assert 'id="hand"' not in _phone(make_client, member).get(base).text  # no card yet
-    response = _post(_phone(make_client, member), f"{base}/hand", {}, htmx)
-    _said_once(response, f"{base}/hand", message("meeting_not_started"), {})
+    assert 'id="hand"' not in login(make_client, member).get(base).text  # no card yet
+    response = _post(login(make_client, member), f"{base}/hand", {}, htmx)
+    said_once(response, f"{base}/hand", message("meeting_not_started"), {})
     assert 'id="hand"' in response.text
     assert lh.call(db, world, chair, meeting_service.start_meeting, meeting_id=meeting.id)
     # Once it is open the same tap queues them (a 303 back to the card, the place said).
-    done = _post(_phone(make_client, member), f"{base}/hand", {}, htmx=False)
+    done = _post(login(make_client, member), f"{base}/hand", {}, htmx=False)
     assert done.status_code == 303
     assert done.headers["location"].endswith(f"{base}#hand")
 
@@ -89,8 +76,8 @@ def test_raising_a_hand_without_signing_in_is_said_under_the_button(
     (member,) = lh.members(db, world, chair, 1)
     meeting = lh.started(db, world, chair)
     base = f"/halls/{world.hall.id}/meetings/{meeting.id}"
-    response = _post(_phone(make_client, member), f"{base}/hand", {}, htmx)
-    _said_once(response, f"{base}/hand", message("not_signed_in"), {})
+    response = _post(login(make_client, member), f"{base}/hand", {}, htmx)
+    said_once(response, f"{base}/hand", message("not_signed_in"), {})
     assert "签到后可以举手发言" not in response.text  # the reason says it, once
 
 
@@ -105,12 +92,12 @@ def test_lowering_a_hand_after_the_meeting_ended_is_said_under_the_button(
     (member,) = lh.members(db, world, chair, 1)
     meeting = lh.started(db, world, chair)
     lh.signed_in_hand(db, world, chair, meeting, member)
-    phone = _phone(make_client, member)
+    phone = login(make_client, member)
     base = f"/halls/{world.hall.id}/meetings/{meeting.id}"
     assert f'action="{base}/hand/lower"' in phone.get(base).text
     lh.call(db, world, chair, meeting_service.end_meeting, meeting_id=meeting.id)
     response = _post(phone, f"{base}/hand/lower", {}, htmx)
-    _said_once(response, f"{base}/hand/lower", message("meeting_held"), {})
+    said_once(response, f"{base}/hand/lower", message("meeting_held"), {})
 
 
 # --- the frozen roll ----------------------------------------------------------------------------
@@ -134,7 +121,7 @@ def test_an_in_person_vote_after_the_close_is_said_under_its_button(
     ih.close_ballot(db, desk.world, desk.chair, desk.ballot.id or 0)
     response = _post(desk.boss, f"{desk.url}/in-person", {**hidden, "option": "yes"}, htmx)
     # the choice made is still chosen
-    _said_once(response, f"{desk.url}/in-person", message("ballot_closed"), {"option": "yes"})
+    said_once(response, f"{desk.url}/in-person", message("ballot_closed"), {"option": "yes"})
     card = _row_card(response.text, roll_id)
     assert f'aria-describedby="e-in-person-{roll_id}"' in card
     assert "<details open>" in card
@@ -164,7 +151,7 @@ def test_voiding_a_vote_voided_meanwhile_is_said_under_its_button(
     first = _post(desk.boss, void_url, {"reason": "举手时看错了人"}, htmx=True)
     assert first.status_code == 200
     response = _post(desk.boss, void_url, {"reason": "我也看错了"}, htmx)
-    _said_once(response, void_url, message("vote_not_current"), {"reason": "我也看错了"})
+    said_once(response, void_url, message("vote_not_current"), {"reason": "我也看错了"})
     assert f'aria-describedby="e-void-{roll_id}"' in _row_card(response.text, roll_id)
     with db.session(read_only=True) as s:
         vote = s.get(Vote, vote_id)
@@ -186,7 +173,7 @@ def test_saving_attendance_after_the_close_is_said_under_its_button(
     action = f"{desk.url}/attendance"
     body = {"present_ids": [str(rows[0].entry.id)]}
     response = _post(desk.boss, action, body, htmx)
-    _said_once(response, action, message("ballot_closed"), {})
+    said_once(response, action, message("ballot_closed"), {})
     assert 'aria-describedby="e-attendance"' in response.text
     assert not re.search(r"实到 1 人", response.text)  # nothing saved
 
@@ -219,7 +206,7 @@ def test_voiding_a_vote_the_voter_replaced_is_refused_and_offers_that_vote_only(
     assert old != new
     old_url, new_url = f"{desk.url}/votes/{old}/void", f"{desk.url}/votes/{new}/void"
     response = _post(desk.boss, old_url, {"reason": "举手时看错了人"}, htmx)
-    _said_once(response, old_url, message("vote_not_current"), {"reason": "举手时看错了人"})
+    said_once(response, old_url, message("vote_not_current"), {"reason": "举手时看错了人"})
     assert f'action="{new_url}"' not in response.text
     with db.session(read_only=True) as s:
         current = s.get(Vote, new)
@@ -238,12 +225,12 @@ def test_a_boosted_form_answered_with_its_page_keeps_the_address_bar(
     meeting = mh.now_meeting(db, world, chair)
     mh.tick(db, world, chair, meeting, member)
     base = f"/halls/{world.hall.id}/meetings/{meeting.id}"
-    phone = _phone(make_client, member)
+    phone = login(make_client, member)
     boosted = {"HX-Request": "true", "HX-Boosted": "true", "X-CSRF-Token": phone.csrf(base)}
     refused = phone.post(f"{base}/hand", headers=boosted, follow_redirects=False)
     assert refused.status_code == 409
     assert refused.headers.get("HX-Push-Url") == "false"
-    boss = _phone(make_client, chair)
+    boss = login(make_client, chair)
     boss_boosted = {**boosted, "X-CSRF-Token": boss.csrf(base)}
     invalid = boss.post(
         f"{base}/reschedule", data={"starts_at": "not a time"}, headers=boss_boosted

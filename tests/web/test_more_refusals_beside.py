@@ -28,7 +28,7 @@ from tests.conftest import Client
 from tests.implementation_helpers import implementing_issue
 from tests.web import issue_helpers as ih
 from tests.web import voting_helpers as vh
-from tests.web.test_refusals_beside_control import forms_of, said_beside
+from tests.web.test_refusals_beside_control import forms_of, said_once
 
 HX = pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
 
@@ -49,13 +49,6 @@ def _post(
     return client.post(action, data=body, headers=headers, follow_redirects=False)
 
 
-def _said_once(response: Any, action: str, reason: str, typed: dict[str, str]) -> None:
-    assert response.status_code == 409, response.text[:500]
-    said_beside(response, action, reason, typed)
-    assert response.text.count(reason) == 1  # not at the top of the page as well
-    assert 'hx-swap-oob="innerHTML:#flash"' not in response.text  # no floating notice
-
-
 # --- 撤回吹哨 ------------------------------------------------------------------------------------
 
 
@@ -73,7 +66,7 @@ def test_withdrawing_a_dispatched_escalation_is_said_under_its_button(
     response = _post(make_client, story.chair, action, {}, htmx)
     code = deadlines.refusal(deadlines.Move.WITHDRAW, EscalationStatus.DISPATCHED)
     assert code is not None
-    _said_once(response, action, message(code), {})
+    said_once(response, action, message(code), {})
     assert f'id="issue-{story.issue.id}-escalations"' in response.text  # the issue page's card
 
 
@@ -116,7 +109,7 @@ def test_claiming_a_full_task_is_said_under_its_button(
     referer = {"issue": base, "list": f"{base}/tasks", "task": f"{base}/tasks/{task.id}"}
     action = f"{base}/tasks/{task.id}/claim"
     response = _post(make_client, chair, action, {}, htmx, referer=referer[sent_from])
-    _said_once(response, action, message("volunteers_full", cap=1), {})
+    said_once(response, action, message("volunteers_full", cap=1), {})
     forms, _ = forms_of(response.text)
     if not htmx and sent_from != "task":  # the other task's 我来认领 is there, silent
         (mine,) = [form for form in forms if form.action == f"{base}/tasks/{other.id}/claim"]
@@ -134,7 +127,7 @@ def test_withdrawing_a_claim_never_made_is_said_under_its_button(
     base = f"/halls/{world.hall.id}/issues/{issue.id}"
     action = f"{base}/tasks/{task.id}/withdraw"
     response = _post(make_client, chair, action, {}, htmx, referer=f"{base}/tasks/{task.id}")
-    _said_once(response, action, message("not_claimed"), {})
+    said_once(response, action, message("not_claimed"), {})
 
 
 # --- 添加更正 ------------------------------------------------------------------------------------
@@ -152,7 +145,7 @@ def test_a_correction_to_unsigned_minutes_is_said_under_its_button(
     action = f"/halls/{world.hall.id}/meetings/{meeting.id}/minutes/corrections"
     body = {"text": "第二位发言人应为张经理。"}
     response = _post(make_client, chair, action, body, htmx)
-    _said_once(response, action, message("minutes_not_signed"), body)
+    said_once(response, action, message("minutes_not_signed"), body)
 
 
 # --- 打印纸质票, 确认 / 退回 --------------------------------------------------------------------------
@@ -169,7 +162,7 @@ def test_issuing_papers_after_the_close_is_said_under_its_button(
     ih.close_ballot(db, world, chair, ballot.id or 0)  # closed while the desk was open
     action = f"/halls/{world.hall.id}/ballots/{ballot.id}/paper/issue"
     response = _post(make_client, chair, action, {}, htmx)
-    _said_once(response, action, message("ballot_closed"), {})
+    said_once(response, action, message("ballot_closed"), {})
 
 
 @HX
@@ -200,7 +193,7 @@ def test_an_entry_decided_by_another_is_said_in_its_row_only(
     desk = f"/halls/{world.hall.id}/ballots/{ballot.id}/paper/entries"
     action = f"{desk}/{decided.id}/{button}"
     response = _post(make_client, chair, action, {}, htmx)
-    _said_once(response, action, message("paper_entry_decided"), {})
+    said_once(response, action, message("paper_entry_decided"), {})
     forms, _ = forms_of(response.text)
     for verb in ("confirm", "reject"):
         (row,) = [form for form in forms if form.action == f"{desk}/{waiting.id}/{verb}"]

@@ -143,6 +143,15 @@ def said_beside(response: Any, action: str, reason: str, typed: dict[str, str]) 
     assert reason not in floating
 
 
+def said_once(response: Any, action: str, reason: str, typed: dict[str, str]) -> None:
+    """A 409 that says `reason` under the pressed button of the form posted to `action`
+    (said_beside), once on the page, and not in a floating notice."""
+    assert response.status_code == 409, response.text[:500]
+    said_beside(response, action, reason, typed)
+    assert response.text.count(reason) == 1  # not at the top of the page as well
+    assert 'hx-swap-oob="innerHTML:#flash"' not in response.text  # no floating notice
+
+
 @dataclass
 class Case:
     """A chair, an action already done once (`prepare` returns its url), what is sent again."""
